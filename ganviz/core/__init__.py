@@ -1,0 +1,1 @@
+"""Torch + numpy engine: data, models, objectives, trainer, metrics. Never imports Qt."""

@@ -1,0 +1,182 @@
+"""Training configuration: one frozen dataclass whose fields carry their own range and help text.
+
+The same metadata drives `ganviz train --set key=value`, `ganviz list`, and the window's validators,
+so a range is written once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "gelu")
+NOISE_KINDS = ("gaussian", "uniform")
+GENERATOR_MODES = ("learned", "shift", "noise")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _f(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
+       choices: tuple[str, ...] | None = None, reinit: bool = False) -> Any:
+    """A config field with its range / choices and whether changing it rebuilds the models."""
+    meta = {"help": help, "lo": lo, "hi": hi, "choices": choices, "reinit": reinit}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a run. Fields marked reinit rebuild the networks (and reset the run)."""
+
+    data: str = _f("ring8", "dataset name (see `ganviz list`)", reinit=True)
+    ring_radius: float = _f(2.0, "ring8 radius", lo=0.1, hi=10.0, reinit=True)
+    ring_std: float = _f(0.02, "ring8 per-mode std", lo=0.001, hi=2.0, reinit=True)
+    objective: str = _f("ns", "loss / variant (see `ganviz list`)")
+    # generator
+    generator: str = _f("learned", "learned MLP, or a fixed generator: shift (data + theta), noise (data + "
+                        "N(0, sigma^2))", choices=GENERATOR_MODES, reinit=True)
+    shift_x: float = _f(2.0, "fixed 'shift' generator: x offset theta_x", lo=-50.0, hi=50.0)
+    shift_y: float = _f(0.0, "fixed 'shift' generator: y offset theta_y (2D only)", lo=-50.0, hi=50.0)
+    noise_sigma: float = _f(0.5, "fixed 'noise' generator: std of the added Gaussian", lo=0.0, hi=10.0)
+    z_dim: int = _f(2, "dimension of the noise prior z", lo=1, hi=256, reinit=True)
+    z_prior: str = _f("gaussian", "noise prior p(z): N(0, I) or U[-1, 1]^d", choices=NOISE_KINDS, reinit=True)
+    # architecture
+    g_depth: int = _f(3, "generator hidden layers", lo=1, hi=8, reinit=True)
+    g_width: int = _f(128, "generator hidden units per layer", lo=4, hi=1024, reinit=True)
+    d_depth: int = _f(3, "discriminator hidden layers", lo=1, hi=8, reinit=True)
+    d_width: int = _f(128, "discriminator hidden units per layer", lo=4, hi=1024, reinit=True)
+    activation: str = _f("relu", "hidden activation", choices=ACTIVATIONS, reinit=True)
+    # optimisation
+    batch_size: int = _f(256, "samples per batch (real and fake)", lo=2, hi=8192)
+    d_steps: int = _f(1, "k: D (critic) updates per iteration", lo=1, hi=20)
+    g_steps: int = _f(1, "G updates per iteration", lo=1, hi=20)
+    d_optimizer: str = _f("adam", "D optimiser", choices=OPTIMIZERS)
+    g_optimizer: str = _f("adam", "G optimiser", choices=OPTIMIZERS)
+    d_lr: float = _f(1e-3, "D learning rate", lo=1e-7, hi=1.0)
+    g_lr: float = _f(1e-3, "G learning rate", lo=1e-7, hi=1.0)
+    beta1: float = _f(0.5, "Adam beta1 (both networks)", lo=0.0, hi=0.999)
+    beta2: float = _f(0.999, "Adam beta2 (both networks)", lo=0.0, hi=0.9999)
+    momentum: float = _f(0.0, "SGD momentum (both networks)", lo=0.0, hi=0.999)
+    # objective parameters and regularisers
+    clip: float = _f(0.01, "WGAN weight clipping: D weights clamped to [-c, c]", lo=1e-4, hi=10.0)
+    gp_lambda: float = _f(10.0, "WGAN-GP lambda: lambda E(||grad f(x_hat)|| - 1)^2", lo=0.0, hi=1000.0)
+    r1_gamma: float = _f(0.0, "R1 penalty gamma/2 E||grad D(x_real)||^2 (0 = off)", lo=0.0, hi=1000.0)
+    instance_noise: float = _f(0.0, "instance noise: std of Gaussian noise added to D's inputs (0 = off)",
+                               lo=0.0, hi=10.0)
+    instance_noise_decay: float = _f(1.0, "instance noise std multiplied by this every iteration", lo=0.9,
+                                     hi=1.0)
+    label_smoothing: float = _f(0.0, "one-sided label smoothing: real target 1 - s (probability losses)",
+                                lo=0.0, hi=0.5)
+    # run
+    seed: int = _f(0, "seed for weights, data and noise", lo=0, hi=2**31 - 1, reinit=True)
+    device: str = _f("auto", "auto (CUDA if available), cpu or cuda", choices=DEVICES, reinit=True)
+    # views / metrics
+    n_view: int = _f(512, "real and fixed-noise fake samples drawn in each snapshot", lo=16, hi=8192)
+    grid_size: int = _f(64, "D is evaluated on grid_size (1D) or grid_size^2 (2D) points", lo=8, hi=512)
+    w1_samples: int = _f(256, "samples per side for exact W1 (2D: optimal assignment, O(n^3))", lo=16,
+                         hi=1024)
+    mode_samples: int = _f(2500, "generated samples for mode metrics (VEEGAN/PacGAN protocol: 2500)", lo=100,
+                           hi=100000)
+    kde_samples: int = _f(4096, "generated samples for the 1D KDE of p_g (true JSD, D*)", lo=64, hi=100000)
+    # design hooks for later variants (unrolled D, packing, minibatch features)
+    unroll: int = _f(0, "unrolled GAN: G's loss against D unrolled k steps ahead (0 = plain)", lo=0, hi=20)
+    pack: int = _f(1, "PacGAN packing: D sees m samples concatenated (1 = off)", lo=1, hi=8, reinit=True)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A validated copy with some fields changed."""
+        new = dataclasses.replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first bad key and its allowed range."""
+        for f in fields(self):
+            check_value(f.name, getattr(self, f.name))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class ConfigError(ValueError):
+    """A config key or value that is out of range; the message names the key and what is allowed."""
+
+
+FIELDS = {f.name: f for f in fields(TrainConfig)}
+REINIT_KEYS = frozenset(name for name, f in FIELDS.items() if f.metadata["reinit"])
+
+
+def describe_range(key: str) -> str:
+    m = FIELDS[key].metadata
+    if m["choices"]:
+        return "one of " + ", ".join(m["choices"])
+    if key == "data":
+        from .distributions import DATASETS
+        return "one of " + ", ".join(DATASETS)
+    if key == "objective":
+        from .objectives import OBJECTIVES
+        return "one of " + ", ".join(OBJECTIVES)
+    if m["lo"] is not None:
+        kind = "integer" if FIELDS[key].type in ("int", int) else "number"
+        return f"{kind} in [{m['lo']:g}, {m['hi']:g}]"
+    return "any value"
+
+
+def check_value(key: str, value: Any) -> None:
+    """Raise ConfigError if value is not allowed for key."""
+    if key not in FIELDS:
+        raise ConfigError(f"unknown config key {key!r}; see `ganviz list` for the keys")
+    f = FIELDS[key]
+    m = f.metadata
+    bad = ConfigError(f"{key}={value!r} is out of range: {key} must be {describe_range(key)}")
+    if key == "data":
+        from .distributions import DATASETS
+        if value not in DATASETS:
+            raise bad
+    elif key == "objective":
+        from .objectives import OBJECTIVES
+        if value not in OBJECTIVES:
+            raise bad
+    elif m["choices"]:
+        if value not in m["choices"]:
+            raise bad
+    elif m["lo"] is not None:
+        is_int = f.type in ("int", int)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        if is_int and not float(value).is_integer():
+            raise bad
+        if not (m["lo"] <= value <= m["hi"]) or value != value:  # NaN fails too
+            raise bad
+
+
+def parse_value(key: str, text: str) -> Any:
+    """Parse a command-line string into the field's type (and validate it)."""
+    if key not in FIELDS:
+        raise ConfigError(f"unknown config key {key!r}; see `ganviz list` for the keys")
+    ftype = FIELDS[key].type
+    try:
+        if ftype in ("int", int):
+            as_float = float(text)
+            if not as_float.is_integer():
+                raise ValueError
+            value: Any = int(as_float)
+        elif ftype in ("float", float):
+            value = float(text)
+        else:
+            value = text
+    except ValueError:
+        raise ConfigError(f"{key}={text!r} is not valid: {key} must be {describe_range(key)}") from None
+    check_value(key, value)
+    return value
+
+
+def config_from_pairs(pairs: list[str], base: TrainConfig | None = None) -> TrainConfig:
+    """Apply `key=value` strings to base (default config)."""
+    changes: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        key, text = pair.split("=", 1)
+        key = key.strip().replace("-", "_")
+        changes[key] = parse_value(key, text.strip())
+    return (base or TrainConfig()).replace(**changes)

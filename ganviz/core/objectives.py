@@ -1,0 +1,162 @@
+"""One table of GAN objectives: name -> pure loss functions + display metadata.
+
+All losses take D's raw output (a logit for probability objectives, a score for linear ones) and use
+numerically stable forms (logsigmoid / softplus); a sigmoid is applied only for display.
+No panel ever branches on the objective's name: it reads the metadata here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+LOG4 = 1.3862943611198906
+
+
+@dataclass(frozen=True)
+class DLoss:
+    """D (critic) loss and its parts, all scalar tensors; total = real_term + fake_term (+ penalties later)."""
+
+    total: Tensor
+    real_term: Tensor
+    fake_term: Tensor
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A GAN objective and what the views need to draw it honestly."""
+
+    name: str
+    label: str
+    d_loss: Callable[[Tensor, Tensor, float], DLoss]  # (raw_real, raw_fake, label_smoothing) -> DLoss
+    g_loss: Callable[[Tensor], Tensor]  # raw_fake -> scalar
+    output: str  # "probability" (raw is a logit, shown as sigmoid) or "linear" (raw shown as is)
+    d_formula: str
+    g_formula: str
+    d_axis_label: str  # label for axes showing D's displayed output
+    equilibrium_d: float | None  # displayed D output at p_g = p_data (None: any constant, e.g. a critic)
+    equilibrium_d_loss: float | None  # D loss at equilibrium with an optimal D
+    display_range: tuple[float, float] | None  # fixed colour/axis range for D's output, None = autoscale
+    weight_clip: bool = False  # WGAN: clamp D weights after each D step
+    gradient_penalty: bool = False  # WGAN-GP: penalty on interpolates
+    paper_defaults: dict = field(default_factory=dict)  # config fields the paper uses
+    reference: str = ""
+
+    @property
+    def is_probability(self) -> bool:
+        return self.output == "probability"
+
+    def display(self, raw: Tensor) -> Tensor:
+        """D's output as shown to users: sigmoid(logit) for probability objectives, raw score otherwise."""
+        return torch.sigmoid(raw) if self.is_probability else raw
+
+
+def _bce_d(raw_real: Tensor, raw_fake: Tensor, smoothing: float) -> DLoss:
+    # -E[(1-s) log D(x) + s log(1 - D(x))] - E log(1 - D(G(z))), with log D = logsigmoid(logit)
+    real = -((1.0 - smoothing) * F.logsigmoid(raw_real) + smoothing * F.logsigmoid(-raw_real)).mean()
+    fake = -F.logsigmoid(-raw_fake).mean()
+    return DLoss(real + fake, real, fake)
+
+
+def _minimax_g(raw_fake: Tensor) -> Tensor:
+    # E log(1 - D(G(z))) = E logsigmoid(-logit)
+    return F.logsigmoid(-raw_fake).mean()
+
+
+def _ns_g(raw_fake: Tensor) -> Tensor:
+    # -E log D(G(z))
+    return -F.logsigmoid(raw_fake).mean()
+
+
+def _ls_d(raw_real: Tensor, raw_fake: Tensor, smoothing: float) -> DLoss:
+    target = 1.0 - smoothing
+    real = 0.5 * ((raw_real - target) ** 2).mean()
+    fake = 0.5 * (raw_fake ** 2).mean()
+    return DLoss(real + fake, real, fake)
+
+
+def _ls_g(raw_fake: Tensor) -> Tensor:
+    return 0.5 * ((raw_fake - 1.0) ** 2).mean()
+
+
+def _hinge_d(raw_real: Tensor, raw_fake: Tensor, smoothing: float) -> DLoss:
+    real = F.relu(1.0 - raw_real).mean()
+    fake = F.relu(1.0 + raw_fake).mean()
+    return DLoss(real + fake, real, fake)
+
+
+def _critic_d(raw_real: Tensor, raw_fake: Tensor, smoothing: float) -> DLoss:
+    # -(E f(x) - E f(G(z)))
+    real = -raw_real.mean()
+    fake = raw_fake.mean()
+    return DLoss(real + fake, real, fake)
+
+
+def _critic_g(raw_fake: Tensor) -> Tensor:
+    return -raw_fake.mean()
+
+
+OBJECTIVES: dict[str, Objective] = {
+    o.name: o
+    for o in [
+        Objective(
+            "minimax", "Minimax (saturating)", _bce_d, _minimax_g, "probability",
+            d_formula="L_D = -E log D(x) - E log(1 - D(G(z)))",
+            g_formula="L_G = E log(1 - D(G(z)))",
+            d_axis_label="D(x) (probability real)", equilibrium_d=0.5, equilibrium_d_loss=LOG4,
+            display_range=(0.0, 1.0), reference="Goodfellow et al. 2014",
+        ),
+        Objective(
+            "ns", "Non-saturating", _bce_d, _ns_g, "probability",
+            d_formula="L_D = -E log D(x) - E log(1 - D(G(z)))",
+            g_formula="L_G = -E log D(G(z))",
+            d_axis_label="D(x) (probability real)", equilibrium_d=0.5, equilibrium_d_loss=LOG4,
+            display_range=(0.0, 1.0), reference="Goodfellow et al. 2014, section 3",
+        ),
+        Objective(
+            "lsgan", "Least squares (a=0, b=1, c=1)", _ls_d, _ls_g, "linear",
+            d_formula="L_D = 1/2 E(D(x) - 1)^2 + 1/2 E D(G(z))^2",
+            g_formula="L_G = 1/2 E(D(G(z)) - 1)^2",
+            d_axis_label="D(x) (linear score)", equilibrium_d=0.5, equilibrium_d_loss=0.25,
+            display_range=(-0.5, 1.5), reference="Mao et al. 2017",
+        ),
+        Objective(
+            "hinge", "Hinge", _hinge_d, _critic_g, "linear",
+            d_formula="L_D = E max(0, 1 - D(x)) + E max(0, 1 + D(G(z)))",
+            g_formula="L_G = -E D(G(z))",
+            d_axis_label="D(x) (linear score)", equilibrium_d=0.0, equilibrium_d_loss=2.0,
+            display_range=(-2.0, 2.0), reference="Lim & Ye 2017; Miyato et al. 2018",
+        ),
+        Objective(
+            "wgan", "WGAN (weight clipping)", _critic_d, _critic_g, "linear",
+            d_formula="L_D = -(E f(x) - E f(G(z))),  then clip w to [-c, c]",
+            g_formula="L_G = -E f(G(z))",
+            d_axis_label="critic f(x)", equilibrium_d=None, equilibrium_d_loss=0.0,
+            display_range=None, weight_clip=True,
+            paper_defaults={"d_optimizer": "rmsprop", "g_optimizer": "rmsprop", "d_lr": 5e-5, "g_lr": 5e-5,
+                            "clip": 0.01, "d_steps": 5, "batch_size": 64},
+            reference="Arjovsky et al. 2017",
+        ),
+        Objective(
+            "wgan-gp", "WGAN-GP", _critic_d, _critic_g, "linear",
+            d_formula="L_D = -(E f(x) - E f(G(z))) + lambda E(||grad f(x_hat)|| - 1)^2",
+            g_formula="L_G = -E f(G(z))",
+            d_axis_label="critic f(x)", equilibrium_d=None, equilibrium_d_loss=0.0,
+            display_range=None, gradient_penalty=True,
+            paper_defaults={"d_optimizer": "adam", "g_optimizer": "adam", "d_lr": 1e-4, "g_lr": 1e-4,
+                            "beta1": 0.0, "beta2": 0.9, "gp_lambda": 10.0, "d_steps": 5},
+            reference="Gulrajani et al. 2017",
+        ),
+    ]
+}
+
+
+def get_objective(name: str) -> Objective:
+    try:
+        return OBJECTIVES[name]
+    except KeyError:
+        raise KeyError(f"unknown objective {name!r}; available: {', '.join(OBJECTIVES)}") from None

@@ -1,0 +1,86 @@
+"""Immutable snapshots: everything a view needs, as numpy arrays, made once per frame.
+
+Views never touch torch tensors: the trainer copies to the host once per snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Event:
+    """A live change recorded in the run's event log."""
+
+    step: int
+    kind: str  # e.g. "objective", "lr", "reset", "dataset", "pause", "diverged"
+    label: str  # short text shown at the timeline marker, e.g. "objective: ns -> wgan-gp"
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-step values since the previous snapshot (one host copy per snapshot, not per step).
+
+    steps: (n,) int64 step index of each row; values: name -> (n,) float64. Names include d_loss, g_loss,
+    d_real_term, d_fake_term, d_penalty, g_grad_norm, d_grad_norm, d_real_mean, d_fake_mean.
+    """
+
+    steps: np.ndarray
+    values: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Field1D:
+    """1D curves on a grid: x (m,), D's displayed output d (m,), and the analytic/estimated densities."""
+
+    x: np.ndarray
+    d: np.ndarray  # displayed D output (probability for logit objectives, raw critic otherwise)
+    p_data: np.ndarray | None  # analytic density of the data, or None
+    p_g: np.ndarray | None  # density of the generator: analytic (fixed generators) or a KDE
+    d_star: np.ndarray | None  # optimal D = p_data / (p_data + p_g) (only meaningful for probability D)
+
+
+@dataclass(frozen=True)
+class Field2D:
+    """D on a regular grid: values[iy, ix] at (xs[ix], ys[iy]); row-major float32 (ny, nx)."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """State of the run at one moment.
+
+    step: timeline step (one per full iteration and one per manual single D or G step).
+    d_updates / g_updates: optimiser updates of D and G so far.
+    """
+
+    step: int
+    d_updates: int
+    g_updates: int
+    objective: str
+    dim: int
+    data: str
+    real: np.ndarray  # (n, dim) real samples
+    fake: np.ndarray  # (n, dim) G(z_fixed): the same noise batch every snapshot
+    d_real: np.ndarray  # (n,) displayed D output on real
+    d_fake: np.ndarray  # (n,) displayed D output on fake
+    history: History  # per-step values since the previous snapshot
+    metrics: dict[str, float]  # latest metrics (see ganviz.core.metrics); may be stale by < 1 s
+    metrics_step: int  # step at which metrics were computed
+    events: tuple[Event, ...]  # live changes since the previous snapshot
+    field1d: Field1D | None = None
+    field2d: Field2D | None = None
+    grad_fake: np.ndarray | None = None  # (n, dim) grad_x of D's raw output at the fakes (2D arrows)
+    z_grid: np.ndarray | None = None  # (k, k, dim) G's image of a regular z-grid (z_dim <= 2)
+    bounds: tuple[float, ...] = ()  # view range: (xmin, xmax) in 1D, (xmin, xmax, ymin, ymax) in 2D
+    modes: np.ndarray | None = None  # (K, dim) mode centres for mixtures
+    steps_per_sec: float = 0.0
+    device: str = "cpu"
+    running: bool = True
+    wall_time: float = 0.0

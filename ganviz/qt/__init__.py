@@ -1,0 +1,1 @@
+"""Qt client of the engine: main window, controls, panels, worker bridge."""

@@ -1,0 +1,1 @@
+"""Views: each panel has update(snapshot) and reset()."""
