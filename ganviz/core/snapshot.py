@@ -5,6 +5,9 @@ Views never touch torch tensors: the trainer copies to the host once per snapsho
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +55,27 @@ class Field2D:
     values: np.ndarray
 
 
+class LazyFields:
+    """A snapshot's view arrays (fakes, D outputs, fields, arrows), computed on first request by whichever
+    thread asks (thread-safe, once).
+
+    The trainer hands over a closure over frozen weight copies, so evaluating D on a 64x64 grid costs the
+    view thread (the GUI's core), not the training thread.
+    """
+
+    def __init__(self, compute: Callable[[], dict]) -> None:
+        self._compute: Callable[[], dict] | None = compute
+        self._result: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> dict:
+        with self._lock:
+            if self._compute is not None:
+                self._result = self._compute()
+                self._compute = None
+            return self._result
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """State of the run at one moment.
@@ -84,3 +108,14 @@ class Snapshot:
     device: str = "cpu"
     running: bool = True
     wall_time: float = 0.0
+    lazy: LazyFields | None = field(default=None, repr=False, compare=False)
+
+    def materialized(self) -> Snapshot:
+        """This snapshot with its view arrays computed (a no-op when they already are).
+
+        A lazy snapshot (Trainer.snapshot(lazy=True)) carries empty fake / d_real / d_fake arrays and no
+        fields until this is called; history, metrics and events are always there.
+        """
+        if self.lazy is None:
+            return self
+        return dataclasses.replace(self, **self.lazy.get(), lazy=None)

@@ -1,0 +1,212 @@
+"""Command line: argument parsing only. Qt is imported lazily, only for the GUI.
+
+    ganviz                       open the lab window (training starts at once)
+    ganviz train ...             headless training, JSON lines out
+    ganviz list                  datasets, objectives, config keys
+    ganviz bench ...             engine vs plain PyTorch loop (and the window, with --gui)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from typing import Any
+
+EXIT_BAD_ARGS = 2
+EXIT_DIVERGED = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with a clear message (argparse's default, made explicit)
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_ARGS, f"{self.prog}: error: {message}\n")
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="dataset (see `ganviz list`)")
+    p.add_argument("--objective", help="objective (see `ganviz list`)")
+    p.add_argument("--seed", help="integer seed")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="auto picks CUDA when available")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any config field (repeatable); `ganviz list` shows keys and ranges")
+    p.add_argument("--paper-defaults", action="store_true",
+                   help="apply the objective's paper hyper-parameters (e.g. WGAN: RMSProp 5e-5, c=0.01, "
+                        "n_critic=5) before --set")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch intra-op threads (default 1: small MLPs gain nothing from more, and the "
+                        "window needs a core)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ganviz", description="A desktop lab for watching GANs train.")
+    p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG after --after seconds, exit")
+    p.add_argument("--after", type=float, default=3.0, help="seconds of training before --screenshot")
+    _add_config_args(p)
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train headless and write metrics as JSON lines",
+                       description="Train headless. Writes one JSON object per --every steps.")
+    _add_config_args(t)
+    t.add_argument("--steps", type=int, default=5000, help="training iterations (default 5000)")
+    t.add_argument("--every", type=int, default=100, help="write metrics every N steps (default 100)")
+    t.add_argument("--out", "-o", help="JSON-lines output file (default: stdout)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("list", help="datasets, objectives (with formulas), config keys with defaults and ranges")
+
+    b = sub.add_parser("bench", help="engine steps/s vs a plain PyTorch loop (and the window with --gui)")
+    b.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
+    b.add_argument("--repeats", type=int, default=3, help="alternating repeats; medians are reported")
+    b.add_argument("--gui", action="store_true", help="also measure with the window open (offscreen)")
+    b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    b.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    return p
+
+
+def _config_from_args(args: argparse.Namespace):
+    from .core.config import TrainConfig, config_from_pairs, parse_value
+    from .core.objectives import get_objective
+
+    base: dict[str, Any] = {}
+    for key in ("data", "objective", "seed", "device"):
+        value = getattr(args, key, None)
+        if value is not None:
+            base[key] = parse_value(key, str(value))
+    cfg = TrainConfig().replace(**base)
+    if getattr(args, "paper_defaults", False):
+        cfg = cfg.replace(**get_objective(cfg.objective).paper_defaults)
+    return config_from_pairs(args.set, cfg)
+
+
+def _progress(step: int, total: int, t0: float, extra: str) -> None:
+    frac = step / max(total, 1)
+    width = 30
+    bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+    rate = step / max(time.perf_counter() - t0, 1e-9)
+    sys.stderr.write(f"\r[{bar}] {step}/{total} {rate:6.0f} it/s {extra}")
+    sys.stderr.flush()
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from .core.config import ConfigError
+    from .core.trainer import Trainer
+
+    torch.set_num_threads(max(1, args.threads))
+    try:
+        cfg = _config_from_args(args)
+    except ConfigError as e:
+        print(f"ganviz train: error: {e}", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    if args.steps < 0 or args.every < 1:
+        print("ganviz train: error: --steps must be >= 0 and --every >= 1", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    trainer = Trainer(cfg)
+    for ev in trainer.events:
+        print(f"ganviz: {ev.label}", file=sys.stderr)
+    try:
+        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    except OSError as e:
+        print(f"ganviz train: error: cannot write {args.out!r}: {e.strerror}", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    show = not args.quiet and sys.stderr.isatty()
+    t0 = time.perf_counter()
+    try:
+        while trainer.step < args.steps:
+            n = min(args.every - trainer.step % args.every, args.steps - trainer.step)
+            trainer.train(n)
+            snap = trainer.snapshot(with_metrics=True, with_fields=False)
+            if any(e.kind == "diverged" for e in snap.events):
+                print(f"\nganviz train: diverged (NaN/Inf) before step {snap.step}; try lower learning rates "
+                      "or a penalty (--set r1_gamma=1, --objective wgan-gp)", file=sys.stderr)
+                return EXIT_DIVERGED
+            h = snap.history.values
+            row = {"step": snap.step, "d_updates": snap.d_updates, "g_updates": snap.g_updates,
+                   "objective": snap.objective,
+                   "d_loss": _last_finite(h["d_loss"]), "g_loss": _last_finite(h["g_loss"])}
+            row.update({k: v for k, v in snap.metrics.items()})
+            out.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
+            out.flush()
+            if show:
+                _progress(snap.step, args.steps, t0, f"d_loss {row['d_loss']:.3f}" if row["d_loss"] else "")
+    except KeyboardInterrupt:
+        print("\nganviz train: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if args.out:
+            out.close()
+    if show:
+        sys.stderr.write("\n")
+    return 0
+
+
+def _last_finite(a) -> float | None:
+    import numpy as np
+
+    a = a[np.isfinite(a)]
+    return float(a[-1]) if a.size else None
+
+
+def cmd_list() -> int:
+    from .core.config import FIELDS, TrainConfig, describe_range
+    from .core.distributions import DATASETS
+    from .core.objectives import OBJECTIVES
+
+    print("Datasets:")
+    for info in DATASETS.values():
+        print(f"  {info.name:<16} {info.dim}D  {info.description}")
+    print("\nObjectives:")
+    for o in OBJECTIVES.values():
+        print(f"  {o.name:<9} {o.label}  [{o.reference}]")
+        print(f"            {o.d_formula}")
+        print(f"            {o.g_formula}")
+        if o.paper_defaults:
+            print("            paper defaults: " + ", ".join(f"{k}={v}" for k, v in o.paper_defaults.items()))
+    print("\nConfig keys (ganviz train --set KEY=VALUE):")
+    defaults = TrainConfig()
+    for name, f in FIELDS.items():
+        tag = " [re-init]" if f.metadata["reinit"] else ""
+        print(f"  {name:<22} default {getattr(defaults, name)!s:<10} {describe_range(name)}{tag}")
+        print(f"  {'':<22} {f.metadata['help']}")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .core.config import ConfigError
+
+    try:
+        cfg = _config_from_args(args)
+    except ConfigError as e:
+        print(f"ganviz: error: {e}", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    from .qt.app import run_app
+
+    return run_app(cfg, screenshot=args.screenshot, after=args.after, threads=args.threads)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        return cmd_train(args)
+    if args.command == "list":
+        return cmd_list()
+    if args.command == "bench":
+        from .bench import run_bench
+
+        return run_bench(args)
+    return cmd_gui(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

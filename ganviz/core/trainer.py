@@ -1,0 +1,585 @@
+"""The trainer: a plain object with step methods, typed commands applied between steps, and snapshots.
+
+No Qt here. A GUI worker, the CLI and tests all drive the same object:
+
+    t = Trainer(TrainConfig(data="ring8", objective="wgan-gp"))
+    t.submit(SetObjective("ns"))
+    for _ in range(1000):
+        t.iteration()
+    snap = t.snapshot(with_metrics=True)
+
+Determinism: every random draw of training uses `self.gen` (seeded from the config seed); snapshots and
+metrics draw from their own generators, so how often a client looks never changes the run.
+Host syncs (.item(), .cpu()) happen only in snapshot(), never per step.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from . import metrics as M
+from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
+from .config import REINIT_KEYS, TrainConfig
+from .distributions import Distribution, GaussianMixture, NoisePrior, make_distribution
+from .fields import field_1d, field_2d, p_g_1d
+from .models import FrozenMLP, build_models
+from .objectives import Objective, get_objective
+from .regularizers import add_instance_noise, clip_weights, gradient_penalty, r1_penalty
+from .snapshot import Event, History, LazyFields, Snapshot
+
+_EMPTY1 = np.zeros(0, dtype=np.float32)
+_EMPTY2 = np.zeros((0, 1), dtype=np.float32)
+
+HISTORY_KEYS = ("d_loss", "g_loss", "d_real_term", "d_fake_term", "d_penalty", "g_grad_norm", "d_grad_norm",
+                "d_real_mean", "d_fake_mean")
+
+
+class DivergenceError(RuntimeError):
+    """A loss or weight became NaN/Inf; the trainer rolled back to the last good state."""
+
+
+def resolve_device(name: str) -> tuple[torch.device, str | None]:
+    """auto -> CUDA if available else CPU; an unavailable 'cuda' falls back to CPU with a message."""
+    if name == "cpu":
+        return torch.device("cpu"), None
+    if torch.cuda.is_available():
+        return torch.device("cuda"), None
+    if name == "cuda":
+        return torch.device("cpu"), "CUDA was requested but is not available; running on the CPU."
+    return torch.device("cpu"), None
+
+
+def _make_optimizer(name: str, params: Any, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise ValueError(f"unknown optimiser {name!r}")
+
+
+def _grad_norm(params: list[Tensor]) -> Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+class Trainer:
+    """Owns data, networks, optimisers and the event log of one run."""
+
+    def __init__(self, config: TrainConfig | None = None) -> None:
+        config = config or TrainConfig()
+        config.validate()
+        self.config = config
+        self.events: list[Event] = []  # the complete log of live changes
+        self._new_events: list[Event] = []  # since the last snapshot
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self.running = True
+        self.steps_per_sec_limit: float | None = None
+        self.device, msg = resolve_device(config.device)
+        if msg:
+            self._log("device", msg)
+        self._build(reset_events=False)
+
+    # ------------------------------------------------------------------ building
+    def _build(self, reset_events: bool = True) -> None:
+        cfg = self.config
+        self.objective: Objective = get_objective(cfg.objective)
+        self.data: Distribution = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std)
+        self.dim = self.data.dim
+        self.prior = NoisePrior(cfg.z_prior, cfg.z_dim)
+        self.G, self.D = build_models(cfg.z_dim, self.dim, cfg.g_depth, cfg.g_width, cfg.d_depth, cfg.d_width,
+                                      cfg.activation, cfg.pack, cfg.seed, self.device)
+        self.g_params = list(self.G.parameters())
+        self.d_params = list(self.D.parameters())
+        self.opt_g = _make_optimizer(cfg.g_optimizer, self.g_params, cfg.g_lr, cfg)
+        self.opt_d = _make_optimizer(cfg.d_optimizer, self.d_params, cfg.d_lr, cfg)
+        self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        view_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 7919)
+        self.z_fixed = self.prior.sample(cfg.n_view, view_gen, self.device)
+        self.x_view = self.data.sample(cfg.n_view, view_gen, self.device)  # fixed real sample for views
+        self.x_fixed_base = self.data.sample(cfg.n_view, view_gen, self.device)  # fixed-G "noise batch"
+        self.z_kde = self.prior.sample(cfg.kde_samples, view_gen, self.device)  # fixed noise for the 1D KDE
+        self.step = 0
+        self.d_updates = 0
+        self.g_updates = 0
+        self.noise_sigma = cfg.instance_noise
+        self._rows: list[tuple[int, dict[str, Tensor]]] = []
+        self._row: dict[str, Tensor] = {}
+        self._last_metrics: dict[str, float] = {}
+        self._metrics_step = -1
+        self._mode_counts: np.ndarray | None = None
+        self._good_state: dict[str, Any] | None = None
+        self._rate_t0 = time.perf_counter()
+        self._rate_step0 = 0
+        self._rate = 0.0
+        self._save_good_state()
+
+    @property
+    def learned_generator(self) -> bool:
+        return self.config.generator == "learned"
+
+    # ------------------------------------------------------------------ events and commands
+    def _log(self, kind: str, label: str, **detail: Any) -> None:
+        ev = Event(self.step, kind, label, detail)
+        self.events.append(ev)
+        self._new_events.append(ev)
+
+    def submit(self, command: Command) -> None:
+        """Thread-safe: queue a command for the next step boundary."""
+        self._commands.put(command)
+
+    def apply_pending(self) -> list[Command]:
+        """Drain the queue: settings collapse to the latest per kind; manual steps are returned in order."""
+        drained: list[Command] = []
+        while True:
+            try:
+                drained.append(self._commands.get_nowait())
+            except queue.Empty:
+                break
+        latest: dict[str, Command] = {}
+        for cmd in drained:
+            latest.pop(cmd.key(), None)
+            latest[cmd.key()] = cmd
+        manual: list[Command] = []
+        for cmd in latest.values():
+            if isinstance(cmd, MANUAL):
+                manual.append(cmd)
+            else:
+                self.apply(cmd)
+        return manual
+
+    def apply(self, cmd: Command) -> None:
+        """Apply one non-manual command now (the caller is at a step boundary)."""
+        if isinstance(cmd, Reset):
+            self.reset(cmd.seed)
+        elif isinstance(cmd, SetRunning):
+            if cmd.running != self.running:
+                self.running = cmd.running
+                self._log("run", "play" if cmd.running else "pause")
+        elif isinstance(cmd, SetSpeed):
+            self.steps_per_sec_limit = cmd.steps_per_sec
+        else:
+            self.set_config(**cmd.changes())
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-initialise from the seed; the event log keeps a 'reset' entry."""
+        if seed is not None:
+            self.config = self.config.replace(seed=seed)
+        self._log("reset", f"reset (seed {self.config.seed})", seed=self.config.seed)
+        self._build()
+
+    def set_config(self, **changes: Any) -> None:
+        """Validate and apply config changes live; networks are rebuilt only when a change needs it."""
+        old = self.config
+        new = old.replace(**changes)
+        changed = {k: v for k, v in changes.items() if getattr(old, k) != v}
+        if not changed:
+            return
+        self.config = new
+        needs_build = bool(REINIT_KEYS & set(changed))
+        if set(changed) <= {"data", "ring_radius", "ring_std"}:
+            new_data = make_distribution(new.data, new.ring_radius, new.ring_std)
+            if new_data.dim == self.dim:  # hot swap: same networks, new data
+                self.data = new_data
+                view_gen = torch.Generator(device=self.device).manual_seed(new.seed + 7919)
+                self.x_view = self.data.sample(new.n_view, view_gen, self.device)
+                self.x_fixed_base = self.data.sample(new.n_view, view_gen, self.device)
+                self._log("dataset", f"data: {old.data} -> {new.data}", old=old.data, new=new.data)
+                return
+        if needs_build:
+            desc = ", ".join(f"{k}={v}" for k, v in changed.items())
+            self._log("reset", f"{desc} (re-init)", **changed)
+            self._build()
+            return
+        for k, v in changed.items():
+            if k == "objective":
+                self.objective = get_objective(v)
+                self._log("objective", f"objective: {old.objective} -> {v}", old=old.objective, new=v)
+            elif k in ("d_lr", "g_lr"):
+                opt = self.opt_d if k == "d_lr" else self.opt_g
+                for group in opt.param_groups:
+                    group["lr"] = v
+                self._log("lr", f"{k}: {getattr(old, k):g} -> {v:g}", old=getattr(old, k), new=v)
+            elif k in ("d_optimizer", "g_optimizer", "beta1", "beta2", "momentum"):
+                if k.endswith("optimizer"):
+                    self._rebuild_optimizer(k[0])
+                else:
+                    self._rebuild_optimizer("d")
+                    self._rebuild_optimizer("g")
+                self._log("optimizer", f"{k}: {getattr(old, k)} -> {v}", old=getattr(old, k), new=v)
+            elif k == "instance_noise":
+                self.noise_sigma = v
+                self._log("regularizer", f"{k}: {getattr(old, k):g} -> {v:g}", old=getattr(old, k), new=v)
+            elif k in ("n_view",):
+                view_gen = torch.Generator(device=self.device).manual_seed(new.seed + 7919)
+                self.z_fixed = self.prior.sample(new.n_view, view_gen, self.device)
+                self.x_view = self.data.sample(new.n_view, view_gen, self.device)
+                self.x_fixed_base = self.data.sample(new.n_view, view_gen, self.device)
+            else:
+                self._log("config", f"{k}: {getattr(old, k)} -> {v}", key=k, old=getattr(old, k), new=v)
+
+    def _rebuild_optimizer(self, which: str) -> None:
+        cfg = self.config
+        if which == "d":
+            self.opt_d = _make_optimizer(cfg.d_optimizer, self.d_params, cfg.d_lr, cfg)
+        else:
+            self.opt_g = _make_optimizer(cfg.g_optimizer, self.g_params, cfg.g_lr, cfg)
+
+    # ------------------------------------------------------------------ sampling
+    def _sample_fake(self, n: int, gen: torch.Generator, grad: bool) -> Tensor:
+        """n generated samples: G(z) for a learned generator, or the fixed generator's law."""
+        cfg = self.config
+        if cfg.generator == "learned":
+            z = self.prior.sample(n, gen, self.device)
+            if grad:
+                return self.G(z)
+            with torch.no_grad():
+                return self.G(z)
+        base = self.data.sample(n, gen, self.device)
+        return self._fixed_transform(base, gen)
+
+    def _fixed_transform(self, base: Tensor, gen: torch.Generator) -> Tensor:
+        cfg = self.config
+        if cfg.generator == "shift":
+            theta = torch.tensor([cfg.shift_x, cfg.shift_y][: self.dim], device=self.device)
+            return base + theta
+        return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=self.device)
+
+    # ------------------------------------------------------------------ training steps
+    def _d_update(self) -> None:
+        cfg, obj = self.config, self.objective
+        n = cfg.batch_size * cfg.pack
+        real = self.data.sample(n, self.gen, self.device)
+        fake = self._sample_fake(n, self.gen, grad=False)
+        sigma = self.noise_sigma
+        real_in = add_instance_noise(real, sigma, self.gen)
+        fake_in = add_instance_noise(fake, sigma, self.gen)
+        raw_real = self.D(real_in)
+        raw_fake = self.D(fake_in)
+        parts = obj.d_loss(raw_real, raw_fake, cfg.label_smoothing)
+        loss = parts.total
+        penalty = None
+        if obj.gradient_penalty and cfg.gp_lambda > 0:
+            penalty = cfg.gp_lambda * gradient_penalty(self.D, real_in, fake_in, self.gen)
+        if cfg.r1_gamma > 0:
+            r1 = 0.5 * cfg.r1_gamma * r1_penalty(self.D, real_in)
+            penalty = r1 if penalty is None else penalty + r1
+        if penalty is not None:
+            loss = loss + penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = _grad_norm(self.d_params)
+        self.opt_d.step()
+        if obj.weight_clip:
+            clip_weights(self.D, cfg.clip)
+        self.d_updates += 1
+        row = self._row
+        row["d_loss"] = loss.detach()
+        row["d_real_term"] = parts.real_term.detach()
+        row["d_fake_term"] = parts.fake_term.detach()
+        if penalty is not None:
+            row["d_penalty"] = penalty.detach()
+        row["d_grad_norm"] = gnorm
+        with torch.no_grad():
+            row["d_real_mean"] = obj.display(raw_real.detach()).mean()
+            row["d_fake_mean"] = obj.display(raw_fake.detach()).mean()
+
+    def _g_update(self) -> None:
+        if not self.learned_generator:
+            return  # a fixed generator does not train
+        cfg, obj = self.config, self.objective
+        n = cfg.batch_size * cfg.pack
+        fake = self._sample_fake(n, self.gen, grad=True)
+        raw = self.D(add_instance_noise(fake, self.noise_sigma, self.gen))
+        loss = obj.g_loss(raw)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward(inputs=self.g_params)
+        self._row["g_grad_norm"] = _grad_norm(self.g_params)
+        self.opt_g.step()
+        self.g_updates += 1
+        self._row["g_loss"] = loss.detach()
+
+    def _end_step(self) -> None:
+        self.step += 1
+        if self._row:
+            self._rows.append((self.step, self._row))
+            self._row = {}
+        if self.noise_sigma > 0 and self.config.instance_noise_decay < 1.0:
+            self.noise_sigma *= self.config.instance_noise_decay
+
+    def iteration(self) -> None:
+        """One training iteration: d_steps D updates, then g_steps G updates; one timeline step."""
+        for _ in range(self.config.d_steps):
+            self._d_update()
+        for _ in range(self.config.g_steps):
+            self._g_update()
+        self._end_step()
+
+    def step_d(self) -> None:
+        """One manual D update (one timeline step)."""
+        self._d_update()
+        self._end_step()
+
+    def step_g(self) -> None:
+        """One manual G update (one timeline step)."""
+        self._g_update()
+        self._end_step()
+
+    def run_manual(self, cmd: Command) -> None:
+        if isinstance(cmd, StepD):
+            self.step_d()
+        elif isinstance(cmd, StepG):
+            self.step_g()
+        elif isinstance(cmd, StepBoth):
+            self.iteration()
+
+    def train(self, steps: int) -> None:
+        """Run `steps` iterations, applying pending commands between them (no snapshots)."""
+        for _ in range(steps):
+            for cmd in self.apply_pending():
+                self.run_manual(cmd)
+            self.iteration()
+
+    # ------------------------------------------------------------------ divergence guard
+    def _save_good_state(self) -> None:
+        def clone(sd: dict) -> dict:
+            return {k: (v.detach().clone() if isinstance(v, Tensor) else clone(v) if isinstance(v, dict)
+                        else v) for k, v in sd.items()}
+        self._good_state = {
+            "G": clone(self.G.state_dict()), "D": clone(self.D.state_dict()),
+            "opt_g": clone(self.opt_g.state_dict()), "opt_d": clone(self.opt_d.state_dict()),
+            "step": self.step,
+        }
+
+    def _restore_good_state(self) -> None:
+        s = self._good_state
+        assert s is not None
+        self.G.load_state_dict(s["G"])
+        self.D.load_state_dict(s["D"])
+        self.opt_g.load_state_dict(s["opt_g"])
+        self.opt_d.load_state_dict(s["opt_d"])
+
+    def _weights_finite(self) -> bool:
+        flat = [p.detach().abs().max() for p in self.g_params + self.d_params]
+        return bool(torch.isfinite(torch.stack(flat)).all())
+
+    # ------------------------------------------------------------------ snapshots
+    def _collect_history(self) -> tuple[History, bool]:
+        """Per-step rows since the last snapshot, and whether every recorded value is finite."""
+        rows, self._rows = self._rows, []
+        n = len(rows)
+        steps = np.fromiter((s for s, _ in rows), dtype=np.int64, count=n)
+        flat: list[Tensor] = []
+        index: list[tuple[int, int]] = []
+        for i, (_, row) in enumerate(rows):
+            for key, t in row.items():
+                index.append((i, HISTORY_KEYS.index(key)))
+                flat.append(t.reshape(()).float())
+        table = np.full((n, len(HISTORY_KEYS)), np.nan)
+        finite = True
+        if flat:
+            host = torch.stack(flat).cpu().numpy()  # the one host copy of this snapshot's history
+            finite = bool(np.isfinite(host).all())
+            ii = np.array(index)
+            table[ii[:, 0], ii[:, 1]] = host
+        return History(steps, {k: table[:, j] for j, k in enumerate(HISTORY_KEYS)}), finite
+
+    def compute_metrics(self) -> dict[str, float]:
+        """Metrics on fresh samples from a generator seeded by (seed, step): same step, same numbers."""
+        cfg, obj = self.config, self.objective
+        gen = torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + self.step + 17)
+        out: dict[str, float] = {}
+        n_w1 = cfg.kde_samples if self.dim == 1 else cfg.w1_samples
+        n_mode = cfg.mode_samples if self.data.modes is not None and self.dim == 2 else 0
+        n_fake = max(n_w1, n_mode, cfg.kde_samples if self.dim == 1 else 0, 512)
+        fake_t = self._sample_fake(n_fake, gen, grad=False)
+        real_t = self.data.sample(n_fake, gen, self.device)
+        with torch.no_grad():
+            raw_r = self.D.per_sample(real_t[:2048])
+            raw_f = self.D.per_sample(fake_t[:2048])
+            if obj.is_probability:
+                logsig = torch.nn.functional.logsigmoid
+                v_host = logsig(raw_r).mean() + logsig(-raw_f).mean()
+            else:
+                v_host = raw_r.mean() - raw_f.mean()
+            packed = torch.stack([v_host, obj.display(raw_r).mean(), obj.display(raw_f).mean()]).cpu().numpy()
+        fake = fake_t.cpu().numpy().astype(np.float64)
+        real = real_t.cpu().numpy().astype(np.float64)
+        if obj.is_probability:
+            out["value_v"] = float(packed[0])
+            out["jsd_est"] = M.jsd_from_value(float(packed[0]))
+            out["critic_gap"] = float("nan")
+        else:
+            out["jsd_est"] = float("nan")
+            out["critic_gap"] = float(packed[0])
+        out["d_real_mean"] = float(packed[1])
+        out["d_fake_mean"] = float(packed[2])
+        if np.all(np.isfinite(fake)):
+            out["w1"] = M.w1_exact(real[:n_w1], fake[:n_w1])
+            if n_mode:
+                mm = M.mode_metrics(fake[:n_mode], self.data.modes, self.data.mode_std)
+                self._mode_counts = mm.pop("counts")
+                out.update({k: float(v) for k, v in mm.items()})
+            if self.dim == 1:
+                out["jsd_true"] = self._true_jsd_1d(fake[: cfg.kde_samples])
+        else:
+            out["w1"] = float("nan")
+        return out
+
+    def _view_closure(self) -> LazyFields:
+        """Frozen copies of the weights and a closure that computes every view array from any thread."""
+        cfg, data, obj, dev, dim = self.config, self.data, self.objective, self.device, self.dim
+        d_frozen = FrozenMLP(self.D.net, cfg.activation, cfg.pack, dim)
+        g_frozen = FrozenMLP(self.G.net, cfg.activation) if self.learned_generator else None
+        z_fixed, z_kde, x_view, x_fixed = self.z_fixed, self.z_kde, self.x_view, self.x_fixed_base
+        prior = self.prior
+
+        def fixed_fake(base: Tensor, seed: int) -> Tensor:
+            gen = torch.Generator(device=dev).manual_seed(seed)
+            if cfg.generator == "shift":
+                return base + torch.tensor([cfg.shift_x, cfg.shift_y][:dim], device=dev)
+            return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=dev)
+
+        def compute() -> dict:
+            with torch.no_grad():
+                fake_t = g_frozen(z_fixed) if g_frozen is not None else fixed_fake(x_fixed, cfg.seed + 104729)
+                d_real = obj.display(d_frozen(x_view).reshape(-1)).cpu().numpy()
+            out: dict = {"real": x_view.cpu().numpy(), "fake": fake_t.cpu().numpy()}
+            with torch.enable_grad():
+                fx = fake_t.detach().requires_grad_(True)
+                raw_f = d_frozen(fx).reshape(-1)
+                (grad,) = torch.autograd.grad(raw_f.sum(), fx)
+            out["d_real"] = d_real
+            out["d_fake"] = obj.display(raw_f.detach()).cpu().numpy()
+            out["grad_fake"] = grad.cpu().numpy() if dim == 2 else None
+            with torch.no_grad():
+                if g_frozen is not None and cfg.z_dim <= 2 and dim == 2:
+                    k = 21
+                    img = g_frozen(prior.grid(k).to(dev)).cpu().numpy()
+                    out["z_grid"] = img.reshape(k, k if cfg.z_dim == 2 else 1, dim)
+                if dim == 1:
+                    fake = None
+                    if g_frozen is not None:
+                        fake = g_frozen(z_kde).cpu().numpy().ravel()
+                    elif cfg.generator == "noise" and not isinstance(data, GaussianMixture):
+                        gen = torch.Generator(device=dev).manual_seed(cfg.seed + 3)
+                        base = data.sample(cfg.kde_samples, gen, dev)
+                        fake = fixed_fake(base, cfg.seed + 5).cpu().numpy().ravel()
+                    out["field1d"] = field_1d(d_frozen, obj.display, cfg, data, fake, dev)
+                else:
+                    out["field2d"] = field_2d(d_frozen, obj.display, cfg.grid_size, data.bounds, dev)
+            return out
+
+        return LazyFields(compute)
+
+    def _true_jsd_1d(self, fake: np.ndarray) -> float:
+        """JSD(p_data || p_g) by quadrature on a grid wide enough for both (p_g analytic or KDE)."""
+        lo, hi = self.data.bounds
+        bw = M.scott_bandwidth(fake)
+        lo = min(lo, float(fake.min()) - 5 * bw)
+        hi = max(hi, float(fake.max()) + 5 * bw)
+        x = np.linspace(lo, hi, 4096)
+        p = self.data.density(x[:, None])
+        q = p_g_1d(self.config, self.data, x, fake)
+        return M.jsd_quadrature(p, q, x)
+
+    def snapshot(self, with_metrics: bool = True, with_fields: bool = True, lazy: bool = False) -> Snapshot:
+        """Everything the views need. Checks for divergence first.
+
+        with_fields=False skips the view arrays (headless runs need only history and metrics). lazy=True
+        leaves them to be computed by `Snapshot.materialized()` in the consumer's thread, from frozen weight
+        copies, so the training thread pays only for the copies.
+        """
+        history, finite = self._collect_history()
+        diverged = not finite or not self._weights_finite()
+        if diverged:
+            self._restore_good_state()
+            self.running = False
+            self._log("diverged", "NaN/Inf: rolled back and paused",
+                      hint="lower the learning rates, or add a penalty (R1, gradient penalty)")
+        else:
+            self._save_good_state()
+        now = time.perf_counter()
+        if now - self._rate_t0 > 0.25:
+            self._rate = (self.step - self._rate_step0) / (now - self._rate_t0)
+            self._rate_t0, self._rate_step0 = now, self.step
+        if with_metrics:
+            self._last_metrics = self.compute_metrics()
+            self._metrics_step = self.step
+        lazy = self._view_closure() if with_fields else None
+        events, self._new_events = tuple(self._new_events), []
+        snap = Snapshot(
+            step=self.step, d_updates=self.d_updates, g_updates=self.g_updates,
+            objective=self.objective.name, dim=self.dim, data=self.config.data,
+            real=_EMPTY2, fake=_EMPTY2, d_real=_EMPTY1, d_fake=_EMPTY1,
+            history=history, metrics=dict(self._last_metrics), metrics_step=self._metrics_step,
+            events=events, lazy=lazy,
+            bounds=tuple(float(b) for b in self.data.bounds), modes=self.data.modes,
+            steps_per_sec=self._rate, device=str(self.device), running=self.running, wall_time=time.time(),
+        )
+        return snap if lazy else snap.materialized()
+
+    # ------------------------------------------------------------------ live loop for GUI workers
+    def run(self, snapshot_interval: float = 0.04, metrics_interval: float = 0.5,
+            ready: Callable[[], bool] | None = None, max_steps: int | None = None,
+            with_fields: bool = True) -> Iterator[Snapshot | None]:
+        """Train forever (or max_steps), yielding a Snapshot at most every snapshot_interval seconds.
+
+        `ready()` says whether the consumer has drawn the previous snapshot; while it has not, training
+        continues and history accumulates (latest wins, nothing lost). Yields None as a heartbeat about
+        every 20 ms while idle, so a worker can pause or quit promptly.
+        """
+        last_snap = 0.0
+        last_metrics = -1e9
+        last_yield = time.perf_counter()
+        next_step_t = time.perf_counter()
+        force = True
+        while max_steps is None or self.step < max_steps:
+            manual = self.apply_pending()
+            for cmd in manual:
+                self.run_manual(cmd)
+                force = True
+            now = time.perf_counter()
+            stepped = bool(manual)
+            if self.running and not manual:
+                limit = self.steps_per_sec_limit
+                if limit is None:
+                    self.iteration()
+                    stepped = True
+                elif now >= next_step_t:
+                    self.iteration()
+                    stepped = True
+                    next_step_t = max(next_step_t + 1.0 / limit, now - 0.5)
+                    if limit <= 60:
+                        force = True  # slow motion: every step is shown
+            if self._new_events:
+                force = True
+            now = time.perf_counter()
+            consumer_ready = ready is None or ready()
+            if consumer_ready and (force or now - last_snap >= snapshot_interval):
+                want_metrics = now - last_metrics >= metrics_interval
+                snap = self.snapshot(with_metrics=want_metrics, with_fields=with_fields, lazy=True)
+                if want_metrics:
+                    last_metrics = now
+                last_snap = time.perf_counter()
+                last_yield = last_snap
+                force = False
+                yield snap
+            elif not stepped:
+                time.sleep(0.005)
+                if time.perf_counter() - last_yield > 0.02:
+                    last_yield = time.perf_counter()
+                    yield None
+            elif time.perf_counter() - last_yield > 0.1:
+                last_yield = time.perf_counter()
+                yield None
