@@ -107,13 +107,15 @@ def jsd_from_value(v: float) -> float:
 
 
 def mode_metrics(samples: np.ndarray, modes: np.ndarray, std: float, n_std: float = 3.0,
-                 min_share: float = 0.0) -> dict[str, float | np.ndarray]:
+                 min_share: float = 0.0, weights: np.ndarray | None = None) -> dict[str, float | np.ndarray]:
     """VEEGAN / PacGAN mode metrics (THEORY.md section 4) on generated samples (protocol: 2500).
 
     Each sample is assigned to its nearest mode; it is high quality (HQ) if within n_std * std of it.
     modes_covered: modes with at least one HQ sample (and at least min_share of the HQ samples, if set).
     hq_fraction: HQ samples / all samples. reverse_kl: sum_i p_i log(K p_i) over the histogram p of the
-    HQ samples' modes (log K when all HQ mass is on one mode; NaN when there is no HQ sample).
+    HQ samples' modes (log K when all HQ mass is on one mode; NaN when there is no HQ sample). For unequal
+    mode weights w (e.g. two-blobs) it is KL(p || w) = sum_i p_i log(p_i / w_i), which is the same formula
+    when w_i = 1/K, so real data scores ~0 either way.
     counts: HQ samples per mode (K,).
     """
     samples = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
@@ -129,7 +131,8 @@ def mode_metrics(samples: np.ndarray, modes: np.ndarray, std: float, n_std: floa
         p = counts / n_hq
         covered = int(((counts > 0) & (p >= min_share)).sum())
         nz = p > 0
-        rkl = float((p[nz] * np.log(k * p[nz])).sum())
+        w = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        rkl = float((p[nz] * np.log(p[nz] / w[nz])).sum())
     else:
         covered, rkl = 0, float("nan")
     return {

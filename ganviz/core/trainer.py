@@ -427,7 +427,8 @@ class Trainer:
         if np.all(np.isfinite(fake)):
             out["w1"] = M.w1_exact(real[:n_w1], fake[:n_w1])
             if n_mode:
-                mm = M.mode_metrics(fake[:n_mode], self.data.modes, self.data.mode_std)
+                mm = M.mode_metrics(fake[:n_mode], self.data.modes, self.data.mode_std,
+                                    weights=getattr(self.data, "weights", None))
                 self._mode_counts = mm.pop("counts")
                 out.update({k: float(v) for k, v in mm.items()})
             if self.dim == 1:
