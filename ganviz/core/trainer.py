@@ -175,8 +175,10 @@ class Trainer:
         """Re-initialise from the seed; the event log keeps a 'reset' entry."""
         if seed is not None:
             self.config = self.config.replace(seed=seed)
-        self._log("reset", f"reset (seed {self.config.seed})", seed=self.config.seed)
+        old_step = self.step
         self._build()
+        self._log("reset", f"reset at step {old_step} (seed {self.config.seed})", seed=self.config.seed,
+                  old_step=old_step)
 
     def set_config(self, **changes: Any) -> None:
         """Validate and apply config changes live; networks are rebuilt only when a change needs it."""
@@ -198,8 +200,9 @@ class Trainer:
                 return
         if needs_build:
             desc = ", ".join(f"{k}={v}" for k, v in changed.items())
-            self._log("reset", f"{desc} (re-init)", **changed)
+            old_step = self.step
             self._build()
+            self._log("reset", f"{desc}: re-initialised at step {old_step}", old_step=old_step, **changed)
             return
         for k, v in changed.items():
             if k == "objective":

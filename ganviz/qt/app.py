@@ -1,0 +1,52 @@
+"""Application entry: QApplication, the main window, and `--screenshot PNG --after SECONDS`."""
+
+from __future__ import annotations
+
+import sys
+
+from ..core.config import TrainConfig
+
+
+def make_app() -> "QtWidgets.QApplication":  # noqa: F821
+    from qtpy import QtWidgets
+
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="k")
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("ganviz")
+    app.setOrganizationName("ganviz")
+    return app
+
+
+def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3.0, threads: int = 1) -> int:
+    """Open the window (training starts at once). With screenshot, save a PNG after `after` s and exit."""
+    import torch
+    from qtpy import QtCore
+
+    from .main_window import MainWindow
+
+    torch.set_num_threads(max(1, threads))
+    app = make_app()
+    settings = None
+    if screenshot:  # a screenshot run should not read or overwrite the user's saved layout
+        settings = QtCore.QSettings(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope,
+                                    "ganviz", "ganviz-screenshot")
+        settings.clear()
+    window = MainWindow(config, settings=settings)
+    window.show()
+    status = {"code": 0}
+    if screenshot:
+        def grab() -> None:
+            pixmap = window.grab()
+            if not pixmap.save(screenshot):
+                print(f"ganviz: error: could not write screenshot to {screenshot!r}", file=sys.stderr)
+                status["code"] = 1
+            else:
+                print(f"ganviz: screenshot saved to {screenshot} (step {window.trainer.step})")
+            window.close()
+
+        QtCore.QTimer.singleShot(int(after * 1000), grab)
+    app.exec()
+    window.shutdown()
+    return status["code"]

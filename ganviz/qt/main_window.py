@@ -1,0 +1,248 @@
+"""The lab window: controls on the left, the data view in the centre, dockable panels around it.
+
+The window owns one TrainingSession. Snapshots arrive (throttled, lazy), are materialised here (the GUI
+thread's core, not the trainer's), handed to every visible panel, and then the session is told the frame
+is done. The window holds no training logic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from qtpy import QtCore, QtGui, QtWidgets
+
+from ..core.commands import Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
+from ..core.config import TrainConfig
+from ..core.snapshot import Snapshot
+from ..core.trainer import Trainer
+from .controls import ControlPanel
+from .panels.data1d import Data1DPanel
+from .panels.data2d import Data2DPanel
+from .panels.histograms import HistogramPanel
+from .panels.losses import LossPanel
+from .panels.metrics import MetricsPanel
+from .worker import TrainingSession
+
+SPEEDS: list[tuple[str, float | None]] = [
+    ("1 step/s", 1.0), ("3 steps/s", 3.0), ("10 steps/s", 10.0), ("1 step per frame (25/s)", 25.0),
+    ("100 steps/s", 100.0), ("Full speed", None),
+]
+
+SETTINGS_VERSION = 1
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """ganviz's main window. `settings` (a QSettings) stores the layout; tests pass a temporary one."""
+
+    snapshot_drawn = QtCore.Signal(object)  # the materialised snapshot, after every panel has drawn it
+
+    def __init__(self, config: TrainConfig | None = None, settings: QtCore.QSettings | None = None,
+                 autostart: bool = True, interval: float = 0.04) -> None:
+        super().__init__()
+        self.setWindowTitle("ganviz — GAN lab")
+        self.settings = settings if settings is not None else QtCore.QSettings("ganviz", "ganviz")
+        self.trainer = Trainer(config or TrainConfig())
+        self.session = TrainingSession(self.trainer, interval=interval, parent=self)
+        self.session.snapshot.connect(self.on_snapshot)
+        self.session.failed.connect(self.on_failed)
+        self.last_snapshot: Snapshot | None = None
+        self.frames = 0
+        self._frame_times: deque[float] = deque(maxlen=30)
+        self._last_dim = self.trainer.dim
+
+        self._build_views()
+        self._build_controls()
+        self._build_toolbar()
+        self._build_status()
+        self._restore_layout()
+        self.controls.set_config(self.trainer.config)
+        self._show_dim(self.trainer.dim)
+        for ev in self.trainer.events:
+            self.statusBar().showMessage(ev.label, 8000)
+        if autostart:
+            self.session.start()
+
+    # -------------------------------------------------------------- construction
+    def _build_views(self) -> None:
+        self.data1d = Data1DPanel()
+        self.data2d = Data2DPanel()
+        self.data_stack = QtWidgets.QStackedWidget()
+        self.data_stack.addWidget(self.data1d)
+        self.data_stack.addWidget(self.data2d)
+        self.setCentralWidget(self.data_stack)
+        self.losses = LossPanel()
+        self.histograms = HistogramPanel()
+        self.metrics = MetricsPanel()
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        for name, title, widget, area in [
+            ("losses", "Losses", self.losses, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("histograms", "D(x) histograms", self.histograms, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("metrics", "Metrics", self.metrics, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
+        ]:
+            dock = QtWidgets.QDockWidget(title, self)
+            dock.setObjectName(f"dock_{name}")
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks[name] = dock
+        self.panels = [self.data1d, self.data2d, self.losses, self.histograms, self.metrics]
+
+    def _build_controls(self) -> None:
+        self.controls = ControlPanel(self.trainer.config)
+        self.controls.command.connect(self.send)
+        dock = QtWidgets.QDockWidget("Controls", self)
+        dock.setObjectName("dock_controls")
+        dock.setWidget(self.controls)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.docks["controls"] = dock
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Training")
+        tb.setObjectName("toolbar_training")
+        tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        style = self.style()
+        sp = QtWidgets.QStyle.StandardPixmap
+
+        def action(text: str, icon: QtWidgets.QStyle.StandardPixmap, shortcut: str, tip: str, slot) -> QtGui.QAction:
+            a = QtGui.QAction(style.standardIcon(icon), text, self)
+            a.setShortcut(QtGui.QKeySequence(shortcut))
+            a.setToolTip(f"{tip} ({shortcut})")
+            a.triggered.connect(slot)
+            tb.addAction(a)
+            return a
+
+        self.play_action = action("Pause", sp.SP_MediaPause, "Space", "Play / pause training", self.toggle_running)
+        self.play_action.setCheckable(True)
+        self.play_action.setChecked(True)
+        self.step_d_action = action("Step D", sp.SP_MediaSeekForward, "D", "One discriminator update",
+                                    lambda: self.send(StepD()))
+        self.step_g_action = action("Step G", sp.SP_MediaSeekForward, "G", "One generator update",
+                                    lambda: self.send(StepG()))
+        self.step_both_action = action("Step", sp.SP_MediaSkipForward, "S",
+                                       "One full iteration: k D updates, then the G updates",
+                                       lambda: self.send(StepBoth()))
+        self.reset_action = action("Reset", sp.SP_BrowserReload, "R", "Re-initialise the networks from the seed",
+                                   lambda: self.send(Reset()))
+        tb.addSeparator()
+        tb.addWidget(QtWidgets.QLabel(" Speed "))
+        self.speed = QtWidgets.QComboBox()
+        for text, value in SPEEDS:
+            self.speed.addItem(text, value)
+        self.speed.setCurrentIndex(len(SPEEDS) - 1)
+        self.speed.setToolTip("Training speed: slow motion shows every single step; full speed trains as fast "
+                              "as the machine allows and draws about 25 frames per second")
+        self.speed.currentIndexChanged.connect(lambda _i: self.send(SetSpeed(self.speed.currentData())))
+        tb.addWidget(self.speed)
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        reset_layout = view_menu.addAction("Reset layout")
+        reset_layout.triggered.connect(self._reset_layout)
+
+    def _build_status(self) -> None:
+        bar = self.statusBar()
+        self.status_step = QtWidgets.QLabel("step 0")
+        self.status_rate = QtWidgets.QLabel("0 steps/s")
+        self.status_fps = QtWidgets.QLabel("0 frames/s")
+        self.status_device = QtWidgets.QLabel(f"device: {self.trainer.device}")
+        for w in (self.status_step, self.status_rate, self.status_fps, self.status_device):
+            w.setMinimumWidth(90)
+            bar.addPermanentWidget(w)
+
+    # -------------------------------------------------------------- layout memory
+    def _restore_layout(self) -> None:
+        self._default_state = self.saveState(SETTINGS_VERSION)
+        geometry = self.settings.value("geometry")
+        state = self.settings.value("state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        if state is not None:
+            self.restoreState(state, SETTINGS_VERSION)
+
+    def _reset_layout(self) -> None:
+        self.restoreState(self._default_state, SETTINGS_VERSION)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState(SETTINGS_VERSION))
+        self.settings.sync()
+
+    # -------------------------------------------------------------- commands
+    def send(self, cmd: Command) -> None:
+        self.session.submit(cmd)
+
+    def toggle_running(self) -> None:
+        running = self.play_action.isChecked()
+        self._show_running(running)
+        self.send(SetRunning(running))
+
+    def _show_running(self, running: bool) -> None:
+        sp = QtWidgets.QStyle.StandardPixmap
+        self.play_action.setChecked(running)
+        self.play_action.setText("Pause" if running else "Play")
+        self.play_action.setIcon(self.style().standardIcon(sp.SP_MediaPause if running else sp.SP_MediaPlay))
+
+    # -------------------------------------------------------------- snapshots
+    def _show_dim(self, dim: int) -> None:
+        self.data_stack.setCurrentWidget(self.data1d if dim == 1 else self.data2d)
+
+    def on_snapshot(self, snap: Snapshot) -> None:
+        try:
+            snap = snap.materialized()
+            if any(e.kind == "reset" for e in snap.events):
+                for p in self.panels:
+                    p.reset()
+            if snap.dim != self._last_dim:
+                self._last_dim = snap.dim
+                self._show_dim(snap.dim)
+            data_panel = self.data1d if snap.dim == 1 else self.data2d
+            data_panel.update_snapshot(snap)
+            for p in (self.losses, self.histograms, self.metrics):
+                p.update_snapshot(snap)
+            self._update_status(snap)
+            self.last_snapshot = snap
+            self.frames += 1
+            self.snapshot_drawn.emit(snap)
+        finally:
+            self.session.frame_done()
+
+    def _update_status(self, snap: Snapshot) -> None:
+        now = time.perf_counter()
+        self._frame_times.append(now)
+        fps = 0.0
+        if len(self._frame_times) > 1:
+            fps = (len(self._frame_times) - 1) / max(self._frame_times[-1] - self._frame_times[0], 1e-9)
+        self.status_step.setText(f"step {snap.step}  (D {snap.d_updates}, G {snap.g_updates})")
+        self.status_rate.setText(f"{snap.steps_per_sec:.0f} steps/s")
+        self.status_fps.setText(f"{fps:.0f} frames/s")
+        self.status_device.setText(f"device: {snap.device}")
+        if snap.running != self.play_action.isChecked():
+            self._show_running(snap.running)
+        for ev in snap.events:
+            if ev.kind == "diverged":
+                self.statusBar().showMessage(
+                    f"Step {ev.step}: training diverged (NaN/Inf). Rolled back to the last good state and "
+                    f"paused — try lower learning rates or a penalty (R1, gradient penalty).", 20000)
+            elif ev.kind in ("device", "error"):
+                self.statusBar().showMessage(ev.label, 15000)
+            if ev.kind in ("reset", "config", "dataset") and ev.kind != "run":
+                self.controls.set_config(self.trainer.config)
+
+    def on_failed(self, message: str) -> None:
+        self._show_running(False)
+        QtWidgets.QMessageBox.warning(self, "ganviz: training stopped",
+                                      f"The training thread stopped with an error:\n\n{message}\n\n"
+                                      "The window and the run's history are kept. Press Reset to start again.")
+
+    # -------------------------------------------------------------- closing
+    def shutdown(self) -> bool:
+        """Stop the training thread (within a second) and save the layout."""
+        self.save_layout()
+        return self.session.stop(timeout=1.0)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        self.shutdown()
+        super().closeEvent(event)
