@@ -11,7 +11,9 @@ from torch import Tensor
 
 from . import metrics as M
 from .config import TrainConfig
-from .distributions import Distribution, GaussianMixture
+from .distributions import Distribution, GaussianMixture, NoisePrior, make_distribution
+from .models import FrozenMLP
+from .objectives import get_objective
 from .snapshot import Field1D, Field2D
 
 
@@ -53,3 +55,76 @@ def field_2d(d_raw: Callable[[Tensor], Tensor], display: Callable[[Tensor], Tens
     with torch.no_grad():
         vals = display(d_raw(pts).reshape(-1)).reshape(len(ys), len(xs))
     return Field2D(xs, ys, vals.float().cpu().numpy())
+
+
+class ViewState:
+    """What a snapshot's view arrays are computed from: frozen weights and the fixed batches. Picklable,
+    so a trainer in another process can ship it; `compute()` runs in whichever thread or process asks."""
+
+    def __init__(self, cfg: TrainConfig, d: FrozenMLP, g: FrozenMLP | None, z_fixed: Tensor, z_kde: Tensor,
+                 x_view: Tensor, x_fixed: Tensor, device: torch.device) -> None:
+        self.cfg, self.d, self.g = cfg, d, g
+        self.z_fixed, self.z_kde, self.x_view, self.x_fixed = z_fixed, z_kde, x_view, x_fixed
+        self.device = torch.device(device)
+
+    def to(self, device: torch.device | str) -> ViewState:
+        """A copy on another device (the CPU before crossing a process boundary)."""
+        return ViewState(self.cfg, self.d.to(device), None if self.g is None else self.g.to(device),
+                         self.z_fixed.to(device), self.z_kde.to(device), self.x_view.to(device),
+                         self.x_fixed.to(device), torch.device(device))
+
+    def _fixed_fake(self, base: Tensor, seed: int) -> Tensor:
+        cfg, dev = self.cfg, self.device
+        if cfg.generator == "shift":
+            return base + torch.tensor([cfg.shift_x, cfg.shift_y][: base.shape[1]], device=dev)
+        gen = torch.Generator(device=dev).manual_seed(seed)
+        return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=dev)
+
+    def compute(self) -> dict:
+        """fake, d_real, d_fake, grad_fake, z_grid and field1d / field2d as numpy arrays."""
+        cfg, dev, d_frozen, g_frozen = self.cfg, self.device, self.d, self.g
+        data = _distribution(cfg)
+        obj = get_objective(cfg.objective)
+        dim = data.dim
+        with torch.no_grad():
+            if g_frozen is not None:
+                fake_t = g_frozen(self.z_fixed)
+            else:
+                fake_t = self._fixed_fake(self.x_fixed, cfg.seed + 104729)
+            d_real = obj.display(d_frozen(self.x_view).reshape(-1)).cpu().numpy()
+        out: dict = {"real": self.x_view.cpu().numpy(), "fake": fake_t.cpu().numpy(), "d_real": d_real}
+        with torch.enable_grad():
+            fx = fake_t.detach().requires_grad_(True)
+            raw_f = d_frozen(fx).reshape(-1)
+            (grad,) = torch.autograd.grad(raw_f.sum(), fx)
+        out["d_fake"] = obj.display(raw_f.detach()).cpu().numpy()
+        out["grad_fake"] = grad.cpu().numpy() if dim == 2 else None
+        with torch.no_grad():
+            if g_frozen is not None and cfg.z_dim <= 2 and dim == 2:
+                k = 21
+                img = g_frozen(NoisePrior(cfg.z_prior, cfg.z_dim).grid(k).to(dev)).cpu().numpy()
+                out["z_grid"] = img.reshape(k, k if cfg.z_dim == 2 else 1, dim)
+            if dim == 1:
+                fake = None
+                if g_frozen is not None:
+                    fake = g_frozen(self.z_kde).cpu().numpy().ravel()
+                elif cfg.generator == "noise" and not isinstance(data, GaussianMixture):
+                    gen = torch.Generator(device=dev).manual_seed(cfg.seed + 3)
+                    base = data.sample(cfg.kde_samples, gen, dev)
+                    fake = self._fixed_fake(base, cfg.seed + 5).cpu().numpy().ravel()
+                out["field1d"] = field_1d(d_frozen, obj.display, cfg, data, fake, dev)
+            else:
+                out["field2d"] = field_2d(d_frozen, obj.display, cfg.grid_size, data.bounds, dev)
+        return out
+
+
+_DIST_CACHE: dict[tuple, Distribution] = {}
+
+
+def _distribution(cfg: TrainConfig) -> Distribution:
+    key = (cfg.data, cfg.ring_radius, cfg.ring_std)
+    if key not in _DIST_CACHE:
+        if len(_DIST_CACHE) > 16:
+            _DIST_CACHE.clear()
+        _DIST_CACHE[key] = make_distribution(*key)
+    return _DIST_CACHE[key]

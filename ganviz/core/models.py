@@ -90,17 +90,24 @@ class FrozenMLP:
     def __init__(self, seq: nn.Sequential, activation: str, pack: int = 1, in_dim: int | None = None) -> None:
         self.layers = tuple((m.weight.detach().clone(), m.bias.detach().clone())
                             for m in seq if isinstance(m, nn.Linear))
-        self.act = _FUNCTIONAL[activation]
+        self.activation = activation  # a name, so the copy pickles (it may cross a process boundary)
         self.pack = pack
         self.in_dim = in_dim
+
+    def to(self, device: torch.device | str) -> FrozenMLP:
+        out = object.__new__(FrozenMLP)
+        out.__dict__.update(self.__dict__)
+        out.layers = tuple((w.to(device), b.to(device)) for w, b in self.layers)
+        return out
 
     def __call__(self, x: Tensor) -> Tensor:
         """Per-sample output (B,) for a discriminator (packs of identical copies), or (B, out) otherwise."""
         if self.pack > 1:
             x = x.repeat_interleave(self.pack, dim=0).reshape(-1, self.in_dim * self.pack)
         last = len(self.layers) - 1
+        act = _FUNCTIONAL[self.activation]
         for i, (w, b) in enumerate(self.layers):
             x = torch.nn.functional.linear(x, w, b)
             if i < last:
-                x = self.act(x)
+                x = act(x)
         return x

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -63,17 +63,24 @@ class LazyFields:
     view thread (the GUI's core), not the training thread.
     """
 
-    def __init__(self, compute: Callable[[], dict]) -> None:
-        self._compute: Callable[[], dict] | None = compute
-        self._result: dict = {}
+    def __init__(self, source: Any) -> None:
+        self.source: Any = source  # an object with compute() -> dict (ganviz.core.fields.ViewState)
+        self._result: dict | None = None
         self._lock = threading.Lock()
 
     def get(self) -> dict:
         with self._lock:
-            if self._compute is not None:
-                self._result = self._compute()
-                self._compute = None
+            if self._result is None:
+                self._result = self.source.compute()
+                self.source = None
             return self._result
+
+    def __getstate__(self) -> dict:
+        return {"source": self.source, "_result": self._result}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ class Snapshot:
     device: str = "cpu"
     running: bool = True
     wall_time: float = 0.0
+    config: Any = None  # the run's TrainConfig at this moment (controls echo it; None in hand-made snapshots)
     lazy: LazyFields | None = field(default=None, repr=False, compare=False)
 
     def materialized(self) -> Snapshot:

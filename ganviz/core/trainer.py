@@ -27,8 +27,8 @@ from torch import Tensor
 from . import metrics as M
 from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from .config import REINIT_KEYS, TrainConfig
-from .distributions import Distribution, GaussianMixture, NoisePrior, make_distribution
-from .fields import field_1d, field_2d, p_g_1d
+from .distributions import Distribution, NoisePrior, make_distribution
+from .fields import ViewState, p_g_1d
 from .models import FrozenMLP, build_models
 from .objectives import Objective, get_objective
 from .regularizers import add_instance_noise, clip_weights, gradient_penalty, r1_penalty
@@ -440,51 +440,14 @@ class Trainer:
             out["w1"] = float("nan")
         return out
 
-    def _view_closure(self) -> LazyFields:
-        """Frozen copies of the weights and a closure that computes every view array from any thread."""
-        cfg, data, obj, dev, dim = self.config, self.data, self.objective, self.device, self.dim
-        d_frozen = FrozenMLP(self.D.net, cfg.activation, cfg.pack, dim)
+    def _view_state(self) -> LazyFields:
+        """Frozen copies of the weights and fixed batches, from which any thread or process computes the
+        snapshot's view arrays."""
+        cfg = self.config
+        d_frozen = FrozenMLP(self.D.net, cfg.activation, cfg.pack, self.dim)
         g_frozen = FrozenMLP(self.G.net, cfg.activation) if self.learned_generator else None
-        z_fixed, z_kde, x_view, x_fixed = self.z_fixed, self.z_kde, self.x_view, self.x_fixed_base
-        prior = self.prior
-
-        def fixed_fake(base: Tensor, seed: int) -> Tensor:
-            gen = torch.Generator(device=dev).manual_seed(seed)
-            if cfg.generator == "shift":
-                return base + torch.tensor([cfg.shift_x, cfg.shift_y][:dim], device=dev)
-            return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=dev)
-
-        def compute() -> dict:
-            with torch.no_grad():
-                fake_t = g_frozen(z_fixed) if g_frozen is not None else fixed_fake(x_fixed, cfg.seed + 104729)
-                d_real = obj.display(d_frozen(x_view).reshape(-1)).cpu().numpy()
-            out: dict = {"real": x_view.cpu().numpy(), "fake": fake_t.cpu().numpy()}
-            with torch.enable_grad():
-                fx = fake_t.detach().requires_grad_(True)
-                raw_f = d_frozen(fx).reshape(-1)
-                (grad,) = torch.autograd.grad(raw_f.sum(), fx)
-            out["d_real"] = d_real
-            out["d_fake"] = obj.display(raw_f.detach()).cpu().numpy()
-            out["grad_fake"] = grad.cpu().numpy() if dim == 2 else None
-            with torch.no_grad():
-                if g_frozen is not None and cfg.z_dim <= 2 and dim == 2:
-                    k = 21
-                    img = g_frozen(prior.grid(k).to(dev)).cpu().numpy()
-                    out["z_grid"] = img.reshape(k, k if cfg.z_dim == 2 else 1, dim)
-                if dim == 1:
-                    fake = None
-                    if g_frozen is not None:
-                        fake = g_frozen(z_kde).cpu().numpy().ravel()
-                    elif cfg.generator == "noise" and not isinstance(data, GaussianMixture):
-                        gen = torch.Generator(device=dev).manual_seed(cfg.seed + 3)
-                        base = data.sample(cfg.kde_samples, gen, dev)
-                        fake = fixed_fake(base, cfg.seed + 5).cpu().numpy().ravel()
-                    out["field1d"] = field_1d(d_frozen, obj.display, cfg, data, fake, dev)
-                else:
-                    out["field2d"] = field_2d(d_frozen, obj.display, cfg.grid_size, data.bounds, dev)
-            return out
-
-        return LazyFields(compute)
+        return LazyFields(ViewState(cfg, d_frozen, g_frozen, self.z_fixed, self.z_kde, self.x_view,
+                                    self.x_fixed_base, self.device))
 
     def _true_jsd_1d(self, fake: np.ndarray) -> float:
         """JSD(p_data || p_g) by quadrature on a grid wide enough for both (p_g analytic or KDE)."""
@@ -520,7 +483,7 @@ class Trainer:
         if with_metrics:
             self._last_metrics = self.compute_metrics()
             self._metrics_step = self.step
-        lazy = self._view_closure() if with_fields else None
+        lazy = self._view_state() if with_fields else None
         events, self._new_events = tuple(self._new_events), []
         snap = Snapshot(
             step=self.step, d_updates=self.d_updates, g_updates=self.g_updates,
@@ -530,6 +493,7 @@ class Trainer:
             events=events, lazy=lazy,
             bounds=tuple(float(b) for b in self.data.bounds), modes=self.data.modes,
             steps_per_sec=self._rate, device=str(self.device), running=self.running, wall_time=time.time(),
+            config=self.config,
         )
         return snap if lazy else snap.materialized()
 

@@ -7,10 +7,9 @@ import sys
 from ..core.config import TrainConfig
 
 
-def make_app() -> "QtWidgets.QApplication":  # noqa: F821
-    from qtpy import QtWidgets
-
+def make_app():
     import pyqtgraph as pg
+    from qtpy import QtWidgets
 
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="k")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
@@ -33,7 +32,7 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
         settings = QtCore.QSettings(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope,
                                     "ganviz", "ganviz-screenshot")
         settings.clear()
-    window = MainWindow(config, settings=settings)
+    window = MainWindow(config, settings=settings, threads=threads)
     window.show()
     status = {"code": 0}
     if screenshot:
@@ -43,7 +42,8 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
                 print(f"ganviz: error: could not write screenshot to {screenshot!r}", file=sys.stderr)
                 status["code"] = 1
             else:
-                print(f"ganviz: screenshot saved to {screenshot} (step {window.trainer.step})")
+                step = window.last_snapshot.step if window.last_snapshot else 0
+                print(f"ganviz: screenshot saved to {screenshot} (step {step})")
             window.close()
 
         QtCore.QTimer.singleShot(int(after * 1000), grab)

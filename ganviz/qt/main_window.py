@@ -15,7 +15,6 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ..core.commands import Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from ..core.config import TrainConfig
 from ..core.snapshot import Snapshot
-from ..core.trainer import Trainer
 from .controls import ControlPanel
 from .panels.data1d import Data1DPanel
 from .panels.data2d import Data2DPanel
@@ -38,28 +37,30 @@ class MainWindow(QtWidgets.QMainWindow):
     snapshot_drawn = QtCore.Signal(object)  # the materialised snapshot, after every panel has drawn it
 
     def __init__(self, config: TrainConfig | None = None, settings: QtCore.QSettings | None = None,
-                 autostart: bool = True, interval: float = 0.04) -> None:
+                 autostart: bool = True, interval: float = 0.04, backend: str = "process",
+                 threads: int = 1) -> None:
         super().__init__()
         self.setWindowTitle("ganviz — GAN lab")
         self.settings = settings if settings is not None else QtCore.QSettings("ganviz", "ganviz")
-        self.trainer = Trainer(config or TrainConfig())
-        self.session = TrainingSession(self.trainer, interval=interval, parent=self)
+        self.session = TrainingSession(config or TrainConfig(), backend=backend, interval=interval,
+                                       threads=threads, parent=self)
+        self.trainer = self.session.trainer  # only with backend="thread" (tests, notebooks); else None
         self.session.snapshot.connect(self.on_snapshot)
         self.session.failed.connect(self.on_failed)
         self.last_snapshot: Snapshot | None = None
         self.frames = 0
         self._frame_times: deque[float] = deque(maxlen=30)
-        self._last_dim = self.trainer.dim
+        self._last_dim = self.session.dim
 
         self._build_views()
         self._build_controls()
         self._build_toolbar()
         self._build_status()
         self._restore_layout()
-        self.controls.set_config(self.trainer.config)
-        self._show_dim(self.trainer.dim)
-        for ev in self.trainer.events:
-            self.statusBar().showMessage(ev.label, 8000)
+        self.controls.set_config(self.session.config)
+        self._show_dim(self.session.dim)
+        for ev in self.session.startup_events:
+            self.statusBar().showMessage(ev.label, 15000)
         if autostart:
             self.session.start()
 
@@ -88,7 +89,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels = [self.data1d, self.data2d, self.losses, self.histograms, self.metrics]
 
     def _build_controls(self) -> None:
-        self.controls = ControlPanel(self.trainer.config)
+        self.controls = ControlPanel(self.session.config)
         self.controls.command.connect(self.send)
         dock = QtWidgets.QDockWidget("Controls", self)
         dock.setObjectName("dock_controls")
@@ -145,7 +146,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_step = QtWidgets.QLabel("step 0")
         self.status_rate = QtWidgets.QLabel("0 steps/s")
         self.status_fps = QtWidgets.QLabel("0 frames/s")
-        self.status_device = QtWidgets.QLabel(f"device: {self.trainer.device}")
+        self.status_device = QtWidgets.QLabel(f"device: {self.session.device}")
         for w in (self.status_step, self.status_rate, self.status_fps, self.status_device):
             w.setMinimumWidth(90)
             bar.addPermanentWidget(w)
@@ -228,8 +229,8 @@ class MainWindow(QtWidgets.QMainWindow):
                     f"paused — try lower learning rates or a penalty (R1, gradient penalty).", 20000)
             elif ev.kind in ("device", "error"):
                 self.statusBar().showMessage(ev.label, 15000)
-            if ev.kind in ("reset", "config", "dataset") and ev.kind != "run":
-                self.controls.set_config(self.trainer.config)
+        if snap.config is not None and any(e.kind in ("reset", "config", "dataset", "optimizer") for e in snap.events):
+            self.controls.set_config(snap.config)  # echo without re-emitting (e.g. after paper defaults)
 
     def on_failed(self, message: str) -> None:
         self._show_running(False)

@@ -1,9 +1,13 @@
-"""The bridge between a Trainer and the GUI thread: a superqt GeneratorWorker with back-pressure.
+"""The bridge between the engine and the GUI thread: a superqt GeneratorWorker with back-pressure.
 
-The trainer trains in a pool thread and yields lazy snapshots at most every `interval` seconds, and only
-once the GUI has drawn the previous one (`frame_done()`), so the event queue never floods and nothing is
-lost: history and events accumulate in the trainer until the next snapshot. Controls call `submit()` with
-typed commands; they apply at the next step boundary.
+Two backends, one interface:
+- "process" (the app's default): the Trainer runs in a child process (ganviz.core.process) and a worker
+  thread here receives its snapshots; training never competes with drawing for the GIL.
+- "thread": the Trainer runs in a worker thread of this process; tests and notebooks use it because
+  `session.trainer` is then directly inspectable.
+Either way snapshots are sent at most every `interval` seconds and only after the GUI has drawn the
+previous one (`frame_done()`), so the event queue never floods and nothing is lost. Controls call
+`submit()` with typed commands; they apply at the trainer's next step boundary.
 """
 
 from __future__ import annotations
@@ -15,23 +19,35 @@ from qtpy.QtCore import QObject, Signal
 from superqt.utils import GeneratorWorker
 
 from ..core.commands import Command
-from ..core.snapshot import Snapshot
-from ..core.trainer import Trainer
+from ..core.config import TrainConfig
+from ..core.distributions import DATASETS
+from ..core.process import TrainerProcess
+from ..core.snapshot import Event, Snapshot
+from ..core.trainer import Trainer, resolve_device
 
 
 class TrainingSession(QObject):
-    """Owns the training thread of one Trainer. Signals arrive in the GUI thread."""
+    """Owns the training thread or process of one run. Signals arrive in the GUI thread."""
 
     snapshot = Signal(object)  # a lazy Snapshot; call .materialized() before drawing
-    failed = Signal(str)  # the training thread raised; the message says what happened
+    failed = Signal(str)  # training stopped with an error; the message says what happened
     stopped = Signal()
 
-    def __init__(self, trainer: Trainer, interval: float = 0.04, metrics_interval: float = 0.5,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, config: TrainConfig, backend: str = "process", interval: float = 0.04,
+                 metrics_interval: float = 0.5, threads: int = 1, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.trainer = trainer
+        if backend not in ("process", "thread"):
+            raise ValueError(f"backend must be 'process' or 'thread', got {backend!r}")
+        self.backend = backend
+        self.config = config  # the latest config known here (updated from snapshots)
         self.interval = interval
         self.metrics_interval = metrics_interval
+        self.threads = threads
+        self.trainer: Trainer | None = Trainer(config) if backend == "thread" else None
+        self.process: TrainerProcess | None = None
+        device, message = resolve_device(config.device)
+        self.device = str(device)
+        self.startup_events: list[Event] = [Event(0, "device", message)] if message else []
         self._ready = threading.Event()
         self._ready.set()
         self._done = threading.Event()
@@ -39,8 +55,13 @@ class TrainingSession(QObject):
         self._stop = threading.Event()
         self._worker: GeneratorWorker | None = None
 
+    @property
+    def dim(self) -> int:
+        return DATASETS[self.config.data].dim
+
     # -------------------------------------------------------------- lifecycle
-    def _loop(self) -> Iterator[Snapshot | None]:
+    def _thread_loop(self) -> Iterator[Snapshot | None]:
+        assert self.trainer is not None
         try:
             for snap in self.trainer.run(snapshot_interval=self.interval, metrics_interval=self.metrics_interval,
                                          ready=self._ready.is_set):
@@ -54,13 +75,26 @@ class TrainingSession(QObject):
         finally:
             self._done.set()
 
+    def _process_loop(self) -> Iterator[Snapshot | None]:
+        assert self.process is not None
+        try:
+            while not self._stop.is_set():
+                yield self.process.receive(timeout=0.02)  # None when nothing arrived: a heartbeat
+        finally:
+            self._done.set()
+
     def start(self) -> None:
         if self.is_running():
             return
         self._done.clear()
         self._stop.clear()
         self._ready.set()
-        worker = GeneratorWorker(self._loop)
+        if self.backend == "process":
+            self.process = TrainerProcess(self.config, self.interval, self.metrics_interval, self.threads)
+            self.process.start()
+            worker = GeneratorWorker(self._process_loop)
+        else:
+            worker = GeneratorWorker(self._thread_loop)
         worker.yielded.connect(self._on_yielded)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self.stopped)
@@ -68,28 +102,40 @@ class TrainingSession(QObject):
         worker.start()
 
     def is_running(self) -> bool:
-        return not self._done.is_set()
+        return not self._done.is_set() or (self.process is not None and self.process.is_alive())
 
     def stop(self, timeout: float = 1.0) -> bool:
-        """Ask the thread to finish and wait up to timeout seconds; True if it has."""
+        """Stop training (thread and, for the process backend, the child) within about timeout seconds."""
         self._stop.set()
         self._ready.set()
-        ok = self._done.wait(timeout)
+        ok = self._done.wait(timeout / 2 if self.process is not None else timeout)
+        if self.process is not None:
+            ok = self.process.stop(timeout / 2) and ok
+            self.process = None
         self._worker = None
         return ok
 
     # -------------------------------------------------------------- traffic
     def submit(self, command: Command) -> None:
-        self.trainer.submit(command)
+        if self.trainer is not None:
+            self.trainer.submit(command)
+        elif self.process is not None:
+            self.process.submit(command)
 
     def frame_done(self) -> None:
         """The GUI has drawn the last snapshot; the trainer may send the next."""
-        self._ready.set()
+        if self.process is not None:
+            self.process.frame_done()
+        else:
+            self._ready.set()
 
     def _on_yielded(self, snap: Snapshot | None) -> None:
         if snap is not None:
+            if snap.config is not None:
+                self.config = snap.config
+            self.device = snap.device
             self.snapshot.emit(snap)
 
     def _on_error(self, exc: Exception) -> None:
         self._done.set()
-        self.failed.emit(f"{type(exc).__name__}: {exc}")
+        self.failed.emit(str(exc))

@@ -30,7 +30,7 @@ def make_window(qtbot, tmp_path):
 
     def factory(**cfg) -> MainWindow:
         settings = QtCore.QSettings(str(tmp_path / f"ganviz{len(made)}.ini"), QtCore.QSettings.Format.IniFormat)
-        w = MainWindow(TrainConfig(**{**SMALL, **cfg}), settings=settings, interval=0.02)
+        w = MainWindow(TrainConfig(**{**SMALL, **cfg}), settings=settings, interval=0.02, backend="thread")
         qtbot.addWidget(w)
         w.resize(1280, 800)
         w.show()
@@ -169,13 +169,13 @@ def test_close_during_training_stops_thread_quickly(make_window, qtbot):
 def test_layout_is_remembered(qtbot, tmp_path):
     path = str(tmp_path / "layout.ini")
     w = MainWindow(TrainConfig(**SMALL), settings=QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat),
-                   autostart=False)
+                   autostart=False, backend="thread")
     qtbot.addWidget(w)
     w.show()
     w.docks["histograms"].hide()
     w.close()
     w2 = MainWindow(TrainConfig(**SMALL), settings=QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat),
-                    autostart=False)
+                    autostart=False, backend="thread")
     qtbot.addWidget(w2)
     w2.show()
     assert not w2.docks["histograms"].isVisible()
@@ -191,7 +191,7 @@ def test_qt_binding_keeps_none_refcount():
     label = QtWidgets.QLabel()
     timer = QtCore.QTimer()
     before = sys.getrefcount(None)
-    for i in range(10000):
+    for _i in range(10000):
         label.setText("x")  # void C++ methods returning None
         timer.stop()
     after = sys.getrefcount(None)

@@ -1,0 +1,125 @@
+"""A Trainer in a child process: typed commands in, lazy snapshots out, over two pipes. No Qt.
+
+Why a process: the window draws with pyqtgraph, whose paint code is Python and holds the GIL for tens of
+milliseconds per frame; a training thread in the same process then waits for the GIL around every torch
+op and measured 0.13x of headless speed. In a child process the trainer has its own interpreter and core.
+The child is started with 'spawn' (never fork a process that has Qt loaded) and imports only ganviz.core.
+
+Back-pressure is the same as in-thread: the child sends a snapshot only after the parent said the
+previous one was drawn (`frame_done`), and keeps training meanwhile; history accumulates, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import threading
+import traceback
+from typing import Any
+
+from .commands import Command
+from .config import TrainConfig
+from .snapshot import Snapshot
+
+
+def _child_main(config: TrainConfig, cmd_conn: Any, snap_conn: Any, interval: float, metrics_interval: float,
+                threads: int) -> None:
+    import torch
+
+    from .trainer import Trainer
+
+    torch.set_num_threads(max(1, threads))
+    state = {"ready": True, "stop": False}
+
+    def drain() -> None:
+        while cmd_conn.poll():
+            kind, payload = cmd_conn.recv()
+            if kind == "cmd":
+                trainer.submit(payload)
+            elif kind == "ready":
+                state["ready"] = True
+            elif kind == "stop":
+                state["stop"] = True
+
+    def ready() -> bool:
+        drain()
+        return state["ready"] and not state["stop"]
+
+    try:
+        trainer = Trainer(config)
+        for snap in trainer.run(snapshot_interval=interval, metrics_interval=metrics_interval, ready=ready):
+            if state["stop"]:
+                break
+            if snap is None:
+                continue
+            state["ready"] = False
+            if snap.lazy is not None and snap.lazy.source is not None:
+                snap.lazy.source = snap.lazy.source.to("cpu")  # the parent evaluates views on its CPU
+            snap_conn.send(("snapshot", snap))
+    except (KeyboardInterrupt, BrokenPipeError, EOFError):
+        pass
+    except Exception as exc:  # report, then exit: the parent keeps the window and the history
+        with contextlib.suppress(BrokenPipeError, OSError):
+            snap_conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
+    finally:
+        snap_conn.close()
+
+
+class TrainerProcess:
+    """Owns the child process. All methods are called from the parent."""
+
+    def __init__(self, config: TrainConfig, interval: float = 0.04, metrics_interval: float = 0.5,
+                 threads: int = 1) -> None:
+        ctx = mp.get_context("spawn")
+        self._cmd, cmd_child = ctx.Pipe()
+        self._snaps, snap_child = ctx.Pipe(duplex=False)
+        self._lock = threading.Lock()
+        self.process = ctx.Process(target=_child_main, name="ganviz-trainer", daemon=True,
+                                   args=(config, cmd_child, snap_child, interval, metrics_interval, threads))
+        self._child_ends = (cmd_child, snap_child)
+
+    def start(self) -> None:
+        self.process.start()
+        for conn in self._child_ends:  # the parent keeps only its own ends, so EOF is seen if the child dies
+            conn.close()
+
+    def _send(self, kind: str, payload: Any = None) -> None:
+        with self._lock, contextlib.suppress(BrokenPipeError, OSError):
+            self._cmd.send((kind, payload))
+
+    def submit(self, command: Command) -> None:
+        self._send("cmd", command)
+
+    def frame_done(self) -> None:
+        self._send("ready")
+
+    def receive(self, timeout: float) -> Snapshot | None:
+        """The next snapshot, or None if none arrived within timeout. Raises RuntimeError if the child
+        reported an error or died."""
+        try:
+            if not self._snaps.poll(timeout):
+                return None
+            kind, payload = self._snaps.recv()
+        except (EOFError, OSError):
+            if self.process.exitcode not in (None, 0):
+                raise RuntimeError(f"the training process exited with code {self.process.exitcode}") from None
+            raise RuntimeError("the training process ended") from None
+        if kind == "error":
+            raise RuntimeError(payload)
+        return payload
+
+    def is_alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Ask the child to stop, wait, and terminate it if it has not ended in time."""
+        if self.process.pid is None:
+            return True
+        self._send("stop")
+        self.process.join(timeout * 0.7)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout * 0.3)
+        for conn in (self._cmd, self._snaps):
+            conn.close()
+        return not self.process.is_alive()

@@ -1,0 +1,101 @@
+"""Window measurements for `ganviz bench --gui`: training with the window open versus headless.
+
+The window is opened offscreen at 1400x900 with every dock visible. Event-loop latency is measured by a
+10 ms QTimer: its lateness (actual minus expected interval) is what a click would wait.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+
+from ..core.config import TrainConfig
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+
+
+def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headless_rate: float | None = None,
+                 backend: str = "process") -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qtpy import QtCore
+
+    from ..core.trainer import Trainer
+    from .app import make_app
+    from .main_window import MainWindow
+
+    app = make_app()
+    tmp = tempfile.mkdtemp(prefix="ganviz-bench-")
+    settings = QtCore.QSettings(os.path.join(tmp, "layout.ini"), QtCore.QSettings.Format.IniFormat)
+    window = MainWindow(cfg, settings=settings, autostart=False, backend=backend)
+    window.resize(1400, 900)
+    window.show()
+
+    # render time per view on real snapshots (update + paint), from a local trainer after a short warm-up
+    trainer = Trainer(cfg)
+    trainer.train(50)
+    render: dict[str, list[float]] = {}
+    for _ in range(15):
+        trainer.train(5)
+        snap = trainer.snapshot(with_metrics=True, lazy=True)
+        t0 = time.perf_counter()
+        snap = snap.materialized()
+        render.setdefault("materialize", []).append(time.perf_counter() - t0)
+        panels = {"data2d" if snap.dim == 2 else "data1d": window.data2d if snap.dim == 2 else window.data1d,
+                  "losses": window.losses, "histograms": window.histograms, "metrics": window.metrics}
+        for name, panel in panels.items():
+            t0 = time.perf_counter()
+            panel.update_snapshot(snap)
+            panel.grab()
+            render.setdefault(name, []).append(time.perf_counter() - t0)
+
+    steps: list[float] = []
+    fps: list[float] = []
+    latencies: list[float] = []
+    window.session.start()
+    timer = QtCore.QTimer()
+    timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        latencies.append(max(0.0, now - last[0] - 0.010))
+        last[0] = now
+
+    timer.timeout.connect(tick)
+    timer.start(10)
+    warm_until = time.perf_counter() + 20.0  # the child process needs a moment to import torch
+    while time.perf_counter() < warm_until and window.frames < 20:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+    latencies.clear()
+
+    def step_now() -> int:
+        return window.last_snapshot.step if window.last_snapshot is not None else 0
+
+    for _ in range(repeats):
+        s0, f0, t0 = step_now(), window.frames, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        dt = time.perf_counter() - t0
+        steps.append((step_now() - s0) / dt)
+        fps.append((window.frames - f0) / dt)
+    timer.stop()
+    window.shutdown()
+    window.close()
+    med = statistics.median(steps)
+    return {
+        "steps_per_s_median": med,
+        "frames_per_s_median": statistics.median(fps),
+        "ratio_vs_headless": med / headless_rate if headless_rate else float("nan"),
+        "latency_ms_p50": 1000 * _percentile(latencies, 50),
+        "latency_ms_p99": 1000 * _percentile(latencies, 99),
+        "render_ms_median": {k: 1000 * statistics.median(v) for k, v in render.items()},
+        "window_size": [1400, 900],
+        "backend": backend,
+    }
