@@ -1,0 +1,158 @@
+"""Goodfellow et al. (2014), figure 1, live: densities on top, D(x) and D*(x) below, shared x axis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from ganviz.core.snapshot import Snapshot
+from ganviz.qt import style
+from ganviz.qt.panels._common import FastScatter, objective_of
+
+RUG_MAX = 400  # fake samples drawn as rug ticks (the fixed noise batch: the same subset every frame)
+
+
+class Data1DPanel(QtWidgets.QWidget):
+    """Two stacked plots with linked x axes.
+
+    Top: analytic p_data (black), p_g (green; the engine's KDE or analytic density), a density-normalised
+    histogram of the fake samples (orange, normalised by the whole batch so it is comparable to p_g) and
+    a rug of up to RUG_MAX fakes. Bottom: learned D(x) (blue); optimal D*(x) (dashed) only when the
+    objective outputs a probability and the engine sent d_star; a grey line at `equilibrium_d` when
+    defined; y range from the objective's `display_range` (autoscale when None, e.g. WGAN critics).
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, bins: int = 60) -> None:
+        super().__init__(parent)
+        self.bins = int(bins)
+        pal = style.palette()
+        self._glw = pg.GraphicsLayoutWidget()
+        self._glw.setBackground(pal.background)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self._glw)
+
+        # -- top: densities -------------------------------------------------------------------------------
+        self.density_plot: pg.PlotItem = self._glw.addPlot(row=0, col=0)
+        style.style_plot(self.density_plot, bottom="x", left="density p(x)", title="Data and generator")
+        self.density_plot.showGrid(x=True, y=True, alpha=0.15)
+        self.density_legend = style.add_legend(self.density_plot)
+        self.fake_hist = self.density_plot.plot(
+            np.array([0.0, 1.0]), np.array([0.0]), stepMode="center", fillLevel=0,
+            pen=style.pen(pal.fake, 1), brush=style.brush(pal.fake, 70), name="fake samples (histogram)",
+        )
+        self.p_data_curve = self.density_plot.plot(
+            [], [], pen=style.pen(pal.real, style.MAIN_WIDTH), name="p_data (analytic)"
+        )
+        self.p_g_curve = self.density_plot.plot(
+            [], [], pen=style.pen(pal.gen, style.MAIN_WIDTH), name="p_g (generator)"
+        )
+        self.rug = FastScatter(
+            symbol="|", size=10, pen=style.pen(pal.fake, 1), brush=None, pxMode=True
+        )
+        self.density_plot.addItem(self.rug)
+
+        # -- bottom: D ----------------------------------------------------------------------------------
+        self.d_plot: pg.PlotItem = self._glw.addPlot(row=1, col=0)
+        style.style_plot(self.d_plot, bottom="x", left="D(x)", title="Discriminator")
+        self.d_plot.showGrid(x=True, y=True, alpha=0.15)
+        self.d_plot.setXLink(self.density_plot)
+        self.d_legend = style.add_legend(self.d_plot)
+        self.d_curve = self.d_plot.plot([], [], pen=style.pen(pal.disc, style.MAIN_WIDTH), name="D(x) learned")
+        self.d_star_curve = self.d_plot.plot(
+            [], [], pen=style.pen(pal.d_star, style.MAIN_WIDTH, "dash"),
+            name="D*(x) = p_data / (p_data + p_g)",
+        )
+        self.equilibrium_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen(pal.reference, 1, "dash"))
+        self.d_plot.addItem(self.equilibrium_line, ignoreBounds=True)
+        self._eq_sample = pg.PlotDataItem([], [], pen=style.pen(pal.reference, 1, "dash"))
+        self._eq_in_legend = False
+        self._d_star_in_legend = True
+
+        self._objective: str | None = None
+        self._x_range: tuple[float, float] | None = None
+
+    # -- public API --------------------------------------------------------------------------------------
+    def update_snapshot(self, snapshot: Snapshot) -> None:
+        obj = objective_of(snapshot.objective)
+        if snapshot.objective != self._objective:
+            self._objective = snapshot.objective
+            self._apply_objective(obj.d_axis_label, obj.display_range, obj.equilibrium_d)
+        f = snapshot.field1d
+        if f is None:
+            return
+        x = np.asarray(f.x, dtype=np.float64)
+        self._set_x_range(snapshot, x)
+
+        self.d_curve.setData(x, np.asarray(f.d, dtype=np.float64))
+        self._set_optional(self.p_data_curve, x, f.p_data)
+        self._set_optional(self.p_g_curve, x, f.p_g)
+        show_d_star = obj.is_probability and f.d_star is not None
+        self._set_optional(self.d_star_curve, x, f.d_star if show_d_star else None)
+        self._legend_has_d_star(show_d_star)
+
+        fake = np.asarray(snapshot.fake, dtype=np.float64)
+        fake = fake.reshape(len(fake), -1)[:, 0] if fake.size else np.empty(0)
+        fake = fake[np.isfinite(fake)]
+        lo, hi = self._x_range if self._x_range is not None else (x[0], x[-1])
+        edges = np.linspace(lo, hi, self.bins + 1)
+        counts, _ = np.histogram(fake, bins=edges)
+        n = max(len(snapshot.fake), 1)
+        self.fake_hist.setData(edges, counts / (n * (edges[1] - edges[0])))
+        rug = fake[:RUG_MAX]
+        self.rug.set_positions(np.column_stack([rug, np.zeros_like(rug)]))
+
+    def reset(self) -> None:
+        for c in (self.p_data_curve, self.p_g_curve, self.d_curve, self.d_star_curve):
+            c.setData([], [])
+        self.fake_hist.setData(np.array([0.0, 1.0]), np.array([0.0]))
+        self.rug.setData(pos=np.empty((0, 2)))
+        self._objective = None
+        self._x_range = None
+
+    # -- internals ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _set_optional(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray | None) -> None:
+        if y is None:
+            curve.setData([], [])
+        else:
+            curve.setData(x, np.asarray(y, dtype=np.float64))
+
+    def _set_x_range(self, snapshot: Snapshot, x: np.ndarray) -> None:
+        if len(snapshot.bounds) >= 2:
+            rng = (float(snapshot.bounds[0]), float(snapshot.bounds[1]))
+        else:
+            rng = (float(x[0]), float(x[-1]))
+        if rng != self._x_range:
+            self._x_range = rng
+            self.density_plot.setXRange(*rng, padding=0.0)
+
+    def _apply_objective(
+        self, axis_label: str, display_range: tuple[float, float] | None, equilibrium: float | None
+    ) -> None:
+        style.label_axis(self.d_plot, "left", axis_label)
+        if display_range is None:
+            self.d_plot.enableAutoRange(y=True)
+        else:
+            lo, hi = display_range
+            self.d_plot.setYRange(lo, hi, padding=0.03)
+        if self._eq_in_legend:
+            self.d_legend.removeItem(self._eq_sample)
+            self._eq_in_legend = False
+        if equilibrium is None:
+            self.equilibrium_line.setVisible(False)
+        else:
+            self.equilibrium_line.setPos(float(equilibrium))
+            self.equilibrium_line.setVisible(True)
+            self.d_legend.addItem(self._eq_sample, f"equilibrium D = {equilibrium:g}")
+            self._eq_in_legend = True
+
+    def _legend_has_d_star(self, show: bool) -> None:
+        if show == self._d_star_in_legend:
+            return
+        if show:
+            self.d_legend.addItem(self.d_star_curve, "D*(x) = p_data / (p_data + p_g)")
+        else:
+            self.d_legend.removeItem(self.d_star_curve)
+        self._d_star_in_legend = show

@@ -1,0 +1,339 @@
+"""The 2D field: D as a heatmap with a colour bar, its equilibrium contour, samples, arrows, the z-grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from ganviz.core.snapshot import Field2D, Snapshot
+from ganviz.qt import style
+from ganviz.qt.panels._common import FastScatter, objective_of
+from ganviz.qt.panels._contour import contour_segments
+
+MAX_ARROWS = 400  # gradient arrows drawn (the first fakes of the fixed noise batch: same subset each frame)
+ARROW_FRACTION = 0.08  # the 95th-percentile arrow is this fraction of the view's larger side
+LEVEL_SMOOTHING = 0.15  # EMA weight of a new frame's robust colour levels (critics only)
+ROBUST_PERCENTILE = 98.0  # half-width of critic levels: this percentile of |value - median|
+
+
+def grid_rect(xs: np.ndarray, ys: np.ndarray) -> QtCore.QRectF:
+    """Scene rectangle covered by a grid whose samples are pixel centres: [x0 - dx/2, x_last + dx/2] etc."""
+    nx, ny = len(xs), len(ys)
+    dx = (xs[-1] - xs[0]) / (nx - 1) if nx > 1 else 1.0
+    dy = (ys[-1] - ys[0]) / (ny - 1) if ny > 1 else 1.0
+    return QtCore.QRectF(float(xs[0] - dx / 2), float(ys[0] - dy / 2), float(nx * dx), float(ny * dy))
+
+
+def robust_levels(values: np.ndarray) -> tuple[float, float] | None:
+    """Symmetric levels around the median: median +- the ROBUST_PERCENTILE of |value - median|."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return None
+    centre = float(np.median(v))
+    half = float(np.percentile(np.abs(v - centre), ROBUST_PERCENTILE))
+    if not half > 0:
+        half = max(abs(centre) * 1e-3, 1e-6)
+    return centre - half, centre + half
+
+
+class Data2DPanel(QtWidgets.QWidget):
+    """D (or the critic) over the plane, with real (black) and fake (orange) samples.
+
+    Heatmap: `Field2D.values[iy, ix]` drawn as a row-major float32 ImageItem whose pixel centres sit at
+    (xs[ix], ys[iy]) (so the image covers half a grid step beyond the first/last sample). Colour levels are
+    fixed to the objective's `display_range`; when that is None (critics) they are symmetric robust levels
+    around the median (see `robust_levels`), smoothed by an EMA over frames so colours do not flicker.
+
+    Contour: drawn at `equilibrium_d` (D = 1/2 for probability objectives). For objectives with no
+    equilibrium value (WGAN critics) it is drawn at the level midway between the mean critic value on the
+    real and on the fake batch, (mean f(real) + mean f(fake)) / 2: the critic's own real/fake boundary.
+
+    Gradient arrows (toggle): grad_x of D's raw output at the first MAX_ARROWS fakes, the direction that
+    raises D, i.e. where the generator is pushed. One global scale per frame (the 95th-percentile arrow is
+    ARROW_FRACTION of the view) so relative magnitudes stay comparable within a frame.
+    z-grid (toggle): G's image of a regular k x k grid of noise, as k row and k column polylines.
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        pal = style.palette()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+
+        header = QtWidgets.QHBoxLayout()
+        header.setContentsMargins(6, 2, 6, 0)
+        self.arrows_checkbox = QtWidgets.QCheckBox("gradient arrows")
+        self.arrows_checkbox.setToolTip(
+            "Arrows at the fake samples along grad_x D(x): the direction that makes D call them more real,"
+            " which is where the generator's update pushes them."
+        )
+        self.z_grid_checkbox = QtWidgets.QCheckBox("z-grid")
+        self.z_grid_checkbox.setToolTip("G's image of a regular grid in noise space z: how G warps the plane.")
+        header.addWidget(self.arrows_checkbox)
+        header.addWidget(self.z_grid_checkbox)
+        header.addStretch(1)
+        lay.addLayout(header)
+
+        self._glw = pg.GraphicsLayoutWidget()
+        self._glw.setBackground(pal.background)
+        lay.addWidget(self._glw, 1)
+
+        self.plot: pg.PlotItem = self._glw.addPlot()
+        self.plot.setAspectLocked(True)
+        self.plot.disableAutoRange()
+        style.style_plot(self.plot, bottom="x<sub>1</sub>", left="x<sub>2</sub>", title="Discriminator field")
+
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        self.plot.addItem(self.image)
+        cmap = pg.colormap.get(pal.colormap)
+        self.colorbar = pg.ColorBarItem(
+            values=(0.0, 1.0), width=14, colorMap=cmap, interactive=False, colorMapMenu=False,
+            pen=pg.mkPen(pal.foreground),
+        )
+        self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self._colorbar_axis = self.colorbar.getAxis("right")
+        self._colorbar_axis.enableAutoSIPrefix(False)
+        self._colorbar_axis.setTickFont(style.font(style.TICK_PT))
+        self._colorbar_axis.setTextPen(pg.mkPen(pal.foreground))
+
+        self.legend = style.add_legend(self.plot)
+        self.contour = pg.PlotCurveItem(pen=style.pen(pal.contour, 2, "dash"), connect="pairs")
+        self.contour.setZValue(5)
+        self.plot.addItem(self.contour)
+        self.z_grid = pg.PlotCurveItem(pen=style.pen(pal.z_grid, 1.5))
+        self.z_grid.setZValue(6)
+        self.plot.addItem(self.z_grid)
+        self.real_scatter = FastScatter(
+            size=4, pen=None, brush=style.brush(pal.real, 200), symbol="o", pxMode=True
+        )
+        self.real_scatter.setZValue(10)
+        self.plot.addItem(self.real_scatter)
+        self.fake_scatter = FastScatter(
+            size=4, pen=None, brush=style.brush(pal.fake, 230), symbol="o", pxMode=True
+        )
+        self.fake_scatter.setZValue(11)
+        self.plot.addItem(self.fake_scatter)
+        self.arrows = pg.PlotCurveItem(pen=style.pen(pal.arrows, 1), connect="pairs")
+        self.arrows.setZValue(12)
+        self.plot.addItem(self.arrows)
+        self.modes_scatter = FastScatter(
+            size=15, pen=style.pen(pal.foreground, 1), brush=style.brush(pal.modes), symbol="+", pxMode=True
+        )
+        self.modes_scatter.setZValue(13)
+        self.plot.addItem(self.modes_scatter)
+
+        self.legend.addItem(self.real_scatter, "real samples")
+        self.legend.addItem(self.fake_scatter, "fake samples G(z)")
+        self.legend.addItem(self.contour, "D = 0.5")
+
+        self.arrows.setVisible(False)
+        self.z_grid.setVisible(False)
+        self.arrows_checkbox.toggled.connect(self._on_arrows_toggled)
+        self.z_grid_checkbox.toggled.connect(self._on_z_grid_toggled)
+
+        self._objective: str | None = None
+        self._fixed_levels: tuple[float, float] | None = None
+        self._smoothed: tuple[float, float] | None = None
+        self._rect_key: tuple | None = None
+        self._view_key: tuple | None = None
+        self._z_connect: np.ndarray | None = None
+        self._last: Snapshot | None = None
+        self._contour_label = "D = 0.5"
+        self._modes_in_legend = False
+
+    # -- public API --------------------------------------------------------------------------------------
+    def update_snapshot(self, snapshot: Snapshot) -> None:
+        self._last = snapshot
+        obj = objective_of(snapshot.objective)
+        if snapshot.objective != self._objective:
+            self._objective = snapshot.objective
+            self._fixed_levels = None if obj.display_range is None else tuple(map(float, obj.display_range))
+            self._smoothed = None
+            self._colorbar_axis.setLabel(obj.d_axis_label, **{"font-size": f"{style.AXIS_LABEL_PT}pt"})
+        self._set_view(snapshot)
+
+        f = snapshot.field2d
+        if f is not None:
+            self._draw_field(f)
+            self._draw_contour(f, obj.equilibrium_d, snapshot)
+        self.real_scatter.set_positions(_finite_rows(_xy(snapshot.real)))
+        self.fake_scatter.set_positions(_finite_rows(_xy(snapshot.fake)))
+        has_modes = snapshot.modes is not None and len(snapshot.modes) > 0
+        self.modes_scatter.set_positions(_finite_rows(_xy(snapshot.modes)) if has_modes else np.empty((0, 2)))
+        if has_modes != self._modes_in_legend:
+            self._modes_in_legend = has_modes
+            self._legend_toggle(self.modes_scatter, "mode centres", has_modes)
+        if self.arrows_checkbox.isChecked():
+            self._draw_arrows(snapshot)
+        if self.z_grid_checkbox.isChecked():
+            self._draw_z_grid(snapshot)
+
+    def reset(self) -> None:
+        self.image.clear()
+        for item in (self.contour, self.arrows, self.z_grid):
+            item.setData([], [])
+        for sc in (self.real_scatter, self.fake_scatter, self.modes_scatter):
+            sc.setData(pos=np.empty((0, 2)))
+        self._objective = None
+        self._smoothed = None
+        self._rect_key = None
+        self._view_key = None
+        self._last = None
+
+    def set_show_arrows(self, show: bool) -> None:
+        self.arrows_checkbox.setChecked(bool(show))
+
+    def set_show_z_grid(self, show: bool) -> None:
+        self.z_grid_checkbox.setChecked(bool(show))
+
+    def levels(self) -> tuple[float, float]:
+        """Colour levels currently applied to the heatmap."""
+        lo, hi = self.colorbar.levels()
+        return float(lo), float(hi)
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _on_arrows_toggled(self, on: bool) -> None:
+        self.arrows.setVisible(on)
+        self._legend_toggle(self.arrows, "grad D at fakes", on)
+        if on and self._last is not None:
+            self._draw_arrows(self._last)
+
+    def _on_z_grid_toggled(self, on: bool) -> None:
+        self.z_grid.setVisible(on)
+        self._legend_toggle(self.z_grid, "G(z-grid)", on)
+        if on and self._last is not None:
+            self._draw_z_grid(self._last)
+
+    def _legend_toggle(self, item: pg.GraphicsObject, label: str, on: bool) -> None:
+        self.legend.removeItem(item)
+        if on:
+            self.legend.addItem(item, label)
+
+    def _set_view(self, snapshot: Snapshot) -> None:
+        if len(snapshot.bounds) >= 4:
+            key = tuple(float(b) for b in snapshot.bounds[:4])
+        elif snapshot.field2d is not None:
+            r = grid_rect(snapshot.field2d.xs, snapshot.field2d.ys)
+            key = (r.left(), r.right(), r.top(), r.bottom())
+        else:
+            return
+        if key != self._view_key:
+            self._view_key = key
+            self.plot.setRange(xRange=key[0:2], yRange=key[2:4], padding=0.0)
+
+    def _draw_field(self, f: Field2D) -> None:
+        xs = np.asarray(f.xs, dtype=np.float64)
+        ys = np.asarray(f.ys, dtype=np.float64)
+        values = np.asarray(f.values, dtype=np.float32)
+        if len(xs) > 1 and xs[1] < xs[0]:
+            xs, values = xs[::-1], values[:, ::-1]
+        if len(ys) > 1 and ys[1] < ys[0]:
+            ys, values = ys[::-1], values[::-1, :]
+        levels = self._fixed_levels
+        if levels is None:
+            new = robust_levels(values)
+            if new is not None:
+                if self._smoothed is None:
+                    self._smoothed = new
+                else:
+                    a = LEVEL_SMOOTHING
+                    self._smoothed = (
+                        (1 - a) * self._smoothed[0] + a * new[0], (1 - a) * self._smoothed[1] + a * new[1]
+                    )
+            levels = self._smoothed or (0.0, 1.0)
+        self.image.setImage(np.ascontiguousarray(values), autoLevels=False)
+        # through the colour bar, after setImage: ImageItem applies levels deferred from before its first
+        # image inside setImage, which would otherwise override ours on the first frame
+        self.colorbar.setLevels(levels)
+        key = (len(xs), len(ys), xs[0], xs[-1], ys[0], ys[-1])
+        if key != self._rect_key:
+            self._rect_key = key
+            self.image.setRect(grid_rect(xs, ys))
+
+    def _draw_contour(self, f: Field2D, equilibrium: float | None, snapshot: Snapshot) -> None:
+        if equilibrium is not None:
+            level = float(equilibrium)
+            label = f"D = {level:g}"
+        else:
+            d_real = np.asarray(snapshot.d_real, dtype=np.float64)
+            d_fake = np.asarray(snapshot.d_fake, dtype=np.float64)
+            d_real, d_fake = d_real[np.isfinite(d_real)], d_fake[np.isfinite(d_fake)]
+            level = 0.5 * (d_real.mean() + d_fake.mean()) if d_real.size and d_fake.size else np.nan
+            label = "f = (mean f(real) + mean f(fake)) / 2"
+        if label != self._contour_label:
+            self._contour_label = label
+            self._legend_toggle(self.contour, label, True)
+        seg = contour_segments(f.values, level, f.xs, f.ys)
+        if len(seg):
+            self.contour.setData(seg[:, 0], seg[:, 1], connect="pairs")
+        else:
+            self.contour.setData([], [])
+
+    def _draw_arrows(self, snapshot: Snapshot) -> None:
+        g = snapshot.grad_fake
+        if g is None or len(g) == 0:
+            self.arrows.setData([], [])
+            return
+        p = _xy(snapshot.fake)[:MAX_ARROWS]
+        g = _xy(g)[: len(p)]
+        norm = np.hypot(g[:, 0], g[:, 1])
+        ok = np.isfinite(norm) & (norm > 0) & np.isfinite(p).all(axis=1)
+        if not ok.any():
+            self.arrows.setData([], [])
+            return
+        p, g, norm = p[ok], g[ok], norm[ok]
+        vr = self.plot.getViewBox().viewRange()
+        span = max(vr[0][1] - vr[0][0], vr[1][1] - vr[1][0])
+        ref = float(np.percentile(norm, 95))
+        vec = g * (ARROW_FRACTION * span / ref)
+        vec_norm = np.hypot(vec[:, 0], vec[:, 1])
+        too_long = vec_norm > 1.5 * ARROW_FRACTION * span
+        vec[too_long] *= (1.5 * ARROW_FRACTION * span / vec_norm[too_long])[:, None]
+        tip = p + vec
+        # arrow heads: two strokes back from the tip, +-25 degrees, 30% of the shaft
+        back = -0.3 * vec
+        c, s = np.cos(np.radians(25)), np.sin(np.radians(25))
+        h1 = np.stack([c * back[:, 0] - s * back[:, 1], s * back[:, 0] + c * back[:, 1]], axis=1)
+        h2 = np.stack([c * back[:, 0] + s * back[:, 1], -s * back[:, 0] + c * back[:, 1]], axis=1)
+        pts = np.stack([p, tip, tip, tip + h1, tip, tip + h2], axis=1).reshape(-1, 2)
+        self.arrows.setData(pts[:, 0], pts[:, 1], connect="pairs")
+
+    def _draw_z_grid(self, snapshot: Snapshot) -> None:
+        zg = snapshot.z_grid
+        if zg is None or zg.ndim != 3 or zg.shape[-1] < 2:
+            self.z_grid.setData([], [])
+            return
+        k1, k2 = zg.shape[0], zg.shape[1]
+        rows = zg[:, :, :2].reshape(-1, 2)  # k1 polylines of k2 points
+        cols = np.swapaxes(zg[:, :, :2], 0, 1).reshape(-1, 2)  # k2 polylines of k1 points
+        pts = np.concatenate([rows, cols]).astype(np.float64)
+        if self._z_connect is None or len(self._z_connect) != len(pts):
+            connect = np.ones(len(pts), dtype=bool)
+            connect[k2 - 1 : k1 * k2 : k2] = False
+            connect[k1 * k2 + k1 - 1 :: k1] = False
+            self._z_connect = connect
+        connect = self._z_connect
+        finite = np.isfinite(pts).all(axis=1)
+        if not finite.all():  # drop non-finite points; never join across a dropped one
+            idx = np.nonzero(finite)[0]
+            connect = connect[idx] & np.append(np.diff(idx) == 1, False)
+            pts = pts[idx]
+        self.z_grid.setData(pts[:, 0], pts[:, 1], connect=connect)
+
+
+def _xy(a: np.ndarray | None) -> np.ndarray:
+    if a is None:
+        return np.empty((0, 2))
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] < 2:
+        return np.empty((0, 2))
+    return a[:, :2]
+
+
+def _finite_rows(a: np.ndarray) -> np.ndarray:
+    """Points with both coordinates finite (a diverged generator can emit NaN / inf)."""
+    ok = np.isfinite(a).all(axis=1)
+    return a if ok.all() else a[ok]

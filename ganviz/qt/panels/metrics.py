@@ -1,0 +1,302 @@
+"""Small multiples of the run's metrics over steps, x axes linked, with live-change markers on each."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtGui, QtWidgets
+
+from ganviz.core.snapshot import Snapshot
+from ganviz.qt import style
+from ganviz.qt.panels._common import (
+    EventMarkers,
+    LogAxis,
+    NaNote,
+    ViewNote,
+    finite_or_nan,
+    objective_of,
+    peak_downsample_per_pixel,
+)
+from ganviz.qt.series import Series
+
+LOG2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class CurveSpec:
+    key: str  # name in Snapshot.metrics (source "metrics") or History.values (source "history")
+    label: str  # legend text
+    colour: str  # palette attribute
+    source: str = "metrics"
+    pen_style: str = "solid"
+    width: int = style.MAIN_WIDTH
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    name: str
+    title: str
+    y_label: str
+    curves: tuple[CurveSpec, ...]
+    log_y: bool = False
+
+
+PLOTS: tuple[PlotSpec, ...] = (
+    PlotSpec(
+        "jsd", "(a) JS divergence", "JSD (nats)",
+        (
+            CurveSpec("jsd_est", "from D: (V + log 4) / 2", "disc"),
+            CurveSpec("jsd_true", "true (KDE of p_g)", "real", pen_style="dash"),
+        ),
+    ),
+    PlotSpec(
+        "w1", "(b) W1, exact on samples", "W1 (data units)",
+        (CurveSpec("w1", "W1(real, fake)", "real"),),
+    ),
+    PlotSpec(
+        "gap", "(c) critic gap", "E f(real) - E f(fake)",
+        (CurveSpec("critic_gap", "critic gap", "disc"),),
+    ),
+    PlotSpec(
+        "grad", "(d) gradient norms", "||grad|| (log scale)",
+        (
+            CurveSpec("g_grad_norm", "G", "gen", source="history", width=1),
+            CurveSpec("d_grad_norm", "D", "disc", source="history", width=1),
+        ),
+        log_y=True,
+    ),
+    PlotSpec(
+        "d_means", "(e) mean D output", "mean D",
+        (
+            CurveSpec("d_real_mean", "mean D(real)", "real"),
+            CurveSpec("d_fake_mean", "mean D(fake)", "fake"),
+        ),
+    ),
+    PlotSpec(
+        "modes", "(f) mode coverage", "fraction",
+        (
+            CurveSpec("modes_fraction", "modes covered / K", "disc"),
+            CurveSpec("hq_fraction", "high-quality samples", "gen", pen_style="dash"),
+        ),
+    ),
+)
+
+
+class MetricsPanel(QtWidgets.QWidget):
+    """Metrics over steps as small multiples (a)-(f) in a grid, all x axes linked to the first.
+
+    Metric points (`Snapshot.metrics`) are appended only when `metrics_step` changes, at x = metrics_step;
+    a missing or NaN metric is stored as NaN and drawn as a gap. Gradient norms come per step from
+    `Snapshot.history` (non-positive / NaN rows skipped on the log axis). A plot with nothing finite to
+    show displays a faint "n/a" note. (f) plots modes_covered / n_modes and hq_fraction; its title shows
+    the latest "modes covered k/K" and a corner readout the latest reverse KL (nats).
+    """
+
+    def __init__(
+        self, parent: QtWidgets.QWidget | None = None, columns: int | None = None, cap: int = 20_000
+    ) -> None:
+        super().__init__(parent)
+        pal = style.palette()
+        self._glw = pg.GraphicsLayoutWidget()
+        self._glw.setBackground(pal.background)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self._glw)
+
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._series: dict[str, Series] = {}
+        self._sources: dict[str, str] = {}
+        self._markers: dict[str, EventMarkers] = {}
+        self._notes: dict[str, NaNote] = {}
+        self._legends: dict[str, pg.LegendItem] = {}
+        first: pg.PlotItem | None = None
+        self._auto_columns = columns is None
+        self._columns = 2 if columns is None else int(columns)
+        for i, spec in enumerate(PLOTS):
+            axes = {"left": LogAxis("left")} if spec.log_y else None
+            plot = self._glw.addPlot(row=i // self._columns, col=i % self._columns, axisItems=axes)
+            style.style_plot(plot, bottom="step", left=spec.y_label, title=spec.title)
+            plot.showGrid(x=False, y=True, alpha=0.15)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            if spec.log_y:
+                plot.setLogMode(x=False, y=True)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            self._legends[spec.name] = style.add_legend(plot)
+            for c in spec.curves:
+                curve = plot.plot(
+                    [], [], name=c.label, pen=style.pen(getattr(pal, c.colour), c.width, c.pen_style),
+                    connect="finite",
+                )
+                peak_downsample_per_pixel(curve)
+                self.curves[c.key] = curve
+                self._series[c.key] = Series(cap=cap)
+                self._sources[c.key] = c.source
+            self._markers[spec.name] = EventMarkers(plot, rotate=False)
+            self._notes[spec.name] = NaNote(plot)
+            self.plots[spec.name] = plot
+
+        self._equal_cells()
+        jsd_plot = self.plots["jsd"]
+        self.log2_line = pg.InfiniteLine(pos=LOG2, angle=0, movable=False, pen=style.pen(pal.reference, 1, "dash"))
+        jsd_plot.addItem(self.log2_line, ignoreBounds=True)
+        self._legends["jsd"].addItem(
+            pg.PlotDataItem([], [], pen=style.pen(pal.reference, 1, "dash")), "log 2 (disjoint supports)"
+        )
+        self.equilibrium_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen(pal.reference, 1, "dash"))
+        self.equilibrium_line.setVisible(False)
+        self.plots["d_means"].addItem(self.equilibrium_line, ignoreBounds=True)
+        self.reverse_kl_note = ViewNote(self.plots["modes"], "", where="bottom-right")
+        self.plots["modes"].setYRange(0.0, 1.05, padding=0.0)
+        self.plots["modes"].enableAutoRange(y=False)
+
+        self._last_metrics_step: int | None = None
+        self._last_step: int | None = None
+        self._objective: str | None = None
+        self._modes_title = PLOTS[-1].title
+
+    # -- public API --------------------------------------------------------------------------------------
+    def update_snapshot(self, snapshot: Snapshot) -> None:
+        if self._last_step is not None and snapshot.step < self._last_step:
+            self.reset()
+        self._last_step = snapshot.step
+        if snapshot.objective != self._objective:
+            self._objective = snapshot.objective
+            self._apply_objective(snapshot.objective)
+
+        changed: set[str] = set()
+        if snapshot.metrics_step != self._last_metrics_step:
+            self._last_metrics_step = snapshot.metrics_step
+            m = snapshot.metrics
+            values = {key: finite_or_nan(m.get(key)) for key, src in self._sources.items() if src == "metrics"}
+            covered, n_modes = finite_or_nan(m.get("modes_covered")), finite_or_nan(m.get("n_modes"))
+            values["modes_fraction"] = covered / n_modes if n_modes > 0 else float("nan")
+            for key, v in values.items():
+                series = self._series[key]
+                last = series.last_x
+                if last is None or snapshot.metrics_step > last:
+                    series.append(float(snapshot.metrics_step), v)
+                    changed.add(key)
+            self._update_modes_title(covered, n_modes, finite_or_nan(m.get("reverse_kl")))
+
+        hist = snapshot.history
+        steps = np.asarray(hist.steps, dtype=np.float64)
+        if steps.size:
+            for key, src in self._sources.items():
+                if src != "history" or key not in hist.values:
+                    continue
+                y = np.asarray(hist.values[key], dtype=np.float64)
+                ok = np.isfinite(y) & (y > 0)
+                series = self._series[key]
+                if series.last_x is not None:
+                    ok &= steps > series.last_x
+                if ok.any():
+                    series.append(steps[ok], y[ok])
+                    changed.add(key)
+
+        for key in changed:
+            s = self._series[key]
+            self.curves[key].setData(s.x, s.y, connect="finite")
+        if changed:
+            self._refresh_notes_and_ranges()
+        if snapshot.events:
+            for markers in self._markers.values():
+                markers.add(snapshot.events)
+
+    def reset(self) -> None:
+        for key, s in self._series.items():
+            s.clear()
+            self.curves[key].setData([], [])
+        for markers in self._markers.values():
+            markers.clear()
+        self._last_metrics_step = None
+        self._last_step = None
+        self._update_modes_title(float("nan"), float("nan"), float("nan"))
+        self._refresh_notes_and_ranges()
+
+    def series(self, key: str) -> Series:
+        """The buffer behind one curve (a metrics key, 'modes_fraction', or a history key)."""
+        return self._series[key]
+
+    def markers(self, plot_name: str) -> EventMarkers:
+        """Event markers of one small multiple: jsd, w1, gap, grad, d_means, modes."""
+        return self._markers[plot_name]
+
+    def note_visible(self, plot_name: str) -> bool:
+        """Whether the plot currently shows its "n/a" note (nothing finite to draw)."""
+        return self._notes[plot_name].is_visible()
+
+    def set_columns(self, columns: int | None) -> None:
+        """Grid columns of the small multiples; None = choose from the widget's shape on resize."""
+        self._auto_columns = columns is None
+        if columns is not None:
+            self._place(int(columns))
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self._auto_columns:
+            w, h = event.size().width(), max(event.size().height(), 1)
+            self._place(3 if w >= 1.25 * h else 1 if w < 0.6 * h else 2)
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _place(self, columns: int) -> None:
+        columns = max(1, min(columns, len(PLOTS)))
+        if columns == self._columns:
+            return
+        self._columns = columns
+        layout = self._glw.ci.layout
+        for plot in self.plots.values():
+            layout.removeItem(plot)
+        for i, plot in enumerate(self.plots.values()):
+            layout.addItem(plot, i // columns, i % columns)
+        self._equal_cells()
+        layout.activate()
+
+    def _equal_cells(self) -> None:
+        layout = self._glw.ci.layout
+        rows = -(-len(PLOTS) // self._columns)
+        for c in range(len(PLOTS)):
+            layout.setColumnStretchFactor(c, 1 if c < self._columns else 0)
+        for r in range(len(PLOTS)):
+            layout.setRowStretchFactor(r, 1 if r < rows else 0)
+
+    def _apply_objective(self, name: str) -> None:
+        obj = objective_of(name)
+        plot = self.plots["d_means"]
+        short = obj.d_axis_label.split(" (")[0]
+        style.label_axis(plot, "left", f"mean {short}")
+        if obj.equilibrium_d is None:
+            self.equilibrium_line.setVisible(False)
+        else:
+            self.equilibrium_line.setPos(float(obj.equilibrium_d))
+            self.equilibrium_line.setVisible(True)
+        if obj.display_range is None:
+            plot.enableAutoRange(y=True)
+        else:
+            plot.setYRange(*obj.display_range, padding=0.03)
+
+    def _refresh_notes_and_ranges(self) -> None:
+        for spec in PLOTS:
+            has = any(self._series[c.key].has_finite() for c in spec.curves)
+            self._notes[spec.name].set_visible(not has)
+        jsd = [self._series[k].y for k in ("jsd_est", "jsd_true")]
+        finite = np.concatenate([y[np.isfinite(y)] for y in jsd])
+        lo = min(0.0, float(finite.min())) if finite.size else 0.0
+        hi = max(LOG2 * 1.08, float(finite.max())) if finite.size else LOG2 * 1.08
+        self.plots["jsd"].setYRange(lo, hi, padding=0.02)
+
+    def _update_modes_title(self, covered: float, n_modes: float, reverse_kl: float) -> None:
+        title = next(p.title for p in PLOTS if p.name == "modes")
+        if np.isfinite(covered) and np.isfinite(n_modes):
+            title = f"(f) modes covered {covered:g}/{n_modes:g}"
+        if title != self._modes_title:
+            self._modes_title = title
+            style.set_title(self.plots["modes"], title)
+        self.reverse_kl_note.set_text(f"reverse KL {reverse_kl:.3f} nats" if np.isfinite(reverse_kl) else "")
