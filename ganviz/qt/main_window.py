@@ -7,14 +7,16 @@ is done. The window holds no training logic.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 
+import numpy as np
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ..core.commands import Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from ..core.config import TrainConfig
-from ..core.snapshot import Snapshot
+from ..core.snapshot import History, Snapshot
 from .controls import ControlPanel
 from .panels.data1d import Data1DPanel
 from .panels.data2d import Data2DPanel
@@ -29,6 +31,19 @@ SPEEDS: list[tuple[str, float | None]] = [
 ]
 
 SETTINGS_VERSION = 1
+
+# Refresh rates per panel (Hz): the data view gets every frame; plots of slow-moving curves refresh less
+# often. History and events of skipped frames are merged into the next update, so nothing is lost.
+PANEL_RATES = {"losses": 10.0, "histograms": 10.0, "metrics": 4.0}
+
+
+def merge_history(parts: list[History]) -> History:
+    """Concatenate per-step histories of consecutive snapshots."""
+    if len(parts) == 1:
+        return parts[0]
+    keys = parts[-1].values.keys()
+    return History(np.concatenate([h.steps for h in parts]),
+                   {k: np.concatenate([h.values[k] for h in parts]) for k in keys})
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -51,11 +66,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames = 0
         self._frame_times: deque[float] = deque(maxlen=30)
         self._last_dim = self.session.dim
+        self._pending: dict[str, list[Snapshot]] = {name: [] for name in PANEL_RATES}
+        self._last_draw: dict[str, float] = {name: 0.0 for name in PANEL_RATES}
 
         self._build_views()
         self._build_controls()
         self._build_toolbar()
         self._build_status()
+        self._default_layout()
         self._restore_layout()
         self.controls.set_config(self.session.config)
         self._show_dim(self.session.dim)
@@ -152,14 +170,25 @@ class MainWindow(QtWidgets.QMainWindow):
             bar.addPermanentWidget(w)
 
     # -------------------------------------------------------------- layout memory
+    def _default_layout(self) -> None:
+        """Controls full height on the left, metrics full height on the right, losses | histograms under
+        the data view."""
+        Qt = QtCore.Qt
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.splitDockWidget(self.docks["losses"], self.docks["histograms"], Qt.Orientation.Horizontal)
+        self.resize(1400, 900)
+        self.resizeDocks([self.docks["controls"], self.docks["metrics"]], [300, 520], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["losses"]], [330], Qt.Orientation.Vertical)
+
     def _restore_layout(self) -> None:
         self._default_state = self.saveState(SETTINGS_VERSION)
         geometry = self.settings.value("geometry")
         state = self.settings.value("state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
         if state is not None:
             self.restoreState(state, SETTINGS_VERSION)
 
@@ -196,19 +225,39 @@ class MainWindow(QtWidgets.QMainWindow):
             if any(e.kind == "reset" for e in snap.events):
                 for p in self.panels:
                     p.reset()
+                for pending in self._pending.values():
+                    pending.clear()
             if snap.dim != self._last_dim:
                 self._last_dim = snap.dim
                 self._show_dim(snap.dim)
             data_panel = self.data1d if snap.dim == 1 else self.data2d
             data_panel.update_snapshot(snap)
-            for p in (self.losses, self.histograms, self.metrics):
-                p.update_snapshot(snap)
+            self._update_slow_panels(snap)
             self._update_status(snap)
             self.last_snapshot = snap
             self.frames += 1
             self.snapshot_drawn.emit(snap)
         finally:
             self.session.frame_done()
+
+    def _update_slow_panels(self, snap: Snapshot, force: bool = False) -> None:
+        now = time.perf_counter()
+        slow = {"losses": self.losses, "histograms": self.histograms, "metrics": self.metrics}
+        for name, panel in slow.items():
+            pending = self._pending[name]
+            pending.append(snap)
+            interval = 1.0 / PANEL_RATES[name]
+            due = force or bool(snap.events) or not snap.running or now - self._last_draw[name] >= interval
+            if not due:
+                continue
+            if len(pending) > 1:
+                events = tuple(e for s in pending for e in s.events)
+                merged = dataclasses.replace(snap, history=merge_history([s.history for s in pending]), events=events)
+            else:
+                merged = snap
+            pending.clear()
+            self._last_draw[name] = now
+            panel.update_snapshot(merged)
 
     def _update_status(self, snap: Snapshot) -> None:
         now = time.perf_counter()
