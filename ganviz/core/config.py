@@ -84,6 +84,9 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A validated copy with some fields changed."""
+        for key in changes:
+            if key not in FIELDS:
+                raise ConfigError(f"unknown config key {key!r}; see `ganviz list` for the keys")
         new = dataclasses.replace(self, **changes)
         new.validate()
         return new

@@ -15,6 +15,7 @@ Host syncs (.item(), .cpu()) happen only in snapshot(), never per step.
 
 from __future__ import annotations
 
+import copy
 import queue
 import time
 from collections.abc import Callable, Iterator
@@ -360,7 +361,8 @@ class Trainer:
                         else v) for k, v in sd.items()}
         self._good_state = {
             "G": clone(self.G.state_dict()), "D": clone(self.D.state_dict()),
-            "opt_g": clone(self.opt_g.state_dict()), "opt_d": clone(self.opt_d.state_dict()),
+            "opt_g": (type(self.opt_g), clone(self.opt_g.state_dict()["state"])),
+            "opt_d": (type(self.opt_d), clone(self.opt_d.state_dict()["state"])),
             "step": self.step,
         }
 
@@ -369,8 +371,14 @@ class Trainer:
         assert s is not None
         self.G.load_state_dict(s["G"])
         self.D.load_state_dict(s["D"])
-        self.opt_g.load_state_dict(s["opt_g"])
-        self.opt_d.load_state_dict(s["opt_d"])
+        for which in ("g", "d"):
+            self._rebuild_optimizer(which)  # type, lr and betas from the current config
+            opt = self.opt_g if which == "g" else self.opt_d
+            kind, saved = s["opt_" + which]
+            if kind is type(opt):
+                sd = opt.state_dict()
+                sd["state"] = copy.deepcopy(saved)  # never share tensors with the saved state
+                opt.load_state_dict(sd)
 
     def _weights_finite(self) -> bool:
         flat = [p.detach().abs().max() for p in self.g_params + self.d_params]
@@ -483,14 +491,14 @@ class Trainer:
         if with_metrics:
             self._last_metrics = self.compute_metrics()
             self._metrics_step = self.step
-        lazy = self._view_state() if with_fields else None
+        view = self._view_state() if with_fields else None
         events, self._new_events = tuple(self._new_events), []
         snap = Snapshot(
             step=self.step, d_updates=self.d_updates, g_updates=self.g_updates,
             objective=self.objective.name, dim=self.dim, data=self.config.data,
             real=_EMPTY2, fake=_EMPTY2, d_real=_EMPTY1, d_fake=_EMPTY1,
             history=history, metrics=dict(self._last_metrics), metrics_step=self._metrics_step,
-            events=events, lazy=lazy,
+            events=events, lazy=view,
             bounds=tuple(float(b) for b in self.data.bounds), modes=self.data.modes,
             steps_per_sec=self._rate, device=str(self.device), running=self.running, wall_time=time.time(),
             config=self.config,
@@ -551,3 +559,5 @@ class Trainer:
             elif time.perf_counter() - last_yield > 0.1:
                 last_yield = time.perf_counter()
                 yield None
+        if self._rows or self._new_events:  # max_steps reached: deliver the final state, lose nothing
+            yield self.snapshot(with_metrics=True, with_fields=with_fields, lazy=True)
