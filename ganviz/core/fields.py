@@ -1,4 +1,9 @@
-"""D on a grid for the views: pure functions of frozen weights, runnable from any thread."""
+"""What views and metrics compute from frozen weights: pure functions, runnable from any thread or process.
+
+`ViewState` is picklable, so a trainer in a child process ships frozen weights and the window's process
+evaluates D on grids and computes the metrics on its own core. The trainer uses the same functions, so
+metrics are bitwise identical wherever they are computed.
+"""
 
 from __future__ import annotations
 
@@ -62,16 +67,19 @@ class ViewState:
     so a trainer in another process can ship it; `compute()` runs in whichever thread or process asks."""
 
     def __init__(self, cfg: TrainConfig, d: FrozenMLP, g: FrozenMLP | None, z_fixed: Tensor, z_kde: Tensor,
-                 x_view: Tensor, x_fixed: Tensor, device: torch.device) -> None:
+                 x_view: Tensor, x_fixed: Tensor, device: torch.device, metrics_step: int | None = None,
+                 with_views: bool = True) -> None:
         self.cfg, self.d, self.g = cfg, d, g
         self.z_fixed, self.z_kde, self.x_view, self.x_fixed = z_fixed, z_kde, x_view, x_fixed
         self.device = torch.device(device)
+        self.metrics_step = metrics_step  # compute metrics (seeded by this step) too, when not None
+        self.with_views = with_views
 
     def to(self, device: torch.device | str) -> ViewState:
         """A copy on another device (the CPU before crossing a process boundary)."""
         return ViewState(self.cfg, self.d.to(device), None if self.g is None else self.g.to(device),
                          self.z_fixed.to(device), self.z_kde.to(device), self.x_view.to(device),
-                         self.x_fixed.to(device), torch.device(device))
+                         self.x_fixed.to(device), torch.device(device), self.metrics_step, self.with_views)
 
     def _fixed_fake(self, base: Tensor, seed: int) -> Tensor:
         cfg, dev = self.cfg, self.device
@@ -81,7 +89,27 @@ class ViewState:
         return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=dev)
 
     def compute(self) -> dict:
-        """fake, d_real, d_fake, grad_fake, z_grid and field1d / field2d as numpy arrays."""
+        """Snapshot fields: fake, d_real, d_fake, grad_fake, z_grid, field1d / field2d (numpy), and
+        metrics + metrics_step when this state was made with a metrics_step."""
+        out = self.compute_views() if self.with_views else {}
+        if self.metrics_step is not None:
+            out["metrics"] = compute_metrics(self, self.metrics_step)
+            out["metrics_step"] = self.metrics_step
+        return out
+
+    def sample_fake(self, n: int, gen: torch.Generator) -> Tensor:
+        """n generated samples drawn with gen: G(z) for a learned generator, else the fixed generator's law."""
+        cfg, dev = self.cfg, self.device
+        if self.g is not None:
+            z = NoisePrior(cfg.z_prior, cfg.z_dim).sample(n, gen, dev)
+            with torch.no_grad():
+                return self.g(z)
+        base = _distribution(cfg).sample(n, gen, dev)
+        if cfg.generator == "shift":
+            return base + torch.tensor([cfg.shift_x, cfg.shift_y][: base.shape[1]], device=dev)
+        return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=dev)
+
+    def compute_views(self) -> dict:
         cfg, dev, d_frozen, g_frozen = self.cfg, self.device, self.d, self.g
         data = _distribution(cfg)
         obj = get_objective(cfg.objective)
@@ -128,3 +156,64 @@ def _distribution(cfg: TrainConfig) -> Distribution:
             _DIST_CACHE.clear()
         _DIST_CACHE[key] = make_distribution(*key)
     return _DIST_CACHE[key]
+
+
+def compute_metrics(view: ViewState, step: int) -> dict[str, float]:
+    """Metrics on fresh samples from a generator seeded by (seed, step): same step, same numbers.
+
+    Sample counts come from the config: w1_samples (2D exact W1; 1D uses kde_samples), mode_samples
+    (VEEGAN/PacGAN protocol), kde_samples (1D KDE / true JSD); V, critic gap and mean D use 2048 each.
+    """
+    cfg, dev = view.cfg, view.device
+    data = _distribution(cfg)
+    obj = get_objective(cfg.objective)
+    dim = data.dim
+    gen = torch.Generator(device=dev).manual_seed(cfg.seed * 1_000_003 + step + 17)
+    out: dict[str, float] = {}
+    n_w1 = cfg.kde_samples if dim == 1 else cfg.w1_samples
+    n_mode = cfg.mode_samples if data.modes is not None and dim == 2 else 0
+    n_fake = max(n_w1, n_mode, cfg.kde_samples if dim == 1 else 0, 512)
+    fake_t = view.sample_fake(n_fake, gen)
+    real_t = data.sample(n_fake, gen, dev)
+    with torch.no_grad():
+        raw_r = view.d(real_t[:2048]).reshape(-1)
+        raw_f = view.d(fake_t[:2048]).reshape(-1)
+        if obj.is_probability:
+            logsig = torch.nn.functional.logsigmoid
+            v = logsig(raw_r).mean() + logsig(-raw_f).mean()
+        else:
+            v = raw_r.mean() - raw_f.mean()
+        packed = torch.stack([v, obj.display(raw_r).mean(), obj.display(raw_f).mean()]).cpu().numpy()
+    fake = fake_t.cpu().numpy().astype(np.float64)
+    real = real_t.cpu().numpy().astype(np.float64)
+    if obj.is_probability:
+        out["value_v"] = float(packed[0])
+        out["jsd_est"] = M.jsd_from_value(float(packed[0]))
+        out["critic_gap"] = float("nan")
+    else:
+        out["jsd_est"] = float("nan")
+        out["critic_gap"] = float(packed[0])
+    out["d_real_mean"] = float(packed[1])
+    out["d_fake_mean"] = float(packed[2])
+    if not np.all(np.isfinite(fake)):
+        out["w1"] = float("nan")
+        return out
+    out["w1"] = M.w1_exact(real[:n_w1], fake[:n_w1])
+    if n_mode:
+        mm = M.mode_metrics(fake[:n_mode], data.modes, data.mode_std, weights=getattr(data, "weights", None))
+        counts = mm.pop("counts")
+        out.update({k: float(v) for k, v in mm.items()})
+        out.update({f"mode_share_{i}": float(c) / max(float(counts.sum()), 1.0) for i, c in enumerate(counts)})
+    if dim == 1:
+        out["jsd_true"] = true_jsd_1d(cfg, data, fake[: cfg.kde_samples])
+    return out
+
+
+def true_jsd_1d(cfg: TrainConfig, data: Distribution, fake: np.ndarray) -> float:
+    """JSD(p_data || p_g) by quadrature on a grid wide enough for both (p_g analytic or a KDE of fake)."""
+    lo, hi = data.bounds
+    bw = M.scott_bandwidth(fake)
+    lo = min(lo, float(fake.min()) - 5 * bw)
+    hi = max(hi, float(fake.max()) + 5 * bw)
+    x = np.linspace(lo, hi, 4096)
+    return M.jsd_quadrature(data.density(x[:, None]), p_g_1d(cfg, data, x, fake), x)

@@ -5,8 +5,11 @@ milliseconds per frame; a training thread in the same process then waits for the
 op and measured 0.13x of headless speed. In a child process the trainer has its own interpreter and core.
 The child is started with 'spawn' (never fork a process that has Qt loaded) and imports only ganviz.core.
 
-Back-pressure is the same as in-thread: the child sends a snapshot only after the parent said the
-previous one was drawn (`frame_done`), and keeps training meanwhile; history accumulates, nothing is lost.
+Views and metrics are deferred: the child sends frozen weight copies (`ViewState`, ~300 KB) and the
+parent computes fields and metrics, so the child spends about a millisecond per snapshot.
+Back-pressure by credits: the child sends a snapshot only while fewer than IN_FLIGHT are undrawn (the
+parent acknowledges each with `frame_done`), so the parent can materialise one frame while it draws the
+other; meanwhile the child keeps training and history accumulates, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from .commands import Command
 from .config import TrainConfig
 from .snapshot import Snapshot
 
+IN_FLIGHT = 2  # snapshots the parent may hold undrawn: one being drawn, one being materialised
+
 
 def _child_main(config: TrainConfig, cmd_conn: Any, snap_conn: Any, interval: float, metrics_interval: float,
                 threads: int) -> None:
@@ -29,7 +34,7 @@ def _child_main(config: TrainConfig, cmd_conn: Any, snap_conn: Any, interval: fl
     from .trainer import Trainer
 
     torch.set_num_threads(max(1, threads))
-    state = {"ready": True, "stop": False}
+    state = {"credits": IN_FLIGHT, "stop": False}
 
     def drain() -> None:
         while cmd_conn.poll():
@@ -37,22 +42,23 @@ def _child_main(config: TrainConfig, cmd_conn: Any, snap_conn: Any, interval: fl
             if kind == "cmd":
                 trainer.submit(payload)
             elif kind == "ready":
-                state["ready"] = True
+                state["credits"] = min(IN_FLIGHT, state["credits"] + 1)
             elif kind == "stop":
                 state["stop"] = True
 
     def ready() -> bool:
         drain()
-        return state["ready"] and not state["stop"]
+        return state["credits"] > 0 and not state["stop"]
 
     try:
         trainer = Trainer(config)
-        for snap in trainer.run(snapshot_interval=interval, metrics_interval=metrics_interval, ready=ready):
+        for snap in trainer.run(snapshot_interval=interval, metrics_interval=metrics_interval, ready=ready,
+                                defer_metrics=True):
             if state["stop"]:
                 break
             if snap is None:
                 continue
-            state["ready"] = False
+            state["credits"] -= 1
             if snap.lazy is not None and snap.lazy.source is not None:
                 snap.lazy.source = snap.lazy.source.to("cpu")  # the parent evaluates views on its CPU
             snap_conn.send(("snapshot", snap))

@@ -25,11 +25,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import metrics as M
 from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from .config import REINIT_KEYS, TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
-from .fields import ViewState, p_g_1d
+from .fields import ViewState, compute_metrics
 from .models import FrozenMLP, build_models
 from .objectives import Objective, get_objective
 from .regularizers import add_instance_noise, clip_weights, gradient_penalty, r1_penalty
@@ -407,73 +406,25 @@ class Trainer:
 
     def compute_metrics(self) -> dict[str, float]:
         """Metrics on fresh samples from a generator seeded by (seed, step): same step, same numbers."""
-        cfg, obj = self.config, self.objective
-        gen = torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + self.step + 17)
-        out: dict[str, float] = {}
-        n_w1 = cfg.kde_samples if self.dim == 1 else cfg.w1_samples
-        n_mode = cfg.mode_samples if self.data.modes is not None and self.dim == 2 else 0
-        n_fake = max(n_w1, n_mode, cfg.kde_samples if self.dim == 1 else 0, 512)
-        fake_t = self._sample_fake(n_fake, gen, grad=False)
-        real_t = self.data.sample(n_fake, gen, self.device)
-        with torch.no_grad():
-            raw_r = self.D.per_sample(real_t[:2048])
-            raw_f = self.D.per_sample(fake_t[:2048])
-            if obj.is_probability:
-                logsig = torch.nn.functional.logsigmoid
-                v_host = logsig(raw_r).mean() + logsig(-raw_f).mean()
-            else:
-                v_host = raw_r.mean() - raw_f.mean()
-            packed = torch.stack([v_host, obj.display(raw_r).mean(), obj.display(raw_f).mean()]).cpu().numpy()
-        fake = fake_t.cpu().numpy().astype(np.float64)
-        real = real_t.cpu().numpy().astype(np.float64)
-        if obj.is_probability:
-            out["value_v"] = float(packed[0])
-            out["jsd_est"] = M.jsd_from_value(float(packed[0]))
-            out["critic_gap"] = float("nan")
-        else:
-            out["jsd_est"] = float("nan")
-            out["critic_gap"] = float(packed[0])
-        out["d_real_mean"] = float(packed[1])
-        out["d_fake_mean"] = float(packed[2])
-        if np.all(np.isfinite(fake)):
-            out["w1"] = M.w1_exact(real[:n_w1], fake[:n_w1])
-            if n_mode:
-                mm = M.mode_metrics(fake[:n_mode], self.data.modes, self.data.mode_std,
-                                    weights=getattr(self.data, "weights", None))
-                self._mode_counts = mm.pop("counts")
-                out.update({k: float(v) for k, v in mm.items()})
-            if self.dim == 1:
-                out["jsd_true"] = self._true_jsd_1d(fake[: cfg.kde_samples])
-        else:
-            out["w1"] = float("nan")
-        return out
+        return compute_metrics(self._frozen_view(), self.step)
 
-    def _view_state(self) -> LazyFields:
+    def _frozen_view(self, metrics_step: int | None = None, with_views: bool = True) -> ViewState:
         """Frozen copies of the weights and fixed batches, from which any thread or process computes the
-        snapshot's view arrays."""
+        snapshot's view arrays (and, with metrics_step, its metrics)."""
         cfg = self.config
         d_frozen = FrozenMLP(self.D.net, cfg.activation, cfg.pack, self.dim)
         g_frozen = FrozenMLP(self.G.net, cfg.activation) if self.learned_generator else None
-        return LazyFields(ViewState(cfg, d_frozen, g_frozen, self.z_fixed, self.z_kde, self.x_view,
-                                    self.x_fixed_base, self.device))
+        return ViewState(cfg, d_frozen, g_frozen, self.z_fixed, self.z_kde, self.x_view, self.x_fixed_base,
+                         self.device, metrics_step, with_views)
 
-    def _true_jsd_1d(self, fake: np.ndarray) -> float:
-        """JSD(p_data || p_g) by quadrature on a grid wide enough for both (p_g analytic or KDE)."""
-        lo, hi = self.data.bounds
-        bw = M.scott_bandwidth(fake)
-        lo = min(lo, float(fake.min()) - 5 * bw)
-        hi = max(hi, float(fake.max()) + 5 * bw)
-        x = np.linspace(lo, hi, 4096)
-        p = self.data.density(x[:, None])
-        q = p_g_1d(self.config, self.data, x, fake)
-        return M.jsd_quadrature(p, q, x)
-
-    def snapshot(self, with_metrics: bool = True, with_fields: bool = True, lazy: bool = False) -> Snapshot:
+    def snapshot(self, with_metrics: bool = True, with_fields: bool = True, lazy: bool = False,
+                 defer_metrics: bool = False) -> Snapshot:
         """Everything the views need. Checks for divergence first.
 
         with_fields=False skips the view arrays (headless runs need only history and metrics). lazy=True
         leaves them to be computed by `Snapshot.materialized()` in the consumer's thread, from frozen weight
-        copies, so the training thread pays only for the copies.
+        copies, so the training thread pays only for the copies. defer_metrics=True (with lazy) moves the
+        metrics there too; until materialised, such a snapshot carries the previous metrics.
         """
         history, finite = self._collect_history()
         diverged = not finite or not self._weights_finite()
@@ -488,10 +439,13 @@ class Trainer:
         if now - self._rate_t0 > 0.25:
             self._rate = (self.step - self._rate_step0) / (now - self._rate_t0)
             self._rate_t0, self._rate_step0 = now, self.step
-        if with_metrics:
+        deferred = with_metrics and defer_metrics and lazy
+        if with_metrics and not deferred:
             self._last_metrics = self.compute_metrics()
             self._metrics_step = self.step
-        view = self._view_state() if with_fields else None
+        view = None
+        if with_fields or deferred:
+            view = LazyFields(self._frozen_view(self.step if deferred else None, with_views=with_fields))
         events, self._new_events = tuple(self._new_events), []
         snap = Snapshot(
             step=self.step, d_updates=self.d_updates, g_updates=self.g_updates,
@@ -508,7 +462,7 @@ class Trainer:
     # ------------------------------------------------------------------ live loop for GUI workers
     def run(self, snapshot_interval: float = 0.04, metrics_interval: float = 0.5,
             ready: Callable[[], bool] | None = None, max_steps: int | None = None,
-            with_fields: bool = True) -> Iterator[Snapshot | None]:
+            with_fields: bool = True, defer_metrics: bool = False) -> Iterator[Snapshot | None]:
         """Train forever (or max_steps), yielding a Snapshot at most every snapshot_interval seconds.
 
         `ready()` says whether the consumer has drawn the previous snapshot; while it has not, training
@@ -544,7 +498,8 @@ class Trainer:
             consumer_ready = ready is None or ready()
             if consumer_ready and (force or now - last_snap >= snapshot_interval):
                 want_metrics = now - last_metrics >= metrics_interval
-                snap = self.snapshot(with_metrics=want_metrics, with_fields=with_fields, lazy=True)
+                snap = self.snapshot(with_metrics=want_metrics, with_fields=with_fields, lazy=True,
+                                     defer_metrics=defer_metrics)
                 if want_metrics:
                     last_metrics = now
                 last_snap = time.perf_counter()

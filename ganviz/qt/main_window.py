@@ -34,7 +34,7 @@ SETTINGS_VERSION = 1
 
 # Refresh rates per panel (Hz): the data view gets every frame; plots of slow-moving curves refresh less
 # often. History and events of skipped frames are merged into the next update, so nothing is lost.
-PANEL_RATES = {"losses": 10.0, "histograms": 10.0, "metrics": 4.0}
+PANEL_RATES = {"losses": 10.0, "histograms": 10.0, "metrics": 2.0}
 
 
 def merge_history(parts: list[History]) -> History:
@@ -52,7 +52,7 @@ class MainWindow(QtWidgets.QMainWindow):
     snapshot_drawn = QtCore.Signal(object)  # the materialised snapshot, after every panel has drawn it
 
     def __init__(self, config: TrainConfig | None = None, settings: QtCore.QSettings | None = None,
-                 autostart: bool = True, interval: float = 0.04, backend: str = "process",
+                 autostart: bool = True, interval: float = 0.045, backend: str = "process",
                  threads: int = 1) -> None:
         super().__init__()
         self.setWindowTitle("ganviz — GAN lab")
@@ -230,9 +230,12 @@ class MainWindow(QtWidgets.QMainWindow):
             if snap.dim != self._last_dim:
                 self._last_dim = snap.dim
                 self._show_dim(snap.dim)
-            data_panel = self.data1d if snap.dim == 1 else self.data2d
-            data_panel.update_snapshot(snap)
-            self._update_slow_panels(snap)
+            refreshed = self._update_slow_panels(snap)
+            if "metrics" not in refreshed or bool(snap.events) or not snap.running:
+                # frame budget: the metrics plots (the heaviest panel, 2 Hz) and the data view never paint
+                # in the same frame; the data view shows only the latest snapshot, so nothing is lost
+                data_panel = self.data1d if snap.dim == 1 else self.data2d
+                data_panel.update_snapshot(snap)
             self._update_status(snap)
             self.last_snapshot = snap
             self.frames += 1
@@ -240,24 +243,32 @@ class MainWindow(QtWidgets.QMainWindow):
         finally:
             self.session.frame_done()
 
-    def _update_slow_panels(self, snap: Snapshot, force: bool = False) -> None:
+    def _update_slow_panels(self, snap: Snapshot, force: bool = False) -> list[str]:
+        """Queue the snapshot for each slow panel and refresh at most one of them per frame (the most
+        overdue), so no frame pays for several plots at once; events, pauses and resets refresh all."""
         now = time.perf_counter()
         slow = {"losses": self.losses, "histograms": self.histograms, "metrics": self.metrics}
-        for name, panel in slow.items():
-            pending = self._pending[name]
+        for pending in self._pending.values():
             pending.append(snap)
-            interval = 1.0 / PANEL_RATES[name]
-            due = force or bool(snap.events) or not snap.running or now - self._last_draw[name] >= interval
-            if not due:
-                continue
+        refresh_all = force or bool(snap.events) or not snap.running
+        overdue = {name: (now - self._last_draw[name]) * PANEL_RATES[name] for name in slow}
+        if refresh_all:
+            names = list(slow)
+        else:
+            name = max(overdue, key=overdue.get)
+            names = [name] if overdue[name] >= 1.0 else []
+        for name in names:
+            pending = self._pending[name]
             if len(pending) > 1:
                 events = tuple(e for s in pending for e in s.events)
-                merged = dataclasses.replace(snap, history=merge_history([s.history for s in pending]), events=events)
+                merged = dataclasses.replace(snap, history=merge_history([s.history for s in pending]),
+                                             events=events)
             else:
                 merged = snap
             pending.clear()
             self._last_draw[name] = now
-            panel.update_snapshot(merged)
+            slow[name].update_snapshot(merged)
+        return names
 
     def _update_status(self, snap: Snapshot) -> None:
         now = time.perf_counter()

@@ -12,6 +12,7 @@ previous one (`frame_done()`), so the event queue never floods and nothing is lo
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 
@@ -76,10 +77,25 @@ class TrainingSession(QObject):
             self._done.set()
 
     def _process_loop(self) -> Iterator[Snapshot | None]:
+        """Receive snapshots and materialise them here, in this worker thread, so the GUI thread only
+        draws; the child defers metrics, and the last computed ones are carried forward."""
         assert self.process is not None
+        metrics: dict = {}
+        metrics_step = -1
         try:
             while not self._stop.is_set():
-                yield self.process.receive(timeout=0.02)  # None when nothing arrived: a heartbeat
+                snap = self.process.receive(timeout=0.02)
+                if snap is None:
+                    yield None  # a heartbeat
+                    continue
+                snap = snap.materialized()
+                if any(e.kind == "reset" for e in snap.events):
+                    metrics, metrics_step = {}, -1
+                if snap.metrics and snap.metrics_step >= 0:
+                    metrics, metrics_step = snap.metrics, snap.metrics_step
+                else:
+                    snap = dataclasses.replace(snap, metrics=dict(metrics), metrics_step=metrics_step)
+                yield snap
         finally:
             self._done.set()
 

@@ -782,3 +782,26 @@ def test_run_respects_the_speed_limit():
     drain(gen, 0.5)
     gen.close()
     assert 4 <= t.step <= 16  # 20 steps/s for 0.5 s = 10 (first step immediate; slack for a loaded machine)
+
+
+def test_deferred_metrics_match_direct_metrics_bitwise_across_pickle():
+    """The window computes metrics from the frozen weights the child process sends; they must be the
+    numbers the trainer itself would compute at that step."""
+    import pickle
+
+    from ganviz.core.config import TrainConfig
+    from ganviz.core.trainer import Trainer
+
+    cfg = TrainConfig(data="ring8", d_width=32, g_width=32, d_depth=2, g_depth=2, batch_size=64,
+                      mode_samples=500, w1_samples=64)
+    a, b = Trainer(cfg), Trainer(cfg)
+    a.train(30)
+    b.train(30)
+    direct = a.snapshot(with_metrics=True)
+    lazy = b.snapshot(with_metrics=True, lazy=True, defer_metrics=True)
+    assert lazy.metrics_step == -1  # nothing computed on the training side
+    shipped = pickle.loads(pickle.dumps(lazy)).materialized()
+    assert shipped.metrics_step == direct.metrics_step == 30
+    assert shipped.metrics.keys() == direct.metrics.keys()
+    for k, v in direct.metrics.items():
+        assert v == shipped.metrics[k] or (v != v and shipped.metrics[k] != shipped.metrics[k]), k

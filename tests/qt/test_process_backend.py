@@ -34,10 +34,14 @@ def test_trainer_process_commands_and_backpressure():
     try:
         first = _next(proc, ack=False)
         assert first.step >= 0 and first.lazy is not None
-        # no frame_done: the child must not send another snapshot, but it keeps training
+        second = _next(proc, ack=False)  # two frames may be in flight
+        # no frame_done: the child must not send a third snapshot, but it keeps training
         assert proc.receive(0.3) is None
         proc.frame_done()
+        proc.frame_done()
         later = _next(proc)
+        assert second.step > first.step
+        first = second
         assert later.step > first.step
         assert later.history.steps.size == later.step - first.step  # no step lost between snapshots
         proc.submit(SetRunning(False))
