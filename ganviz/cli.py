@@ -26,6 +26,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", metavar="NAME|FILE",
+                   help="start from a scene (assets/scenes/NAME.toml or a .toml path); other options override")
     p.add_argument("--data", help="dataset (see `ganviz list`)")
     p.add_argument("--objective", help="objective (see `ganviz list`)")
     p.add_argument("--seed", help="integer seed")
@@ -63,7 +65,26 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--gui", action="store_true", help="also measure with the window open (offscreen)")
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+
+    for name, module in extension_commands().items():
+        ext = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(ext)
     return p
+
+
+def extension_commands() -> dict:
+    """Subcommands contributed by modules in ganviz.cli_ext (see its docstring)."""
+    import importlib
+    import pkgutil
+
+    from . import cli_ext
+
+    found = {}
+    for info in sorted(pkgutil.iter_modules(cli_ext.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{cli_ext.__name__}.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "run"):
+            found[module.NAME] = module
+    return found
 
 
 def _config_from_args(args: argparse.Namespace):
@@ -75,10 +96,24 @@ def _config_from_args(args: argparse.Namespace):
         value = getattr(args, key, None)
         if value is not None:
             base[key] = parse_value(key, str(value))
-    cfg = TrainConfig().replace(**base)
+    scene = _scene_from_args(args)
+    cfg = (scene.config if scene else TrainConfig()).replace(**base)
     if getattr(args, "paper_defaults", False):
         cfg = cfg.replace(**get_objective(cfg.objective).paper_defaults)
     return config_from_pairs(args.set, cfg)
+
+
+def _scene_from_args(args: argparse.Namespace):
+    """The --preset scene, or None. Raises ConfigError (exit 2) with the scene's own message."""
+    from .core.config import ConfigError
+    from .core.scenes import SceneError, load_scene
+
+    if not getattr(args, "preset", None):
+        return None
+    try:
+        return load_scene(args.preset)
+    except SceneError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _progress(step: int, total: int, t0: float, extra: str) -> None:
@@ -112,6 +147,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("ganviz train: error: --steps must be >= 0 and --every >= 1", file=sys.stderr)
         return EXIT_BAD_ARGS
     trainer = Trainer(cfg)
+    scene = _scene_from_args(args)
+    if scene is not None:
+        scene.schedule_on(trainer)
     for ev in trainer.events:
         print(f"ganviz: {ev.label}", file=sys.stderr)
     try:
@@ -191,7 +229,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
         return EXIT_BAD_ARGS
     from .qt.app import run_app
 
-    return run_app(cfg, screenshot=args.screenshot, after=args.after, threads=args.threads)
+    scene = _scene_from_args(args)
+    return run_app(cfg, screenshot=args.screenshot, after=args.after, threads=args.threads, scene=scene)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import run_bench
 
         return run_bench(args)
+    extensions = extension_commands()
+    if args.command in extensions:
+        return extensions[args.command].run(args)
     return cmd_gui(args)
 
 

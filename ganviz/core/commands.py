@@ -165,3 +165,20 @@ class StepBoth(Command):
 
 
 MANUAL = (StepD, StepG, StepBoth)
+
+
+def command_for_change(key: str, value: Any) -> Command:
+    """The typed command that sets one config field (what a control or a scripted action sends)."""
+    if key == "objective":
+        return SetObjective(value)
+    if key == "data":
+        return SetDataset(value)
+    if key in ("d_lr", "g_lr"):
+        return SetLearningRates(**{key: value})
+    if key in ("d_optimizer", "g_optimizer"):
+        return SetOptimizer(key[0], value)
+    if key in ("d_steps", "g_steps"):
+        return SetSteps(**{key: value})
+    if key == "batch_size":
+        return SetBatchSize(value)
+    return SetConfig({key: value})

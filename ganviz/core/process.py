@@ -41,6 +41,8 @@ def _child_main(config: TrainConfig, cmd_conn: Any, snap_conn: Any, interval: fl
             kind, payload = cmd_conn.recv()
             if kind == "cmd":
                 trainer.submit(payload)
+            elif kind == "schedule":
+                trainer.schedule(*payload)
             elif kind == "ready":
                 state["credits"] = min(IN_FLIGHT, state["credits"] + 1)
             elif kind == "stop":
@@ -95,6 +97,9 @@ class TrainerProcess:
 
     def submit(self, command: Command) -> None:
         self._send("cmd", command)
+
+    def schedule(self, step: int, command: Command) -> None:
+        self._send("schedule", (step, command))
 
     def frame_done(self) -> None:
         self._send("ready")

@@ -16,6 +16,7 @@ Host syncs (.item(), .cpu()) happen only in snapshot(), never per step.
 from __future__ import annotations
 
 import copy
+import heapq
 import queue
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ import torch
 from torch import Tensor
 
 from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
-from .config import REINIT_KEYS, TrainConfig
+from .config import REINIT_KEYS, ConfigError, TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
 from .fields import ViewState, compute_metrics
 from .models import FrozenMLP, build_models
@@ -83,6 +84,8 @@ class Trainer:
         self.events: list[Event] = []  # the complete log of live changes
         self._new_events: list[Event] = []  # since the last snapshot
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self.command_log: list[tuple[int, Command]] = []  # (step applied at, command): replays the session
+        self._scheduled: list[tuple[int, int, Command]] = []  # heap of (step, order, command)
         self.running = True
         self.steps_per_sec_limit: float | None = None
         self.device, msg = resolve_device(config.device)
@@ -138,9 +141,19 @@ class Trainer:
         """Thread-safe: queue a command for the next step boundary."""
         self._commands.put(command)
 
+    def schedule(self, step: int, command: Command) -> None:
+        """Apply command at the first step boundary where self.step >= step (scripted scene actions)."""
+        heapq.heappush(self._scheduled, (step, len(self.command_log) + len(self._scheduled), command))
+
     def apply_pending(self) -> list[Command]:
-        """Drain the queue: settings collapse to the latest per kind; manual steps are returned in order."""
+        """Drain the queue: settings collapse to the latest per kind; manual steps are returned in order.
+
+        Every applied command is appended to `command_log` with the step it was applied at; a command that
+        fails validation is skipped and logged as an "error" event, and the run goes on.
+        """
         drained: list[Command] = []
+        while self._scheduled and self._scheduled[0][0] <= self.step:
+            drained.append(heapq.heappop(self._scheduled)[2])
         while True:
             try:
                 drained.append(self._commands.get_nowait())
@@ -154,8 +167,14 @@ class Trainer:
         for cmd in latest.values():
             if isinstance(cmd, MANUAL):
                 manual.append(cmd)
-            else:
+                self.command_log.append((self.step, cmd))
+                continue
+            try:
                 self.apply(cmd)
+            except (ConfigError, ValueError, KeyError) as exc:
+                self._log("error", f"ignored {type(cmd).__name__}: {exc}")
+                continue
+            self.command_log.append((self.step, cmd))
         return manual
 
     def apply(self, cmd: Command) -> None:

@@ -11,16 +11,7 @@ from typing import Any
 from qtpy import QtCore, QtWidgets
 from superqt.utils import signals_blocked
 
-from ..core.commands import (
-    Command,
-    SetBatchSize,
-    SetConfig,
-    SetDataset,
-    SetLearningRates,
-    SetObjective,
-    SetOptimizer,
-    SetSteps,
-)
+from ..core.commands import Command, SetConfig, command_for_change
 from ..core.config import FIELDS, TrainConfig
 from ..core.distributions import DATASETS
 from ..core.objectives import OBJECTIVES
@@ -156,19 +147,7 @@ class ControlPanel(QtWidgets.QScrollArea):
     @staticmethod
     def command_for(key: str, value: Any) -> Command:
         """The typed command for a change of one field."""
-        if key == "objective":
-            return SetObjective(value)
-        if key == "data":
-            return SetDataset(value)
-        if key in ("d_lr", "g_lr"):
-            return SetLearningRates(**{key: value})
-        if key in ("d_optimizer", "g_optimizer"):
-            return SetOptimizer(key[0], value)
-        if key in ("d_steps", "g_steps"):
-            return SetSteps(**{key: value})
-        if key == "batch_size":
-            return SetBatchSize(value)
-        return SetConfig({key: value})
+        return command_for_change(key, value)
 
     def _apply_paper_defaults(self) -> None:
         obj = OBJECTIVES[self._config.objective]

@@ -77,6 +77,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._restore_layout()
         self.controls.set_config(self.session.config)
         self._show_dim(self.session.dim)
+        self._install_extensions()
         for ev in self.session.startup_events:
             self.statusBar().showMessage(ev.label, 15000)
         if autostart:
@@ -152,7 +153,7 @@ class MainWindow(QtWidgets.QMainWindow):
                               "as the machine allows and draws about 25 frames per second")
         self.speed.currentIndexChanged.connect(lambda _i: self.send(SetSpeed(self.speed.currentData())))
         tb.addWidget(self.speed)
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.menu("View")
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
@@ -168,6 +169,87 @@ class MainWindow(QtWidgets.QMainWindow):
         for w in (self.status_step, self.status_rate, self.status_fps, self.status_device):
             w.setMinimumWidth(90)
             bar.addPermanentWidget(w)
+
+    # -------------------------------------------------------------- extension hooks
+    def menu(self, title: str) -> QtWidgets.QMenu:
+        """The menu-bar menu with this title, created on first use (e.g. "File", "Scenes", "View")."""
+        for action in self.menuBar().actions():
+            if action.menu() is not None and action.text().replace("&", "") == title:
+                return action.menu()
+        return self.menuBar().addMenu(title)
+
+    def add_dock(self, name: str, title: str, widget: QtWidgets.QWidget,
+                 area: QtCore.Qt.DockWidgetArea = QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
+                 visible: bool = True) -> QtWidgets.QDockWidget:
+        """Add a dockable panel (listed in View, its place remembered with the layout)."""
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        self.menu("View").addAction(dock.toggleViewAction())
+        dock.setVisible(visible)
+        return dock
+
+    def _install_extensions(self) -> None:
+        import importlib
+        import pkgutil
+
+        from . import extensions
+
+        self.extension_errors: dict[str, str] = {}
+        for info in sorted(pkgutil.iter_modules(extensions.__path__), key=lambda i: i.name):
+            try:
+                module = importlib.import_module(f"{extensions.__name__}.{info.name}")
+                if hasattr(module, "install"):
+                    module.install(self)
+            except Exception as exc:  # an extension must never keep the lab from opening
+                self.extension_errors[info.name] = f"{type(exc).__name__}: {exc}"
+                self.statusBar().showMessage(f"extension {info.name} failed to load: {exc}", 15000)
+
+    def restart(self, config: TrainConfig, autostart: bool = True) -> None:
+        """Replace the run with a new one from config (scenes, replays): the old run stops cleanly."""
+        self.session.stop(timeout=1.0)
+        self.session.snapshot.disconnect(self.on_snapshot)
+        self.session.failed.disconnect(self.on_failed)
+        backend, interval, threads = self.session.backend, self.session.interval, self.session.threads
+        self.session.deleteLater()
+        self.session = TrainingSession(config, backend=backend, interval=interval, threads=threads, parent=self)
+        self.trainer = self.session.trainer
+        self.session.snapshot.connect(self.on_snapshot)
+        self.session.failed.connect(self.on_failed)
+        for p in self.panels:
+            p.reset()
+        for pending in self._pending.values():
+            pending.clear()
+        self.last_snapshot = None
+        self.controls.set_config(config)
+        self._last_dim = self.session.dim
+        self._show_dim(self.session.dim)
+        self._show_running(True)
+        if autostart:
+            self.session.start()
+
+    def load_scene(self, scene) -> None:
+        """Start a scene (ganviz.core.scenes.Scene): its config, scripted actions and view hints."""
+        self.restart(scene.config, autostart=False)
+        scene.schedule_on(self.session)  # before the run starts, so no action can be late
+        view = scene.view
+        if "arrows" in view:
+            self.data2d.set_show_arrows(bool(view["arrows"]))
+        if "z_grid" in view:
+            self.data2d.set_show_z_grid(bool(view["z_grid"]))
+        if "docks" in view:
+            for name, dock in self.docks.items():
+                if name != "controls":
+                    dock.setVisible(name in view["docks"])
+        if "speed" in view:
+            speed = float(view["speed"]) or None
+            self.send(SetSpeed(speed))
+        self.current_scene = scene
+        self.session.start()
+        self.setWindowTitle(f"ganviz — {scene.title}")
+        self.statusBar().showMessage(f"Scene: {scene.title}", 10000)
 
     # -------------------------------------------------------------- layout memory
     def _default_layout(self) -> None:

@@ -55,6 +55,7 @@ class TrainingSession(QObject):
         self._done.set()
         self._stop = threading.Event()
         self._worker: GeneratorWorker | None = None
+        self._scheduled: list[tuple[int, Command]] = []
 
     @property
     def dim(self) -> int:
@@ -108,6 +109,9 @@ class TrainingSession(QObject):
         if self.backend == "process":
             self.process = TrainerProcess(self.config, self.interval, self.metrics_interval, self.threads)
             self.process.start()
+            for step, command in self._scheduled:
+                self.process.schedule(step, command)
+            self._scheduled.clear()
             worker = GeneratorWorker(self._process_loop)
         else:
             worker = GeneratorWorker(self._thread_loop)
@@ -137,6 +141,15 @@ class TrainingSession(QObject):
             self.trainer.submit(command)
         elif self.process is not None:
             self.process.submit(command)
+
+    def schedule(self, step: int, command: Command) -> None:
+        """Apply command when the run reaches step (scripted scene actions)."""
+        if self.trainer is not None:
+            self.trainer.schedule(step, command)
+        elif self.process is not None:
+            self.process.schedule(step, command)
+        else:  # the child does not exist yet: hand it over at start()
+            self._scheduled.append((step, command))
 
     def frame_done(self) -> None:
         """The GUI has drawn the last snapshot; the trainer may send the next."""

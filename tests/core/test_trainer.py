@@ -426,14 +426,18 @@ def test_bad_command_raises_config_error_and_changes_nothing(cmd, key):
     t = Trainer(small())
     t.train(3)
     cfg, obj, opt_d, d0, n_ev = t.config, t.objective, t.opt_d, state(t.D), len(t.events)
-    t.submit(cmd)
-    with pytest.raises(ConfigError, match=key):
-        t.train(1)
+    with pytest.raises(ConfigError, match=key):  # applied directly: raises
+        t.apply(cmd)
     assert t.config == cfg and t.objective is obj and t.opt_d is opt_d
     assert t.step == 3 and same_state(d0, state(t.D)) and len(t.events) == n_ev
     assert t.opt_d.param_groups[0]["lr"] == cfg.d_lr
-    t.train(1)  # the trainer still works
-    assert t.step == 4
+    # queued (as from the window): skipped with an "error" event naming the key; the run goes on
+    t.submit(cmd)
+    t.train(1)
+    assert t.step == 4 and t.config == cfg and t.objective is obj and t.opt_d is opt_d
+    errors = [e for e in t.events[n_ev:] if e.kind == "error"]
+    assert len(errors) == 1 and key in errors[0].label
+    assert all(c is not cmd for _, c in t.command_log)  # a refused command is not in the replay log
 
 
 def test_set_optimizer_bad_network():
@@ -805,3 +809,15 @@ def test_deferred_metrics_match_direct_metrics_bitwise_across_pickle():
     assert shipped.metrics.keys() == direct.metrics.keys()
     for k, v in direct.metrics.items():
         assert v == shipped.metrics[k] or (v != v and shipped.metrics[k] != shipped.metrics[k]), k
+
+
+def test_scheduled_command_fires_at_its_step_and_is_logged():
+    t = Trainer(small())
+    t.schedule(5, SetObjective("hinge"))
+    t.train(4)
+    assert t.objective.name == "ns"
+    t.train(2)  # applied at the boundary before step 6 (t.step == 5)
+    assert t.objective.name == "hinge"
+    assert [(s, type(c).__name__) for s, c in t.command_log] == [(5, "SetObjective")]
+    ev = [e for e in t.events if e.kind == "objective"]
+    assert len(ev) == 1 and ev[0].step == 5

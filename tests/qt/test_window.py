@@ -196,3 +196,24 @@ def test_qt_binding_keeps_none_refcount():
         timer.stop()
     after = sys.getrefcount(None)
     assert abs(after - before) < 1000, f"None refcount moved by {after - before} over 20000 void Qt calls"
+
+
+def test_restart_replaces_the_run(make_window, qtbot):
+    w = make_window(data="ring8")
+    wait_until(qtbot, lambda: w.last_snapshot is not None and w.last_snapshot.step > 5)
+    old_session = w.session
+    w.restart(TrainConfig(**{**SMALL, "data": "bimodal-1d", "objective": "lsgan"}))
+    assert not old_session.is_running()
+    wait_until(qtbot, lambda: w.last_snapshot is not None and w.last_snapshot.data == "bimodal-1d")
+    assert w.data_stack.currentWidget() is w.data1d
+    assert w.controls.widgets["objective"].currentData() == "lsgan"
+    assert w.trainer.objective.name == "lsgan"
+
+
+def test_menu_and_dock_hooks(make_window):
+    w = make_window(data="ring8")
+    scenes = w.menu("Scenes")
+    assert w.menu("Scenes") is scenes
+    dock = w.add_dock("extra", "Extra", QtWidgets.QLabel("x"))
+    assert w.docks["extra"] is dock and dock.isVisible()
+    assert not w.extension_errors
