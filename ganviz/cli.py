@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ganviz", description="A desktop lab for watching GANs train.")
     p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG after --after seconds, exit")
     p.add_argument("--after", type=float, default=3.0, help="seconds of training before --screenshot")
+    p.add_argument("--compare", metavar="OBJ,OBJ[,...]",
+                   help="open compare mode: 2-4 objectives side by side in lock-step, e.g. ns,wgan-gp")
     _add_config_args(p)
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -230,7 +232,18 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from .qt.app import run_app
 
     scene = _scene_from_args(args)
-    return run_app(cfg, screenshot=args.screenshot, after=args.after, threads=args.threads, scene=scene)
+    compare = None
+    if args.compare:
+        from .core.objectives import OBJECTIVES
+
+        compare = [o.strip() for o in args.compare.split(",") if o.strip()]
+        bad = [o for o in compare if o not in OBJECTIVES]
+        if bad or not 2 <= len(compare) <= 4:
+            print(f"ganviz: error: --compare takes 2 to 4 of {', '.join(OBJECTIVES)}; got {args.compare!r}",
+                  file=sys.stderr)
+            return EXIT_BAD_ARGS
+    return run_app(cfg, screenshot=args.screenshot, after=args.after, threads=args.threads, scene=scene,
+                   compare=compare)
 
 
 def main(argv: list[str] | None = None) -> int:

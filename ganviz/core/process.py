@@ -53,7 +53,12 @@ def _child_main(config: TrainConfig, cmd_conn: Any, snap_conn: Any, interval: fl
         return state["credits"] > 0 and not state["stop"]
 
     try:
-        trainer = Trainer(config)
+        if isinstance(config, (list, tuple)):  # compare mode: several configs in lock-step
+            from .compare import CompareTrainer
+
+            trainer = CompareTrainer(config)
+        else:
+            trainer = Trainer(config)
         for snap in trainer.run(snapshot_interval=interval, metrics_interval=metrics_interval, ready=ready,
                                 defer_metrics=True):
             if state["stop"]:
@@ -61,8 +66,7 @@ def _child_main(config: TrainConfig, cmd_conn: Any, snap_conn: Any, interval: fl
             if snap is None:
                 continue
             state["credits"] -= 1
-            if snap.lazy is not None and snap.lazy.source is not None:
-                snap.lazy.source = snap.lazy.source.to("cpu")  # the parent evaluates views on its CPU
+            snap.prepare_transfer()  # lazy weight copies to the CPU: the parent evaluates views there
             snap_conn.send(("snapshot", snap))
     except (KeyboardInterrupt, BrokenPipeError, EOFError):
         pass

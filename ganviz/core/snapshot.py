@@ -118,6 +118,11 @@ class Snapshot:
     config: Any = None  # the run's TrainConfig at this moment (controls echo it; None in hand-made snapshots)
     lazy: LazyFields | None = field(default=None, repr=False, compare=False)
 
+    def prepare_transfer(self) -> None:
+        """Move lazy weight copies to the CPU before the snapshot crosses a process boundary."""
+        if self.lazy is not None and self.lazy.source is not None:
+            self.lazy.source = self.lazy.source.to("cpu")
+
     def materialized(self) -> Snapshot:
         """This snapshot with its view arrays computed (a no-op when they already are).
 

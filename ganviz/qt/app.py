@@ -19,7 +19,7 @@ def make_app():
 
 
 def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3.0, threads: int = 1,
-            scene=None) -> int:
+            scene=None, compare: list[str] | None = None) -> int:
     """Open the window (training starts at once). With screenshot, save a PNG after `after` s and exit."""
     import torch
     from qtpy import QtCore
@@ -33,9 +33,14 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
         settings = QtCore.QSettings(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope,
                                     "ganviz", "ganviz-screenshot")
         settings.clear()
-    window = MainWindow(config, settings=settings, threads=threads, autostart=scene is None)
-    if scene is not None:
-        window.load_scene(scene)
+    if compare:
+        from .compare_window import CompareWindow
+
+        window = CompareWindow(config, compare, threads=threads)
+    else:
+        window = MainWindow(config, settings=settings, threads=threads, autostart=scene is None)
+        if scene is not None:
+            window.load_scene(scene)
     window.show()
     status = {"code": 0}
     if screenshot:

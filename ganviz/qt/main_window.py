@@ -14,7 +14,7 @@ from collections import deque
 import numpy as np
 from qtpy import QtCore, QtGui, QtWidgets
 
-from ..core.commands import Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
+from ..core.commands import Command, SetSpeed
 from ..core.config import TrainConfig
 from ..core.snapshot import History, Snapshot
 from .controls import ControlPanel
@@ -23,12 +23,8 @@ from .panels.data2d import Data2DPanel
 from .panels.histograms import HistogramPanel
 from .panels.losses import LossPanel
 from .panels.metrics import MetricsPanel
+from .toolbar import RunToolbar
 from .worker import TrainingSession
-
-SPEEDS: list[tuple[str, float | None]] = [
-    ("1 step/s", 1.0), ("3 steps/s", 3.0), ("10 steps/s", 10.0), ("1 step per frame (25/s)", 25.0),
-    ("100 steps/s", 100.0), ("Full speed", None),
-]
 
 SETTINGS_VERSION = 1
 
@@ -117,42 +113,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks["controls"] = dock
 
     def _build_toolbar(self) -> None:
-        tb = self.addToolBar("Training")
-        tb.setObjectName("toolbar_training")
-        tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        style = self.style()
-        sp = QtWidgets.QStyle.StandardPixmap
+        self.toolbar = RunToolbar(self, self.send)
+        self.addToolBar(self.toolbar)
+        tb = self.toolbar
+        self.play_action, self.step_d_action, self.step_g_action = tb.play_action, tb.step_d_action, tb.step_g_action
+        self.step_both_action, self.reset_action, self.speed = tb.step_both_action, tb.reset_action, tb.speed
 
-        def action(text: str, icon: QtWidgets.QStyle.StandardPixmap, shortcut: str, tip: str, slot) -> QtGui.QAction:
-            a = QtGui.QAction(style.standardIcon(icon), text, self)
-            a.setShortcut(QtGui.QKeySequence(shortcut))
-            a.setToolTip(f"{tip} ({shortcut})")
-            a.triggered.connect(slot)
-            tb.addAction(a)
-            return a
-
-        self.play_action = action("Pause", sp.SP_MediaPause, "Space", "Play / pause training", self.toggle_running)
-        self.play_action.setCheckable(True)
-        self.play_action.setChecked(True)
-        self.step_d_action = action("Step D", sp.SP_MediaSeekForward, "D", "One discriminator update",
-                                    lambda: self.send(StepD()))
-        self.step_g_action = action("Step G", sp.SP_MediaSeekForward, "G", "One generator update",
-                                    lambda: self.send(StepG()))
-        self.step_both_action = action("Step", sp.SP_MediaSkipForward, "S",
-                                       "One full iteration: k D updates, then the G updates",
-                                       lambda: self.send(StepBoth()))
-        self.reset_action = action("Reset", sp.SP_BrowserReload, "R", "Re-initialise the networks from the seed",
-                                   lambda: self.send(Reset()))
-        tb.addSeparator()
-        tb.addWidget(QtWidgets.QLabel(" Speed "))
-        self.speed = QtWidgets.QComboBox()
-        for text, value in SPEEDS:
-            self.speed.addItem(text, value)
-        self.speed.setCurrentIndex(len(SPEEDS) - 1)
-        self.speed.setToolTip("Training speed: slow motion shows every single step; full speed trains as fast "
-                              "as the machine allows and draws about 25 frames per second")
-        self.speed.currentIndexChanged.connect(lambda _i: self.send(SetSpeed(self.speed.currentData())))
-        tb.addWidget(self.speed)
         view_menu = self.menu("View")
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
@@ -287,15 +253,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session.submit(cmd)
 
     def toggle_running(self) -> None:
-        running = self.play_action.isChecked()
-        self._show_running(running)
-        self.send(SetRunning(running))
+        self.toolbar.toggle_running()
 
     def _show_running(self, running: bool) -> None:
-        sp = QtWidgets.QStyle.StandardPixmap
-        self.play_action.setChecked(running)
-        self.play_action.setText("Pause" if running else "Play")
-        self.play_action.setIcon(self.style().standardIcon(sp.SP_MediaPause if running else sp.SP_MediaPlay))
+        self.toolbar.show_running(running)
 
     # -------------------------------------------------------------- snapshots
     def _show_dim(self, dim: int) -> None:
@@ -382,8 +343,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -------------------------------------------------------------- closing
     def shutdown(self) -> bool:
-        """Stop the training thread (within a second) and save the layout."""
+        """Stop the training thread (within a second), close extension windows, and save the layout."""
         self.save_layout()
+        for hook in getattr(self, "about_to_close", []):
+            hook()
         return self.session.stop(timeout=1.0)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt API)

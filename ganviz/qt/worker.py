@@ -20,11 +20,28 @@ from qtpy.QtCore import QObject, Signal
 from superqt.utils import GeneratorWorker
 
 from ..core.commands import Command
+from ..core.compare import CompareSnapshot, CompareTrainer
 from ..core.config import TrainConfig
 from ..core.distributions import DATASETS
 from ..core.process import TrainerProcess
 from ..core.snapshot import Event, Snapshot
 from ..core.trainer import Trainer, resolve_device
+
+
+class _MetricsCarry:
+    """Metrics arrive with some snapshots only; the others carry the last computed ones forward."""
+
+    def __init__(self) -> None:
+        self.metrics: dict = {}
+        self.step = -1
+
+    def apply(self, snap: Snapshot) -> Snapshot:
+        if any(e.kind == "reset" for e in snap.events):
+            self.metrics, self.step = {}, -1
+        if snap.metrics and snap.metrics_step >= 0:
+            self.metrics, self.step = snap.metrics, snap.metrics_step
+            return snap
+        return dataclasses.replace(snap, metrics=dict(self.metrics), metrics_step=self.step)
 
 
 class TrainingSession(QObject):
@@ -35,7 +52,8 @@ class TrainingSession(QObject):
     stopped = Signal()
 
     def __init__(self, config: TrainConfig, backend: str = "process", interval: float = 0.04,
-                 metrics_interval: float = 0.5, threads: int = 1, parent: QObject | None = None) -> None:
+                 metrics_interval: float = 0.5, threads: int = 1, parent: QObject | None = None,
+                 compare: list[TrainConfig] | None = None) -> None:
         super().__init__(parent)
         if backend not in ("process", "thread"):
             raise ValueError(f"backend must be 'process' or 'thread', got {backend!r}")
@@ -44,7 +62,10 @@ class TrainingSession(QObject):
         self.interval = interval
         self.metrics_interval = metrics_interval
         self.threads = threads
-        self.trainer: Trainer | None = Trainer(config) if backend == "thread" else None
+        self.compare = compare  # configs of a comparison (compare mode), else None
+        self.trainer: Trainer | CompareTrainer | None = None
+        if backend == "thread":
+            self.trainer = CompareTrainer(compare) if compare else Trainer(config)
         self.process: TrainerProcess | None = None
         device, message = resolve_device(config.device)
         self.device = str(device)
@@ -81,8 +102,7 @@ class TrainingSession(QObject):
         """Receive snapshots and materialise them here, in this worker thread, so the GUI thread only
         draws; the child defers metrics, and the last computed ones are carried forward."""
         assert self.process is not None
-        metrics: dict = {}
-        metrics_step = -1
+        carries: list[_MetricsCarry] = []
         try:
             while not self._stop.is_set():
                 snap = self.process.receive(timeout=0.02)
@@ -90,12 +110,12 @@ class TrainingSession(QObject):
                     yield None  # a heartbeat
                     continue
                 snap = snap.materialized()
-                if any(e.kind == "reset" for e in snap.events):
-                    metrics, metrics_step = {}, -1
-                if snap.metrics and snap.metrics_step >= 0:
-                    metrics, metrics_step = snap.metrics, snap.metrics_step
+                if isinstance(snap, CompareSnapshot):
+                    carries += [_MetricsCarry() for _ in range(len(snap.runs) - len(carries))]
+                    snap = CompareSnapshot(tuple(c.apply(s) for c, s in zip(carries, snap.runs, strict=True)))
                 else:
-                    snap = dataclasses.replace(snap, metrics=dict(metrics), metrics_step=metrics_step)
+                    carries = carries or [_MetricsCarry()]
+                    snap = carries[0].apply(snap)
                 yield snap
         finally:
             self._done.set()
@@ -107,7 +127,8 @@ class TrainingSession(QObject):
         self._stop.clear()
         self._ready.set()
         if self.backend == "process":
-            self.process = TrainerProcess(self.config, self.interval, self.metrics_interval, self.threads)
+            engine = self.compare if self.compare else self.config
+            self.process = TrainerProcess(engine, self.interval, self.metrics_interval, self.threads)
             self.process.start()
             for step, command in self._scheduled:
                 self.process.schedule(step, command)
