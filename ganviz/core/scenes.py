@@ -39,7 +39,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SCENE_DIR = Path(__file__).resolve().parents[2] / "assets" / "scenes"
-MAX_SCENE_BYTES = 256 * 1024
+MAX_SCENE_BYTES = 1024 * 1024  # a scene may carry user data: up to 20000 points in data_points
 VIEW_KEYS = {"arrows": bool, "z_grid": bool, "docks": list, "speed": (int, float)}
 
 
@@ -139,7 +139,10 @@ def scene_from_dict(data: dict[str, Any], name: str = "scene", path: Path | None
             raise SceneError(f"{where}: [view] unknown key {key!r}; allowed: {', '.join(VIEW_KEYS)}")
         if not isinstance(value, VIEW_KEYS[key]) or isinstance(value, bool) != (VIEW_KEYS[key] is bool):
             raise SceneError(f"{where}: [view] {key} has the wrong type ({type(value).__name__})")
-    actions = tuple(_action(a, i, where) for i, a in enumerate(data.get("actions", [])))
+    raw_actions = data.get("actions", [])
+    if not isinstance(raw_actions, list):
+        raise SceneError(f"{where}: actions must be a list of [[actions]] tables")
+    actions = tuple(_action(a, i, where) for i, a in enumerate(raw_actions))
     return Scene(name, title, description, config, dict(view), actions, path)
 
 
@@ -151,8 +154,14 @@ def _coerce(table: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"unknown config key {key!r}; see `ganviz list` for the keys")
         if FIELDS[key].type in ("float", float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if key == "data_points":  # TOML arrays of arrays -> the config's tuple of float tuples
+            from .userdata import normalize_rows
+            value = normalize_rows(value)
         check_value(key, value)
         out[key] = value
+    if isinstance(out.get("data"), str) and out["data"].startswith("user:") and "data_points" in out:
+        from .userdata import complete_user_name  # authors write data = "user:label"; the hash is added
+        out["data"] = complete_user_name(out["data"], out["data_points"])
     return out
 
 
@@ -187,7 +196,11 @@ def scene_to_toml(title: str, description: str, config: TrainConfig, view: dict[
     lines = [f"title = {_toml(title)}", f"description = {_toml(description)}", "", "[config]"]
     for key in FIELDS:
         value = getattr(config, key)
-        if value != getattr(default, key):
+        if key == "data_points" and value:
+            rows = [_toml(row) for row in value]  # user data: a few rows per line
+            lines.append("data_points = [\n" + ",\n".join("  " + ", ".join(rows[i:i + 4])
+                                                           for i in range(0, len(rows), 4)) + ",\n]")
+        elif value != getattr(default, key):
             lines.append(f"{key} = {_toml(value)}")
     if view:
         lines += ["", "[view]"] + [f"{k} = {_toml(v)}" for k, v in view.items()]

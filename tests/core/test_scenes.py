@@ -52,6 +52,7 @@ def test_scripted_action_fires_at_its_step():
     ("[[actions]]\nstep = 3\n", "does nothing"),
     ("[[actions]]\nstep = 3\nset = {objective = 'nope'}\n", "objective"),
     ("surprise = 1\n", "surprise"),
+    ("actions = 0\n", "actions must be a list"),  # found by the fuzz test: was a TypeError
 ])
 def test_bad_scene_files_name_the_problem(tmp_path, text, message):
     path = tmp_path / "bad.toml"
