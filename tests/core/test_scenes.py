@@ -7,7 +7,7 @@ import torch
 
 from ganviz.core.commands import SetObjective, SetRunning
 from ganviz.core.config import TrainConfig
-from ganviz.core.scenes import SceneError, list_scenes, load_scene, scene_from_dict, scene_to_toml
+from ganviz.core.scenes import MAX_SCENE_BYTES, SceneError, list_scenes, load_scene, scene_from_dict, scene_to_toml
 from ganviz.core.trainer import Trainer
 
 torch.set_num_threads(1)
@@ -64,7 +64,7 @@ def test_bad_scene_files_name_the_problem(tmp_path, text, message):
 
 def test_huge_and_binary_files_are_refused(tmp_path):
     big = tmp_path / "big.toml"
-    big.write_text("# " + "x" * 300_000)
+    big.write_text("# " + "x" * (MAX_SCENE_BYTES + 10))
     with pytest.raises(SceneError, match="larger"):
         load_scene(big)
     binary = tmp_path / "bin.toml"
