@@ -61,7 +61,7 @@ class EventMarkers:
                 self._texts[step].append(key[2])
                 line = self._lines[step]
                 text = "; ".join(self._texts[step])
-                if line.label is not None:
+                if getattr(line, "label", None) is not None:
                     line.label.setFormat(_escape(text))
                 line.setToolTip(f"step {step}: {text}")
                 continue
@@ -85,8 +85,9 @@ class EventMarkers:
             label=_escape(text) if self._show_labels else None, labelOpts=opts,
         )
         line.setZValue(50)
-        if line.label is not None:
-            line.label.setFont(style.font(style.EVENT_LABEL_PT))
+        label = getattr(line, "label", None)  # pyqtgraph creates .label only when a label is given
+        if label is not None:
+            label.setFont(style.font(style.EVENT_LABEL_PT))
         line.setToolTip(f"step {step}: {text}")
         self._plot.addItem(line, ignoreBounds=True)
         return line
