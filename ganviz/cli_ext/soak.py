@@ -1,0 +1,124 @@
+"""`ganviz soak`: a bounded long run with resident memory and thread counts sampled, headless and (with
+--window SECONDS) with the window open offscreen. Exits 1 if memory grows more than --max-growth MB."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+
+NAME = "soak"
+HELP = "long run (default 100k steps headless) sampling memory and threads; fails if memory grows"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--steps", type=int, default=100_000, help="headless training steps (default 100000)")
+    p.add_argument("--window", type=float, default=0.0, metavar="SECONDS",
+                   help="then keep the window open offscreen for this long (default: no window)")
+    p.add_argument("--max-growth", type=float, default=50.0, help="allowed RSS growth in MB (default 50)")
+    p.add_argument("--json", metavar="FILE", help="write the samples as JSON")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config fields")
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * 4096 / 2**20
+    except OSError:
+        return float("nan")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..core.config import ConfigError, config_from_pairs
+    from ..core.trainer import Trainer
+
+    torch.set_num_threads(1)
+    try:
+        cfg = config_from_pairs(args.set)
+    except ConfigError as e:
+        print(f"ganviz soak: error: {e}", file=sys.stderr)
+        return 2
+    if args.steps < 1000:
+        print("ganviz soak: error: --steps must be >= 1000", file=sys.stderr)
+        return 2
+    t = Trainer(cfg)
+    samples = []
+    every = max(args.steps // 50, 100)
+    it = t.run(snapshot_interval=0.05, max_steps=args.steps)  # the GUI's loop, snapshots every 50 ms
+    t0 = time.perf_counter()
+    n_snaps = 0
+    next_sample = 0
+    for snap in it:
+        if snap is not None:
+            n_snaps += 1
+            snap.materialized()  # as a consumer would
+        if t.step >= next_sample:
+            samples.append({"phase": "headless", "step": t.step, "t": time.perf_counter() - t0, "rss_mb": rss_mb(),
+                            "threads": threading.active_count()})
+            next_sample += every
+            print(f"\rstep {t.step:>7}/{args.steps}  rss {samples[-1]['rss_mb']:.1f} MB", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    warm = samples[len(samples) // 10]["rss_mb"]  # after warm-up (first 10%)
+    headless_growth = max(s["rss_mb"] for s in samples[len(samples) // 10:]) - warm
+    result = {"config": cfg.to_dict(), "steps": t.step, "snapshots": n_snaps, "seconds": time.perf_counter() - t0,
+              "rss_after_warmup_mb": warm, "rss_growth_mb": headless_growth,
+              "threads_min_max": [min(s["threads"] for s in samples), max(s["threads"] for s in samples)]}
+    if args.window > 0:
+        result["window"] = _window_soak(cfg, args.window, samples)
+    win = result.get("window", {})
+    ok = headless_growth < args.max_growth and all(
+        not win.get(k, 0) >= args.max_growth for k in ("rss_growth_mb", "child_rss_growth_mb"))
+    print(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=1))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({**result, "samples": samples}, f, indent=1)
+    if not ok:
+        print(f"ganviz soak: memory grew by more than {args.max_growth} MB", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def _window_soak(cfg, seconds: float, samples: list) -> dict:
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import tempfile
+
+    from qtpy import QtCore
+
+    from ..qt.app import make_app
+    from ..qt.main_window import MainWindow
+
+    app = make_app()
+    settings = QtCore.QSettings(os.path.join(tempfile.mkdtemp(), "soak.ini"), QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(cfg, settings=settings)
+    w.resize(1400, 900)
+    w.show()
+    deadline = time.perf_counter() + 120
+    while w.frames < 5 and time.perf_counter() < deadline:  # the child imports torch first
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    child = w.session.process.process.pid if w.session.process is not None else None
+    t0 = time.perf_counter()
+    local = []
+    next_t = 0.0
+    while time.perf_counter() - t0 < seconds:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        if time.perf_counter() - t0 >= next_t:
+            step = w.last_snapshot.step if w.last_snapshot else 0
+            local.append({"phase": "window", "step": step, "t": time.perf_counter() - t0, "rss_mb": rss_mb(),
+                          "child_rss_mb": rss_mb(child) if child else float("nan"),
+                          "threads": threading.active_count(), "frames": w.frames})
+            next_t += max(seconds / 60, 1.0)
+    w.shutdown()
+    w.close()
+    samples += local
+    warm = local[len(local) // 5]["rss_mb"]
+    child_warm = local[len(local) // 5]["child_rss_mb"]
+    return {"seconds": seconds, "frames": w.frames, "steps": local[-1]["step"], "rss_after_warmup_mb": warm,
+            "rss_growth_mb": max(s["rss_mb"] for s in local[len(local) // 5:]) - warm,
+            "child_rss_after_warmup_mb": child_warm,
+            "child_rss_growth_mb": max(s["child_rss_mb"] for s in local[len(local) // 5:]) - child_warm,
+            "threads_min_max": [min(s["threads"] for s in local), max(s["threads"] for s in local)]}
