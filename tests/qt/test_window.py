@@ -10,6 +10,7 @@ import pytest
 import torch
 from qtpy import QtCore, QtWidgets
 
+from ganviz.core.commands import SetRunning
 from ganviz.core.config import TrainConfig
 from ganviz.qt.app import make_app
 from ganviz.qt.main_window import MainWindow
@@ -217,3 +218,23 @@ def test_menu_and_dock_hooks(make_window):
     dock = w.add_dock("extra", "Extra", QtWidgets.QLabel("x"))
     assert w.docks["extra"] is dock and dock.isVisible()
     assert not w.extension_errors
+
+
+def test_divergence_pauses_rolls_back_and_says_what_to_try(make_window, qtbot):
+    w = make_window(data="ring8")
+    wait_until(qtbot, lambda: w.last_snapshot is not None and w.last_snapshot.step > 5)
+    w.trainer.submit(SetRunning(False))
+    wait_until(qtbot, lambda: not w.trainer.running)
+    qtbot.wait(100)
+    with torch.no_grad():  # poison D between steps, as an exploding update would
+        next(w.trainer.D.parameters()).fill_(float("nan"))
+    w.step_both_action.trigger()
+    wait_until(qtbot, lambda: any(e.kind == "diverged" for e in w.trainer.events))
+    wait_until(qtbot, lambda: "diverged" in w.statusBar().currentMessage())
+    assert "lower learning rates" in w.statusBar().currentMessage()
+    assert not w.play_action.isChecked()  # shown as paused
+    assert all(torch.isfinite(p).all() for p in w.trainer.D.parameters())  # rolled back
+    assert w.isVisible() and w.session.is_running()  # the window and the run survive
+    w.play_action.trigger()
+    step = w.trainer.step
+    wait_until(qtbot, lambda: w.trainer.step > step + 5)
