@@ -85,6 +85,9 @@ def jsd_quadrature(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     """JSD(p || q) in nats for densities p, q on the uniform grid x (trapezoid rule)."""
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, None)
     q = np.clip(np.asarray(q, dtype=np.float64), 0.0, None)
+    # densities below 1e-300 contribute nothing but can make (p + q) / 2 underflow to 0 (then p/m = inf)
+    p = np.where(p < 1e-300, 0.0, p)
+    q = np.where(q < 1e-300, 0.0, q)
     m = 0.5 * (p + q)
     with np.errstate(divide="ignore", invalid="ignore"):
         tp = np.where(p > 0, p * np.log(p / m), 0.0)

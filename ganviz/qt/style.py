@@ -156,6 +156,10 @@ def label_axis(plot: pg.PlotItem, side: str, text: str, units: str | None = None
     axis = plot.getAxis(side)
     axis.setLabel(text, units=units, **{"font-size": f"{AXIS_LABEL_PT}pt", "color": _palette.foreground})
     axis.enableAutoSIPrefix(False)  # never a silent "(x0.001)" on the label
+    # setLabel may already have applied an SI scale while auto-prefix was on: reset it, or ticks read x1000
+    axis.autoSIPrefixScale = 1.0
+    axis.labelUnitPrefix = ""
+    axis.setScale(1.0)
     # major + one minor tick level: the third level's grid lines cost ~10 ms per plot per frame (raster)
     axis.setStyle(maxTickLevel=1)
     axis.setTickFont(font(TICK_PT))

@@ -255,3 +255,16 @@ def test_mode_metrics_half_and_half_and_min_share():
     # p = (0.9, 0.1): sum p log(4 p)
     assert mm["reverse_kl"] == pytest.approx(0.9 * math.log(3.6) + 0.1 * math.log(0.4), abs=1e-12)
     assert M.mode_metrics(pts, modes, 0.1, min_share=0.2)["modes_covered"] == 1
+
+
+def test_jsd_quadrature_survives_subnormal_densities():
+    """Tiny tail densities must not turn into inf (the midpoint underflowed to 0 before the fix)."""
+    import numpy as np
+
+    from ganviz.core.metrics import jsd_quadrature
+
+    x = np.linspace(-10, 10, 101)
+    p = np.full_like(x, 5e-324)  # the smallest subnormal: (p + 0) / 2 rounds to 0
+    q = np.zeros_like(x)
+    p[50], q[50] = 1.0, 1.0
+    assert np.isfinite(jsd_quadrature(p, q, x)) and jsd_quadrature(p, q, x) == 0.0
