@@ -88,8 +88,8 @@ class BackgroundJob(QtCore.QObject):
     def stop(self, timeout: float = 3.0) -> bool:
         """Ask the generator to stop at its next yield; True once its thread has left it (within timeout)."""
         self._stop.set()
-        if self._worker is not None:
-            self._worker.quit()
+        # not superqt's quit(): it abandons the generator without resuming it, so the finally block that
+        # marks it done would never run; the stop event ends the generator at its next yield instead
         return self._done.wait(timeout)
 
     def _on_yielded(self, item: object) -> None:
