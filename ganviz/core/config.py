@@ -31,6 +31,10 @@ class TrainConfig:
     data: str = _f("ring8", "dataset name (see `ganviz list`)", reinit=True)
     ring_radius: float = _f(2.0, "ring8 radius", lo=0.1, hi=10.0, reinit=True)
     ring_std: float = _f(0.02, "ring8 per-mode std", lo=0.001, hi=2.0, reinit=True)
+    data_points: tuple = _f((), "user data (data = 'user:<label>@<hash>'): rows (x) or (x, y) are 2..20000 "
+                            "points (density: Gaussian KDE estimate, Scott bandwidth); rows (m, s, w) or "
+                            "(mx, my, s, w) are Gaussian-mixture components (exact density). See "
+                            "ganviz.core.userdata", reinit=True)
     objective: str = _f("ns", "loss / variant (see `ganviz list`)")
     # generator
     generator: str = _f("learned", "learned MLP, or a fixed generator: shift (data + theta), noise (data + "
@@ -79,8 +83,19 @@ class TrainConfig:
                            hi=100000)
     kde_samples: int = _f(4096, "generated samples for the 1D KDE of p_g (true JSD, D*)", lo=64, hi=100000)
     # design hooks for later variants (unrolled D, packing, minibatch features)
-    unroll: int = _f(0, "unrolled GAN: G's loss against D unrolled k steps ahead (0 = plain)", lo=0, hi=20)
+    unroll: int = _f(0, "unrolled GAN (Metz et al. 2017): G's loss against D unrolled k steps ahead, "
+                     "differentiating through k copies of D's optimiser step on fresh batches (0 = plain)",
+                     lo=0, hi=20)
     pack: int = _f(1, "PacGAN packing: D sees m samples concatenated (1 = off)", lo=1, hi=8, reinit=True)
+    # minibatch features (appended to D's last hidden layer, before its output layer)
+    mbdisc: int = _f(0, "minibatch discrimination (Salimans et al. 2016): B kernels; each sample gets o_b = "
+                     "mean_j exp(-||M_b(x) - M_b(x_j)||_1) over its batch, M = h T (0 = off)", lo=0, hi=64,
+                     reinit=True)
+    mbdisc_dim: int = _f(5, "minibatch discrimination: C, the dimension of each kernel's projection M_b",
+                         lo=1, hi=64, reinit=True)
+    mbstd: int = _f(0, "minibatch standard deviation (Karras et al. 2018): 1 = append the batch's mean "
+                    "per-feature std of D's last hidden layer as one extra feature (0 = off)", lo=0, hi=1,
+                    reinit=True)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A validated copy with some fields changed."""
@@ -95,6 +110,9 @@ class TrainConfig:
         """Raise ConfigError naming the first bad key and its allowed range."""
         for f in fields(self):
             check_value(f.name, getattr(self, f.name))
+        if isinstance(self.data, str) and self.data.startswith("user:"):
+            from .userdata import ensure_registered  # registers the dataset carried in data_points
+            ensure_registered(self.data, self.data_points)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -114,7 +132,10 @@ def describe_range(key: str) -> str:
         return "one of " + ", ".join(m["choices"])
     if key == "data":
         from .distributions import DATASETS
-        return "one of " + ", ".join(DATASETS)
+        return "one of " + ", ".join(DATASETS) + " (or user:<label> with data_points)"
+    if key == "data_points":
+        return ("empty, or rows of 2..20000 points (x) / (x, y), or 1..64 mixture components (m, s, w) / "
+                "(mx, my, s, w)")
     if key == "objective":
         from .objectives import OBJECTIVES
         return "one of " + ", ".join(OBJECTIVES)
@@ -128,13 +149,19 @@ def check_value(key: str, value: Any) -> None:
     """Raise ConfigError if value is not allowed for key."""
     if key not in FIELDS:
         raise ConfigError(f"unknown config key {key!r}; see `ganviz list` for the keys")
+    if key == "data_points":  # before the message below: repr() of 20000 points is not free
+        from .userdata import check_rows
+        check_rows(value)
+        return
     f = FIELDS[key]
     m = f.metadata
     bad = ConfigError(f"{key}={value!r} is out of range: {key} must be {describe_range(key)}")
     if key == "data":
         from .distributions import DATASETS
         if value not in DATASETS:
-            raise bad
+            from .userdata import is_user_name
+            if not is_user_name(value):  # user data: checked against data_points in validate()
+                raise bad
     elif key == "objective":
         from .objectives import OBJECTIVES
         if value not in OBJECTIVES:

@@ -301,8 +301,15 @@ def register(name: str, dim: int, description: str) -> Callable:
 
 
 def make_distribution(name: str, ring_radius: float = 2.0, ring_std: float = 0.02) -> Distribution:
-    """Build a registered dataset by name. ring_radius / ring_std apply to ring8 only."""
+    """Build a registered dataset by name. ring_radius / ring_std apply to ring8 only.
+
+    User datasets ("user:<label>@<hash>", see ganviz.core.userdata) are registered here by validating the
+    TrainConfig that carries their points (data_points), in whichever process runs it.
+    """
     if name not in DATASETS:
+        if isinstance(name, str) and name.startswith("user:"):
+            raise KeyError(f"user dataset {name!r} is not registered in this process; its points travel in "
+                           "TrainConfig.data_points, and validating that config registers it")
         raise KeyError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
     if name == "ring8":
         return DATASETS[name].factory(radius=ring_radius, std=ring_std)

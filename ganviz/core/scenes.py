@@ -12,6 +12,7 @@
     z_grid = false                # the generator's warped z-grid
     docks = ["losses", "metrics"] # docks to show (others hidden); omit to keep the user's layout
     speed = 0                     # steps per second, 0 = full speed
+    tool = "dirac"                # open a Theory view beside the lab: dirac, jsw, shapes (VIEW_TOOLS)
 
     [[actions]]                   # optional, applied when the run reaches `step`
     step = 3000
@@ -40,7 +41,10 @@ else:  # pragma: no cover
 
 SCENE_DIR = Path(__file__).resolve().parents[2] / "assets" / "scenes"
 MAX_SCENE_BYTES = 1024 * 1024  # a scene may carry user data: up to 20000 points in data_points
-VIEW_KEYS = {"arrows": bool, "z_grid": bool, "docks": list, "speed": (int, float)}
+VIEW_KEYS = {"arrows": bool, "z_grid": bool, "docks": list, "speed": (int, float), "tool": str}
+# [view] tool: a Theory window the classroom extension opens with the scene (Dirac-GAN phase portrait,
+# JS vs Wasserstein sweep, critic shapes)
+VIEW_TOOLS = ("dirac", "jsw", "shapes")
 
 
 class SceneError(ValueError):
@@ -139,6 +143,8 @@ def scene_from_dict(data: dict[str, Any], name: str = "scene", path: Path | None
             raise SceneError(f"{where}: [view] unknown key {key!r}; allowed: {', '.join(VIEW_KEYS)}")
         if not isinstance(value, VIEW_KEYS[key]) or isinstance(value, bool) != (VIEW_KEYS[key] is bool):
             raise SceneError(f"{where}: [view] {key} has the wrong type ({type(value).__name__})")
+        if key == "tool" and value not in VIEW_TOOLS:
+            raise SceneError(f"{where}: [view] tool {value!r} is not a view; allowed: {', '.join(VIEW_TOOLS)}")
     raw_actions = data.get("actions", [])
     if not isinstance(raw_actions, list):
         raise SceneError(f"{where}: actions must be a list of [[actions]] tables")

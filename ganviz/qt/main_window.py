@@ -179,7 +179,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session.snapshot.disconnect(self.on_snapshot)
         self.session.failed.disconnect(self.on_failed)
         backend, interval, threads = self.session.backend, self.session.interval, self.session.threads
-        self.session.deleteLater()
+        old = self.session
+        QtCore.QTimer.singleShot(3000, old.deleteLater)  # after its worker's last queued signal
         self.session = TrainingSession(config, backend=backend, interval=interval, threads=threads, parent=self)
         self.trainer = self.session.trainer
         self.session.snapshot.connect(self.on_snapshot)

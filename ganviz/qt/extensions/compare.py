@@ -29,7 +29,7 @@ def install(window) -> None:
     quick.setToolTip("Same data, seed and initial weights; JS-based GAN beside a Wasserstein critic")
     quick.triggered.connect(lambda: open_comparison(window, ["ns", "wgan-gp"]))
     pick = menu.addAction("Compare objectives...")
-    pick.setShortcut(QtGui.QKeySequence("Ctrl+Shift+K"))
+    pick.setShortcut(QtGui.QKeySequence("Ctrl+Alt+K"))
     pick.triggered.connect(lambda: (lambda objs: objs and open_comparison(window, objs))(ask_objectives(window)))
 
     def close_all() -> None:
