@@ -1,0 +1,59 @@
+"""Errors of the export package. Every message says what failed and what to do; none leaves a file."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+class ExportError(RuntimeError):
+    """Writing an export failed; the message is meant for the user. No partial file is left behind."""
+
+
+class EncoderMissingError(ExportError):
+    """The encoder for the chosen format is not installed (imageio-ffmpeg for MP4, Pillow for GIF/PNG)."""
+
+
+class DiskFullError(ExportError):
+    """The disk (or quota) filled up while writing."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """OSError ENOSPC/EDQUOT, or an ffmpeg failure whose log says the device is full."""
+    if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+        return True
+    return "no space left on device" in str(exc).lower()
+
+
+def os_error(exc: OSError | Exception, path: Path | str, what: str = "write") -> ExportError:
+    """A user-facing ExportError for an OSError raised while writing path."""
+    if is_disk_full(exc):
+        return DiskFullError(f"the disk is full: could not {what} {path}. Free some space or choose another "
+                             "folder; the partial file was removed.")
+    if isinstance(exc, PermissionError):
+        return ExportError(f"permission denied: cannot {what} {path}. Choose a folder you can write to.")
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return ExportError(f"cannot {what} {path}: {reason}")
+
+
+def check_target(path: Path, kind: str = "file") -> None:
+    """Raise ExportError if path cannot be created: missing or unwritable folder, a folder in the way."""
+    import os
+
+    parent = path.parent if kind == "file" or not path.exists() else path.parent
+    if not parent.exists():
+        raise ExportError(f"cannot write {path}: the folder {parent} does not exist")
+    if not parent.is_dir():
+        raise ExportError(f"cannot write {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ExportError(f"permission denied: cannot write in {parent}. Choose a folder you can write to.")
+    if kind == "file" and path.is_dir():
+        raise ExportError(f"cannot write {path}: a folder with that name exists")
+    if kind == "dir" and path.exists():
+        if not path.is_dir():
+            raise ExportError(f"cannot write frames to {path}: a file with that name exists")
+        if any(path.iterdir()):
+            raise ExportError(f"cannot write frames to {path}: the folder is not empty (choose a new or empty "
+                              "folder, so no earlier frames get mixed in)")

@@ -1,0 +1,515 @@
+"""Session files: the config, seed and every live change of a run, in readable TOML (or JSON).
+
+    format = "ganviz-session"
+    format_version = 1
+    ganviz_version = "0.1.0"
+    seed = 0
+    final_step = 1200            # the run's step when it was saved: replay stops (pauses) here
+    scene = "ring-collapse-basic"   # optional, informational
+
+    [config]                     # every TrainConfig field, as the run started
+    data = "ring8"
+    ...
+
+    [[commands]]                 # in the order they took effect
+    step = 300                   # the step at which it took effect (see "steps" below)
+    command = "SetObjective"     # a class of ganviz.core.commands
+    args = { name = "wgan-gp" }  # its fields; a field left out is None (TOML has no null)
+
+Steps. An entry's `step` is the trainer's step when the command took effect: a setting is applied before
+that step's training; a manual StepD / StepG / StepBoth *is* that step (it moves the run to step + 1); a
+Reset (or a change that re-initialises the networks) is applied at `step` and restarts the count at 0, so
+later entries count from 0 again. Entries are listed in the order they took effect. Between entries the
+run trains plain iterations. That is all replay needs to be exact (ganviz.export.replay).
+
+The engine's own `Trainer.command_log` is close to this but not the same, and `session_from_run` converts
+it: the engine logs a reset-type command *after* it was applied (so at step 0) and every manual step of a
+drain at the drain's step, even though they run one after the other after that drain's settings. The
+conversion takes the pre-reset step from the reset's event (`old_step`) and puts a drain's manual steps
+after its settings, at consecutive steps. Runs that hit the divergence guard (NaN -> rollback) are not
+replayed exactly: the rollback depends on when snapshots were taken, which is not logged.
+
+Loading never executes anything from the file: TOML / JSON is parsed, every command name is looked up in a
+fixed table of the command classes, every argument is type-checked and every config value range-checked;
+the first problem raises SessionError naming the file and the entry (e.g. "commands[3] (SetObjective)").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import secrets
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core import commands as C
+from ..core.commands import MANUAL, Command, Reset
+from ..core.config import FIELDS, ConfigError, TrainConfig, check_value
+from ..core.snapshot import Event
+from .errors import ExportError, os_error
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FORMAT = "ganviz-session"
+FORMAT_VERSION = 1
+MAX_SESSION_BYTES = 64 * 1024 * 1024
+TOP_KEYS = {"format", "format_version", "ganviz_version", "seed", "final_step", "scene", "checkpoint", "config",
+            "commands", "saved_at", "note"}
+
+# The command classes a session may name, and the types of their arguments. A type tuple containing None
+# means the argument may be left out (it is then None). Nothing outside this table can be named by a file.
+_NUM = (int, float)
+COMMAND_ARGS: dict[str, tuple[type[Command], dict[str, tuple[Any, ...]]]] = {
+    "SetObjective": (C.SetObjective, {"name": (str,)}),
+    "SetLearningRates": (C.SetLearningRates, {"d_lr": (*_NUM, None), "g_lr": (*_NUM, None)}),
+    "SetOptimizer": (C.SetOptimizer, {"network": (str,), "name": (str,)}),
+    "SetSteps": (C.SetSteps, {"d_steps": (int, None), "g_steps": (int, None)}),
+    "SetBatchSize": (C.SetBatchSize, {"batch_size": (int,)}),
+    "SetDataset": (C.SetDataset, {"name": (str,), "ring_radius": (*_NUM, None), "ring_std": (*_NUM, None)}),
+    "SetConfig": (C.SetConfig, {"values": (dict,)}),
+    "Reset": (C.Reset, {"seed": (int, None)}),
+    "SetRunning": (C.SetRunning, {"running": (bool,)}),
+    "SetSpeed": (C.SetSpeed, {"steps_per_sec": (*_NUM, None)}),
+    "StepD": (C.StepD, {}),
+    "StepG": (C.StepG, {}),
+    "StepBoth": (C.StepBoth, {}),
+}
+_FLOAT_ARGS = {"d_lr", "g_lr", "ring_radius", "ring_std", "steps_per_sec"}
+
+
+class SessionError(ValueError):
+    """A session file that cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class LoggedCommand:
+    """One live change: `command` took effect at `step` (see the module docstring for what that means)."""
+
+    step: int
+    command: Command
+
+
+@dataclass(frozen=True)
+class Session:
+    """A replayable run: the starting config, the live changes in order, and where it was saved."""
+
+    config: TrainConfig
+    commands: tuple[LoggedCommand, ...] = ()
+    final_step: int | None = None  # the step (of the last segment) when saved; None: at the last command
+    scene: str | None = None
+    checkpoint: str | None = None  # start from this checkpoint instead of fresh weights (path)
+    ganviz_version: str = ""
+    note: str = ""
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+
+# ---------------------------------------------------------------------------------------------- commands
+def command_to_dict(cmd: Command) -> dict[str, Any]:
+    """{"command": class name, "args": fields} (None fields left out: TOML has no null)."""
+    name = type(cmd).__name__
+    if name not in COMMAND_ARGS or COMMAND_ARGS[name][0] is not type(cmd):
+        raise SessionError(f"cannot save command {cmd!r}: {name} is not a session command")
+    args = {}
+    for f in dataclasses.fields(cmd):
+        value = getattr(cmd, f.name)
+        if value is None:
+            continue
+        args[f.name] = dict(value) if isinstance(value, dict) else value
+    return {"command": name, "args": args}
+
+
+def command_from_dict(entry: Any, where: str) -> Command:
+    """Build a command from {"command": name, "args": {...}}, checking every argument. Raises SessionError."""
+    if not isinstance(entry, dict):
+        raise SessionError(f"{where}: must be a table with step, command and args")
+    name = entry.get("command")
+    if not isinstance(name, str):
+        raise SessionError(f"{where}: 'command' must be the name of a command")
+    if name not in COMMAND_ARGS:
+        raise SessionError(f"{where}: unknown command {name!r}; known: {', '.join(COMMAND_ARGS)}")
+    cls, spec = COMMAND_ARGS[name]
+    where = f"{where} ({name})"
+    raw_args = entry.get("args", {})
+    if not isinstance(raw_args, dict):
+        raise SessionError(f"{where}: 'args' must be a table")
+    unknown = set(raw_args) - set(spec)
+    if unknown:
+        raise SessionError(f"{where}: unknown argument(s) {', '.join(sorted(map(str, unknown)))}; "
+                           f"allowed: {', '.join(spec) or 'none'}")
+    args: dict[str, Any] = {}
+    for arg, types in spec.items():
+        value = raw_args.get(arg)
+        if value is None:
+            if None not in types:
+                raise SessionError(f"{where}: missing argument {arg!r}")
+            args[arg] = None
+            continue
+        real_types = tuple(t for t in types if t is not None)
+        if isinstance(value, bool) and bool not in real_types:
+            raise SessionError(f"{where}: {arg} must be {_type_names(real_types)}, got a boolean")
+        if not isinstance(value, real_types):
+            raise SessionError(f"{where}: {arg} must be {_type_names(real_types)}, got {type(value).__name__}")
+        if arg in _FLOAT_ARGS:
+            value = float(value)
+        args[arg] = value
+    try:
+        cmd = _checked(cls, args)
+    except (ConfigError, ValueError, TypeError) as e:
+        raise SessionError(f"{where}: {e}") from None
+    return cmd
+
+
+def _type_names(types: tuple[Any, ...]) -> str:
+    names = {int: "an integer", float: "a number", str: "text", bool: "true or false", dict: "a table"}
+    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
+
+
+def _checked(cls: type[Command], args: dict[str, Any]) -> Command:
+    """Construct and validate against the config schema (ranges, choices, NaN)."""
+    if cls is C.SetConfig:
+        values = {}
+        for key, value in args["values"].items():
+            if key not in FIELDS:
+                raise ConfigError(f"unknown config key {key!r}")
+            values[key] = _coerce_field(key, value)
+        args = {"values": values}
+    cmd = cls(**args)
+    if isinstance(cmd, C.SetOptimizer) and cmd.network not in ("d", "g"):
+        raise ValueError(f"network must be 'd' or 'g', got {cmd.network!r}")
+    if isinstance(cmd, C.SetSpeed) and cmd.steps_per_sec is not None and not (
+            math.isfinite(cmd.steps_per_sec) and cmd.steps_per_sec > 0):
+        raise ValueError(f"steps_per_sec must be a positive number (or left out for full speed), got "
+                         f"{cmd.steps_per_sec!r}")
+    if isinstance(cmd, Reset) and cmd.seed is not None:
+        check_value("seed", cmd.seed)
+    for key, value in cmd.changes().items():
+        check_value(key, value)
+    return cmd
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _coerce_field(key: str, value: Any) -> Any:
+    """TOML/JSON ints for float fields become floats, arrays for tuple fields tuples; then the schema check."""
+    if FIELDS[key].type in ("float", float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if isinstance(FIELDS[key].default, tuple) and isinstance(value, list):
+        value = _tuples(value)
+    check_value(key, value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- engine log
+def _is_reset_event(ev: Event) -> bool:
+    return ev.kind == "reset" and "checkpoint" not in ev.detail
+
+
+def _is_reset_command_event(ev: Event) -> bool:
+    """The event of a Reset command ("reset at step N (seed s)"), as opposed to a re-initialising change."""
+    return ev.label.startswith("reset at step")
+
+
+def _caused(cmd: Command, ev: Event | None) -> bool:
+    """Whether a non-Reset setting command produced this reset event (it re-initialised the networks)."""
+    if ev is None or isinstance(cmd, (Reset, C.SetRunning, C.SetSpeed, *MANUAL)):
+        return False
+    if _is_reset_command_event(ev):
+        return False
+    try:
+        changes = cmd.changes()
+    except ValueError:
+        return False
+    changed = {k: v for k, v in ev.detail.items() if k != "old_step"}
+    return bool(changed) and all(k in changes and changes[k] == v for k, v in changed.items())
+
+
+def normalize_log(command_log: Sequence[tuple[int, Command]], events: Iterable[Event]) -> list[LoggedCommand]:
+    """Convert the engine's `command_log` (+ its reset events) to session order and steps (module docstring).
+
+    Within one drain the engine applies every setting, then runs the manual steps, and logs manual steps at
+    the drain's step. A manual entry followed by a setting logged at the same step (or a reset whose
+    old_step is that step) must be from the same drain, because a manual step from an earlier drain would
+    have moved the step on; so such settings go before the pending manual steps.
+    """
+    resets = [ev for ev in events if _is_reset_event(ev)]
+    ri = 0
+    out: list[LoggedCommand] = []
+    pending: list[Command] = []  # manual steps of the current drain, not yet placed
+    cur = 0  # the step at which the current drain's settings apply
+
+    def flush() -> None:
+        nonlocal cur
+        for cmd in pending:
+            out.append(LoggedCommand(cur, cmd))
+            cur += 1
+        pending.clear()
+
+    for i, (logged, cmd) in enumerate(command_log):
+        logged = int(logged)
+        if isinstance(cmd, MANUAL):
+            if not (pending and logged == cur):
+                flush()
+                cur = logged
+            pending.append(cmd)
+            continue
+        ev = resets[ri] if ri < len(resets) else None
+        if isinstance(cmd, Reset) or _caused(cmd, ev):
+            if ev is None:
+                raise SessionError(f"command log entry {i} ({type(cmd).__name__}) re-initialised the run, but its "
+                                   "reset event is missing; the event log is incomplete")
+            ri += 1
+            pre = int(ev.detail.get("old_step", logged))
+            if not (pending and pre == cur):
+                flush()
+            out.append(LoggedCommand(pre, cmd))
+            cur = 0
+            continue
+        if not (pending and logged == cur):
+            flush()
+            cur = logged
+        out.append(LoggedCommand(logged, cmd))
+    flush()
+    return out
+
+
+def session_from_run(initial_config: TrainConfig, command_log: Sequence[tuple[int, Command]],
+                     events: Sequence[Event], step: int, scene: str | None = None) -> Session:
+    """A Session from what a trainer knows: the config it was built with, its command_log, its events and
+    its current step. If a checkpoint was loaded into the run, the session starts from that checkpoint
+    (its path, config and the changes made after loading)."""
+    base, checkpoint, log_start, ev_start = initial_config, None, 0, 0
+    for i, ev in enumerate(events):
+        if ev.kind == "reset" and "checkpoint" in ev.detail:
+            checkpoint = str(ev.detail["checkpoint"])
+            base = TrainConfig(**ev.detail["config"])
+            log_start = int(ev.detail.get("log_start", 0))
+            ev_start = i + 1
+    entries = normalize_log(list(command_log)[log_start:], list(events)[ev_start:])
+    from .. import __version__
+
+    return Session(base, tuple(entries), int(step), scene, checkpoint, __version__)
+
+
+def session_from_trainer(trainer: Any, initial_config: TrainConfig, scene: str | None = None) -> Session:
+    """A Session for a Trainer (at a step boundary) built from initial_config."""
+    return session_from_run(initial_config, list(trainer.command_log), list(trainer.events), trainer.step, scene)
+
+
+def segments(session: Session) -> list[list[LoggedCommand]]:
+    """The commands split after each reset-type entry (the step count restarts at 0 after it)."""
+    from ..core.config import REINIT_KEYS
+
+    out: list[list[LoggedCommand]] = [[]]
+    cfg = session.config
+    for entry in session.commands:
+        out[-1].append(entry)
+        cmd = entry.command
+        if isinstance(cmd, Reset):
+            out.append([])
+            continue
+        if isinstance(cmd, (*MANUAL, C.SetRunning, C.SetSpeed)):
+            continue
+        new = cfg.replace(**cmd.changes())
+        changed = {k for k in cmd.changes() if getattr(cfg, k) != getattr(new, k)}
+        cfg = new
+        if changed & REINIT_KEYS and not _hot_swap(changed, cfg, new):
+            out.append([])
+    return out
+
+
+def _hot_swap(changed: set[str], old: TrainConfig, new: TrainConfig) -> bool:
+    """A data change the engine applies without re-initialising (same dimension)."""
+    from ..core.distributions import DATASETS
+
+    return changed <= {"data", "ring_radius", "ring_std"} and DATASETS[old.data].dim == DATASETS[new.data].dim
+
+
+# ---------------------------------------------------------------------------------------------- files
+def session_to_dict(session: Session) -> dict[str, Any]:
+    from .. import __version__
+
+    out: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                           "ganviz_version": session.ganviz_version or __version__, "seed": session.config.seed}
+    if session.final_step is not None:
+        out["final_step"] = int(session.final_step)
+    if session.scene:
+        out["scene"] = session.scene
+    if session.checkpoint:
+        out["checkpoint"] = session.checkpoint
+    if session.note:
+        out["note"] = session.note
+    out["config"] = session.config.to_dict()
+    out["commands"] = [{"step": int(e.step), **command_to_dict(e.command)} for e in session.commands]
+    return out
+
+
+def session_from_dict(data: Any, where: str = "session") -> Session:
+    """Validate a parsed session (TOML / JSON); raises SessionError naming the entry."""
+    if not isinstance(data, dict):
+        raise SessionError(f"{where}: a session is a table (TOML) or an object (JSON)")
+    if data.get("format") != FORMAT:
+        raise SessionError(f"{where}: not a ganviz session (format = {data.get('format')!r}, expected {FORMAT!r})")
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= FORMAT_VERSION:
+        raise SessionError(f"{where}: format_version {version!r} is not supported (this ganviz reads "
+                           f"1..{FORMAT_VERSION})")
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise SessionError(f"{where}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}")
+    table = data.get("config")
+    if not isinstance(table, dict):
+        raise SessionError(f"{where}: [config] is missing or not a table")
+    values = {}
+    for key, value in table.items():
+        if key not in FIELDS:
+            raise SessionError(f"{where}: [config] unknown key {key!r}; see `ganviz list` for the keys")
+        try:
+            values[key] = _coerce_field(key, value)
+        except ConfigError as e:
+            raise SessionError(f"{where}: [config] {e}") from None
+    try:
+        config = TrainConfig(**values)
+        config.validate()
+    except ConfigError as e:
+        raise SessionError(f"{where}: [config] {e}") from None
+    seed = data.get("seed", config.seed)
+    if seed != config.seed or isinstance(seed, bool):
+        raise SessionError(f"{where}: seed = {seed!r} but [config] seed = {config.seed}; they must agree")
+    final = data.get("final_step")
+    if final is not None and (not isinstance(final, int) or isinstance(final, bool) or final < 0):
+        raise SessionError(f"{where}: final_step must be a non-negative integer, got {final!r}")
+    for key in ("scene", "checkpoint", "ganviz_version", "note"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise SessionError(f"{where}: {key} must be text")
+    raw = data.get("commands", [])
+    if not isinstance(raw, list):
+        raise SessionError(f"{where}: commands must be a list of tables ([[commands]])")
+    entries = []
+    for i, entry in enumerate(raw):
+        here = f"{where}: commands[{i}]"
+        if not isinstance(entry, dict):
+            raise SessionError(f"{here}: must be a table with step, command and args")
+        unknown = set(entry) - {"step", "command", "args"}
+        if unknown:
+            raise SessionError(f"{here}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        step = entry.get("step")
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            raise SessionError(f"{here}: 'step' must be a non-negative integer, got {step!r}")
+        entries.append(LoggedCommand(step, command_from_dict(entry, here)))
+    return Session(config, tuple(entries), final, data.get("scene"), data.get("checkpoint"),
+                   data.get("ganviz_version", ""), data.get("note", ""))
+
+
+def dumps_session(session: Session, fmt: str = "toml") -> str:
+    """The session as TOML (default) or JSON text."""
+    data = session_to_dict(session)
+    if fmt == "json":
+        return json.dumps(data, indent=1, allow_nan=True) + "\n"
+    lines = ["# ganviz session: the starting config and every live change; `ganviz replay FILE -o out.mp4`",
+             "# reproduces the run exactly on the CPU. Steps: see ganviz/export/session.py."]
+    for key in ("format", "format_version", "ganviz_version", "seed", "final_step", "scene", "checkpoint", "note"):
+        if key in data:
+            lines.append(f"{key} = {_toml(data[key])}")
+    lines += ["", "[config]"] + [f"{k} = {_toml(v)}" for k, v in data["config"].items()]
+    for entry in data["commands"]:
+        args = ", ".join(f"{_toml_key(k)} = {_toml(v)}" for k, v in entry["args"].items())
+        lines += ["", "[[commands]]", f"step = {entry['step']}", f"command = {_toml(entry['command'])}",
+                  f"args = {{ {args} }}" if args else "args = {}"]
+    return "\n".join(lines) + "\n"
+
+
+def loads_session(text: str, where: str = "session", fmt: str = "toml") -> Session:
+    try:
+        data = json.loads(text) if fmt == "json" else tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SessionError(f"{where}: not valid TOML ({e}); the file may be truncated") from None
+    except json.JSONDecodeError as e:
+        raise SessionError(f"{where}: not valid JSON ({e}); the file may be truncated") from None
+    return session_from_dict(data, where)
+
+
+def _fmt_of(path: Path) -> str:
+    return "json" if path.suffix.lower() == ".json" else "toml"
+
+
+def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
+    """Write the session (TOML, or JSON for a .json name) atomically: temp file + rename."""
+    from .errors import check_target
+
+    path = Path(path)
+    check_target(path, "file")
+    text = dumps_session(session, _fmt_of(path))
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise os_error(e, path) from None
+    return path
+
+
+def load_session(path: str | os.PathLike[str]) -> Session:
+    """Read and validate a session file; SessionError names the file and the first problem."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_SESSION_BYTES:
+            raise SessionError(f"{path}: larger than {MAX_SESSION_BYTES // 2**20} MiB; not a session")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SessionError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SessionError(f"{path}: cannot read the file ({e})") from None
+    return loads_session(text, str(path), _fmt_of(path))
+
+
+def is_session_file(path: str | os.PathLike[str]) -> bool:
+    """Whether a TOML / JSON file declares itself a ganviz session (cheap check, no validation)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")[:4096]
+    except (OSError, UnicodeDecodeError):
+        return False
+    return f'"{FORMAT}"' in text
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").isalnum() else json.dumps(key)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        text = repr(value)
+        return text if any(c in text for c in ".en") else text + ".0"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
+    raise ExportError(f"cannot write {type(value).__name__} to a session file")
