@@ -47,6 +47,13 @@ def _child_main(config: TrainConfig, cmd_conn: Any, snap_conn: Any, interval: fl
                 state["credits"] = min(IN_FLIGHT, state["credits"] + 1)
             elif kind == "stop":
                 state["stop"] = True
+            elif kind in REQUESTS:  # answered at this step boundary, on the snapshot pipe
+                req_id, arg = payload
+                try:
+                    reply = (req_id, True, _answer(trainer, kind, arg, config))
+                except Exception as exc:  # the run goes on; the parent shows the message
+                    reply = (req_id, False, f"{type(exc).__name__}: {exc}")
+                snap_conn.send(("reply", reply))
 
     def ready() -> bool:
         drain()
@@ -77,6 +84,36 @@ def _child_main(config: TrainConfig, cmd_conn: Any, snap_conn: Any, interval: fl
         snap_conn.close()
 
 
+# Requests the parent may send with `TrainerProcess.request`; the child answers each with ("reply", (id, ok,
+# result)) on the snapshot pipe, at a step boundary. Added for ganviz.export (sessions and checkpoints):
+#   "command_log"     -> {"config": the config the child's trainer was built with, "command_log": [(step,
+#                         Command)], "events": the reset events, "step": current step}
+#   "save_checkpoint" -> the child writes a checkpoint to the path given (ganviz.export.checkpoint) and logs a
+#                        "checkpoint" event; result {"path", "step"}
+#   "load_checkpoint" -> the child loads one (the run continues from it; a "reset" event marks it); result
+#                        {"step", "config"}
+REQUESTS = ("command_log", "save_checkpoint", "load_checkpoint")
+
+
+def _answer(trainer: Any, kind: str, arg: Any, initial_config: TrainConfig) -> Any:
+    if kind == "command_log":
+        return {"config": initial_config, "command_log": list(trainer.command_log),
+                "events": [e for e in trainer.events if e.kind == "reset"], "step": trainer.step}
+    if kind == "save_checkpoint":
+        from ..export.checkpoint import save_checkpoint  # torch only, no Qt
+
+        path = save_checkpoint(trainer, arg)
+        return {"path": str(path), "step": trainer.step}
+    from ..export.checkpoint import load_checkpoint
+
+    load_checkpoint(trainer, arg)
+    return {"step": trainer.step, "config": trainer.config}
+
+
+class RequestError(RuntimeError):
+    """A request to the training process failed (the message says why) or got no answer in time."""
+
+
 class TrainerProcess:
     """Owns the child process. All methods are called from the parent."""
 
@@ -89,6 +126,12 @@ class TrainerProcess:
         self.process = ctx.Process(target=_child_main, name="ganviz-trainer", daemon=True,
                                    args=(config, cmd_child, snap_child, interval, metrics_interval, threads))
         self._child_ends = (cmd_child, snap_child)
+        self.config = config  # what the child's trainer is built from
+        self._recv_lock = threading.Lock()  # one reader of the snapshot pipe at a time
+        self._replies: dict[int, tuple[bool, Any]] = {}
+        self._reply_ready = threading.Condition()
+        self._next_request = 0
+        self._stash: list[Snapshot] = []  # snapshots read by request() while nobody else was receiving
 
     def start(self) -> None:
         self.process.start()
@@ -110,7 +153,13 @@ class TrainerProcess:
 
     def receive(self, timeout: float) -> Snapshot | None:
         """The next snapshot, or None if none arrived within timeout. Raises RuntimeError if the child
-        reported an error or died."""
+        reported an error or died. Replies to requests are filed for `request()` (and None is returned)."""
+        if self._stash:
+            return self._stash.pop(0)
+        with self._recv_lock:
+            return self._receive(timeout)
+
+    def _receive(self, timeout: float) -> Snapshot | None:
         try:
             if not self._snaps.poll(timeout):
                 return None
@@ -121,7 +170,52 @@ class TrainerProcess:
             raise RuntimeError("the training process ended") from None
         if kind == "error":
             raise RuntimeError(payload)
+        if kind == "reply":
+            req_id, ok, result = payload
+            with self._reply_ready:
+                self._replies[req_id] = (ok, result)
+                self._reply_ready.notify_all()
+            return None
         return payload
+
+    def request(self, kind: str, arg: Any = None, timeout: float = 10.0) -> Any:
+        """Ask the child (see REQUESTS) and wait for its answer; RequestError if it failed or timed out.
+
+        The answer arrives on the snapshot pipe: whoever is calling receive() (the session's worker thread)
+        files it; when nobody is, this call reads the pipe itself and keeps the snapshots it meets for the
+        next receive()."""
+        import time
+
+        if kind not in REQUESTS:
+            raise ValueError(f"unknown request {kind!r}; known: {', '.join(REQUESTS)}")
+        if not self.is_alive():
+            raise RequestError("the training process is not running")
+        with self._reply_ready:
+            self._next_request += 1
+            req_id = self._next_request
+        self._send(kind, (req_id, arg))
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._reply_ready:
+                if req_id in self._replies:
+                    ok, result = self._replies.pop(req_id)
+                    if not ok:
+                        raise RequestError(str(result))
+                    return result
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.is_alive():
+                raise RequestError(f"the training process did not answer {kind!r} within {timeout:g} s")
+            if self._recv_lock.acquire(blocking=False):
+                try:
+                    snap = self._receive(min(left, 0.02))
+                finally:
+                    self._recv_lock.release()
+                if snap is not None:
+                    self._stash.append(snap)
+            else:
+                with self._reply_ready:
+                    if req_id not in self._replies:
+                        self._reply_ready.wait(min(left, 0.05))
 
     def is_alive(self) -> bool:
         return self.process.is_alive()
