@@ -129,12 +129,20 @@ def run_bench(args: argparse.Namespace) -> int:
         "ratio_engine_vs_plain": med["engine"] / med["plain"],
         "ratio_snapshots_vs_plain": med["engine+snapshots"] / med["plain"],
     }
+    if getattr(args, "ensemble", False):
+        from .core.ensemble import bench_ensemble
+
+        report["ensemble"] = bench_ensemble(cfg, n_seeds_list=(1, 4, 16), seconds=args.seconds)
     if args.gui:
         from .qt.bench_gui import bench_window
 
         report["gui"] = bench_window(cfg, seconds=max(args.seconds, 4.0), repeats=args.repeats,
                                      headless_rate=med["engine"])
     print(format_report(report))
+    if "ensemble" in report:
+        from .core.ensemble import format_bench
+
+        print(format_bench(report["ensemble"]))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2)

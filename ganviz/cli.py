@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--gui", action="store_true", help="also measure with the window open (offscreen)")
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    b.add_argument("--ensemble", action="store_true", help="also measure the batched ensemble (N = 1, 4, 16)")
 
     for name, module in extension_commands().items():
         ext = sub.add_parser(name, help=module.HELP, description=module.HELP)

@@ -1,0 +1,59 @@
+"""Compare menu: "Ensemble of seeds...": the current set-up trained as N seeds in lock-step (one batched
+model), in a window of its own that shows the spread of outcomes (ganviz.qt.ensemble_window)."""
+
+from __future__ import annotations
+
+from qtpy import QtGui, QtWidgets
+
+from ...core.commands import SetRunning
+from ...core.config import ConfigError
+from ...core.ensemble import check_ensemble_config
+
+DEFAULT_SEEDS = 16
+
+
+def open_ensemble(window, n_seeds: int):
+    """Open an EnsembleWindow on the main window's current config; the main run pauses (they would share
+    the CPU). An unsupported config (packing, unrolling, minibatch features, a fixed generator) is
+    explained in a message box instead, and nothing is paused."""
+    from ..ensemble_window import EnsembleWindow
+
+    config = window.session.config
+    try:
+        check_ensemble_config(config, n_seeds)
+    except ConfigError as exc:
+        QtWidgets.QMessageBox.information(window, "Ensemble of seeds", f"This set-up cannot be batched:\n\n{exc}")
+        return None
+    window.send(SetRunning(False))
+    window.toolbar.show_running(False)
+    ew = EnsembleWindow(config, n_seeds, backend="thread")
+    window._ensemble_windows = [w for w in getattr(window, "_ensemble_windows", []) if w.isVisible()] + [ew]
+    ew.show()
+    window.statusBar().showMessage(f"Ensemble of {n_seeds} seeds opened; this window's run is paused (Space "
+                                   "resumes it).", 8000)
+    return ew
+
+
+def install(window) -> None:
+    menu = window.menu("Compare")
+    action = menu.addAction("Ensemble of seeds...")
+    action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+E"))
+    action.setToolTip("Train N seeds of this set-up side by side (one batched model): is mode collapse bad luck "
+                      "or the rule?")
+    action.setStatusTip(action.toolTip())
+
+    def ask_and_open() -> None:
+        from .. import ensemble_window
+
+        n = ensemble_window.ask_seeds(window, DEFAULT_SEEDS)
+        if n is not None:
+            open_ensemble(window, n)
+
+    action.triggered.connect(ask_and_open)
+
+    def close_all() -> None:
+        for ew in getattr(window, "_ensemble_windows", []):
+            ew.close()
+
+    window.destroyed.connect(close_all)
+    window.about_to_close = [*getattr(window, "about_to_close", []), close_all]
