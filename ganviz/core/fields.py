@@ -110,6 +110,11 @@ class ViewState:
         return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=dev)
 
     def compute_views(self) -> dict:
+        """View arrays. With minibatch features in D (config mbdisc / mbstd) a point's output depends on its
+        batch, so each set is scored in an explicit context: the real view batch as one batch (d_real), the
+        fixed-noise fakes as one batch (d_fake and the arrows: exactly what a training step does), and every
+        grid point (1D curve, 2D heatmap) as if it joined the batch of fixed-noise fakes, i.e. "what D would
+        say to a fake that landed here". Metrics score 2048 real and 2048 fake samples as one batch each."""
         cfg, dev, d_frozen, g_frozen = self.cfg, self.device, self.d, self.g
         data = _distribution(cfg)
         obj = get_objective(cfg.objective)
@@ -127,6 +132,12 @@ class ViewState:
             (grad,) = torch.autograd.grad(raw_f.sum(), fx)
         out["d_fake"] = obj.display(raw_f.detach()).cpu().numpy()
         out["grad_fake"] = grad.cpu().numpy() if dim == 2 else None
+        fake_ctx = fake_t.detach()
+
+        def d_grid(x: Tensor) -> Tensor:
+            # with minibatch features: a grid point is scored as if it joined the fixed fake batch
+            return d_frozen(x, context=fake_ctx)
+
         with torch.no_grad():
             if g_frozen is not None and cfg.z_dim <= 2 and dim == 2:
                 k = 21
@@ -140,9 +151,9 @@ class ViewState:
                     gen = torch.Generator(device=dev).manual_seed(cfg.seed + 3)
                     base = data.sample(cfg.kde_samples, gen, dev)
                     fake = self._fixed_fake(base, cfg.seed + 5).cpu().numpy().ravel()
-                out["field1d"] = field_1d(d_frozen, obj.display, cfg, data, fake, dev)
+                out["field1d"] = field_1d(d_grid, obj.display, cfg, data, fake, dev)
             else:
-                out["field2d"] = field_2d(d_frozen, obj.display, cfg.grid_size, data.bounds, dev)
+                out["field2d"] = field_2d(d_grid, obj.display, cfg.grid_size, data.bounds, dev)
         return out
 
 

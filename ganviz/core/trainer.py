@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import heapq
+import math
 import queue
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
+from torch.func import functional_call
 
 from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from .config import REINIT_KEYS, ConfigError, TrainConfig
@@ -67,6 +69,62 @@ def _make_optimizer(name: str, params: Any, lr: float, cfg: TrainConfig) -> torc
     raise ValueError(f"unknown optimiser {name!r}")
 
 
+_SQRT_FLOOR = 1e-30  # v is clamped here inside unrolled square roots: sqrt'(0) = inf would turn 0 * inf into NaN
+
+
+def unrolled_optimizer_state(opt: torch.optim.Optimizer, params: dict[str, Tensor]) -> dict[str, dict[str, Any]]:
+    """Detached copies of opt's per-parameter state (zeros / step 0 where it has not stepped yet)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, p in params.items():
+        st = opt.state.get(p, {})
+        if isinstance(opt, torch.optim.Adam):
+            out[name] = {"step": int(st["step"]) if "step" in st else 0,
+                         "m": st["exp_avg"].detach() if "exp_avg" in st else torch.zeros_like(p),
+                         "v": st["exp_avg_sq"].detach() if "exp_avg_sq" in st else torch.zeros_like(p)}
+        elif isinstance(opt, torch.optim.RMSprop):
+            out[name] = {"sq": st["square_avg"].detach() if "square_avg" in st else torch.zeros_like(p)}
+        else:
+            buf = st.get("momentum_buffer")
+            out[name] = {"buf": None if buf is None else buf.detach()}
+    return out
+
+
+def unrolled_optimizer_step(opt: torch.optim.Optimizer, params: dict[str, Tensor], grads: dict[str, Tensor],
+                            state: dict[str, dict[str, Any]]) -> tuple[dict[str, Tensor], dict[str, dict[str, Any]]]:
+    """One differentiable update of the kind `opt` makes (pure: new params and state are returned).
+
+    Adam (torch's formula, no weight decay): m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
+    p -= lr/(1-b1^t) * m / (sqrt(v/(1-b2^t)) + eps). SGD: buf = mu buf + g (buf = g at the first step),
+    p -= lr buf. RMSProp: s = a s + (1-a) g^2, p -= lr g / (sqrt(s) + eps). Hyper-parameters are read
+    from opt's first param group, so live learning-rate and beta changes apply.
+    """
+    group = opt.param_groups[0]
+    lr = float(group["lr"])
+    new_p: dict[str, Tensor] = {}
+    new_s: dict[str, dict[str, Any]] = {}
+    for name, p in params.items():
+        g, st = grads[name], state[name]
+        if isinstance(opt, torch.optim.Adam):
+            b1, b2 = group["betas"]
+            t = st["step"] + 1
+            m = b1 * st["m"] + (1 - b1) * g
+            v = b2 * st["v"] + (1 - b2) * g * g
+            denom = torch.sqrt(v.clamp_min(_SQRT_FLOOR)) / math.sqrt(1 - b2 ** t) + group["eps"]
+            new_p[name] = p - (lr / (1 - b1 ** t)) * m / denom
+            new_s[name] = {"step": t, "m": m, "v": v}
+        elif isinstance(opt, torch.optim.RMSprop):
+            a = group["alpha"]
+            sq = a * st["sq"] + (1 - a) * g * g
+            new_p[name] = p - lr * g / (torch.sqrt(sq.clamp_min(_SQRT_FLOOR)) + group["eps"])
+            new_s[name] = {"sq": sq}
+        else:
+            mu = group.get("momentum", 0.0)
+            buf = g if (mu == 0 or st["buf"] is None) else mu * st["buf"] + g
+            new_p[name] = p - lr * buf
+            new_s[name] = {"buf": buf if mu else None}
+    return new_p, new_s
+
+
 def _grad_norm(params: list[Tensor]) -> Tensor:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
@@ -101,7 +159,8 @@ class Trainer:
         self.dim = self.data.dim
         self.prior = NoisePrior(cfg.z_prior, cfg.z_dim)
         self.G, self.D = build_models(cfg.z_dim, self.dim, cfg.g_depth, cfg.g_width, cfg.d_depth, cfg.d_width,
-                                      cfg.activation, cfg.pack, cfg.seed, self.device)
+                                      cfg.activation, cfg.pack, cfg.seed, self.device, cfg.mbdisc,
+                                      cfg.mbdisc_dim, cfg.mbstd)
         self.g_params = list(self.G.parameters())
         self.d_params = list(self.D.parameters())
         self.opt_g = _make_optimizer(cfg.g_optimizer, self.g_params, cfg.g_lr, cfg)
@@ -319,6 +378,9 @@ class Trainer:
     def _g_update(self) -> None:
         if not self.learned_generator:
             return  # a fixed generator does not train
+        if self.config.unroll > 0:
+            self._g_update_unrolled()
+            return
         cfg, obj = self.config, self.objective
         n = cfg.batch_size * cfg.pack
         fake = self._sample_fake(n, self.gen, grad=True)
@@ -330,6 +392,65 @@ class Trainer:
         self.opt_g.step()
         self.g_updates += 1
         self._row["g_loss"] = loss.detach()
+
+    # ------------------------------------------------------------------ unrolled GAN (Metz et al. 2017)
+    def _g_update_unrolled(self) -> None:
+        """One G update against D unrolled config.unroll steps ahead; the real D is not changed."""
+        loss = self.unrolled_g_loss(self.gen)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward(inputs=self.g_params)
+        self._row["g_grad_norm"] = _grad_norm(self.g_params)
+        self.opt_g.step()
+        self.g_updates += 1
+        self._row["g_loss"] = loss.detach()
+
+    def unrolled_g_loss(self, gen: torch.Generator, k: int | None = None) -> Tensor:
+        """G's loss against D unrolled k steps ahead (default config.unroll), differentiable w.r.t. G.
+
+        Starting from D's current parameters and its optimiser's current state, k D updates are taken
+        functionally (torch.func.functional_call), each on a fresh batch (real, G(z)) drawn with gen, using
+        the full D loss of `_d_update` (objective, label smoothing, instance noise, gradient penalty, R1,
+        weight clipping) and a differentiable copy of D's own optimiser step (`unrolled_optimizer_step`:
+        Adam with its moment estimates and bias correction, SGD with momentum, or RMSProp). The D gradients
+        are taken with create_graph=True, so G's loss on one more fresh batch, evaluated with the unrolled
+        parameters theta_D^k(theta_G), carries gradients through every unrolled update back into G. Nothing
+        is written back: the live D, its optimiser state and the step counters are untouched.
+        """
+        cfg, obj = self.config, self.objective
+        k = cfg.unroll if k is None else k
+        n = cfg.batch_size * cfg.pack
+        with torch.enable_grad():  # the unrolled updates need graphs even when the caller has none
+            params = dict(self.D.named_parameters())
+            state = unrolled_optimizer_state(self.opt_d, params)
+            for _ in range(k):
+                loss_d = self._functional_d_loss(params, n, gen)
+                grads = torch.autograd.grad(loss_d, list(params.values()), create_graph=True)
+                params, state = unrolled_optimizer_step(self.opt_d, params, dict(zip(params, grads, strict=True)),
+                                                        state)
+                if obj.weight_clip:
+                    params = {name: p.clamp(-cfg.clip, cfg.clip) for name, p in params.items()}
+            fake = self._sample_fake(n, gen, grad=True)
+            raw = functional_call(self.D, params, (add_instance_noise(fake, self.noise_sigma, gen),))
+            return obj.g_loss(raw)
+
+    def _functional_d_loss(self, params: dict[str, Tensor], n: int, gen: torch.Generator) -> Tensor:
+        """`_d_update`'s loss (same draws in the same order) with D's parameters replaced by params and the
+        fakes kept attached to G."""
+        cfg, obj = self.config, self.objective
+        real = self.data.sample(n, gen, self.device)
+        fake = self._sample_fake(n, gen, grad=True)
+        real_in = add_instance_noise(real, self.noise_sigma, gen)
+        fake_in = add_instance_noise(fake, self.noise_sigma, gen)
+
+        def d(x: Tensor) -> Tensor:
+            return functional_call(self.D, params, (x,))
+
+        loss = obj.d_loss(d(real_in), d(fake_in), cfg.label_smoothing).total
+        if obj.gradient_penalty and cfg.gp_lambda > 0:
+            loss = loss + cfg.gp_lambda * gradient_penalty(d, real_in, fake_in, gen)  # type: ignore[arg-type]
+        if cfg.r1_gamma > 0:
+            loss = loss + 0.5 * cfg.r1_gamma * r1_penalty(d, real_in)  # type: ignore[arg-type]
+        return loss
 
     def _end_step(self) -> None:
         self.step += 1
@@ -431,7 +552,7 @@ class Trainer:
         """Frozen copies of the weights and fixed batches, from which any thread or process computes the
         snapshot's view arrays (and, with metrics_step, its metrics)."""
         cfg = self.config
-        d_frozen = FrozenMLP(self.D.net, cfg.activation, cfg.pack, self.dim)
+        d_frozen = self.D.frozen()  # with minibatch features too (see FrozenMLP for their display semantics)
         g_frozen = FrozenMLP(self.G.net, cfg.activation) if self.learned_generator else None
         return ViewState(cfg, d_frozen, g_frozen, self.z_fixed, self.z_kde, self.x_view, self.x_fixed_base,
                          self.device, metrics_step, with_views)
