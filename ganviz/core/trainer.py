@@ -32,6 +32,7 @@ from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, St
 from .config import REINIT_KEYS, ConfigError, TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
 from .fields import ViewState, compute_metrics
+from .loop import run_loop
 from .models import FrozenMLP, build_models
 from .objectives import Objective, get_objective
 from .regularizers import add_instance_noise, clip_weights, gradient_penalty, r1_penalty
@@ -600,59 +601,17 @@ class Trainer:
         return snap if lazy else snap.materialized()
 
     # ------------------------------------------------------------------ live loop for GUI workers
+    def has_news(self) -> bool:
+        """Events not yet delivered in a snapshot."""
+        return bool(self._new_events)
+
+    def has_unsent_rows(self) -> bool:
+        return bool(self._rows)
+
     def run(self, snapshot_interval: float = 0.04, metrics_interval: float = 0.5,
             ready: Callable[[], bool] | None = None, max_steps: int | None = None,
             with_fields: bool = True, defer_metrics: bool = False) -> Iterator[Snapshot | None]:
-        """Train forever (or max_steps), yielding a Snapshot at most every snapshot_interval seconds.
-
-        `ready()` says whether the consumer has drawn the previous snapshot; while it has not, training
-        continues and history accumulates (latest wins, nothing lost). Yields None as a heartbeat about
-        every 20 ms while idle, so a worker can pause or quit promptly.
-        """
-        last_snap = 0.0
-        last_metrics = -1e9
-        last_yield = time.perf_counter()
-        next_step_t = time.perf_counter()
-        force = True
-        while max_steps is None or self.step < max_steps:
-            manual = self.apply_pending()
-            for cmd in manual:
-                self.run_manual(cmd)
-                force = True
-            now = time.perf_counter()
-            stepped = bool(manual)
-            if self.running and not manual:
-                limit = self.steps_per_sec_limit
-                if limit is None:
-                    self.iteration()
-                    stepped = True
-                elif now >= next_step_t:
-                    self.iteration()
-                    stepped = True
-                    next_step_t = max(next_step_t + 1.0 / limit, now - 0.5)
-                    if limit <= 60:
-                        force = True  # slow motion: every step is shown
-            if self._new_events:
-                force = True
-            now = time.perf_counter()
-            consumer_ready = ready is None or ready()
-            if consumer_ready and (force or now - last_snap >= snapshot_interval):
-                want_metrics = now - last_metrics >= metrics_interval
-                snap = self.snapshot(with_metrics=want_metrics, with_fields=with_fields, lazy=True,
-                                     defer_metrics=defer_metrics)
-                if want_metrics:
-                    last_metrics = now
-                last_snap = time.perf_counter()
-                last_yield = last_snap
-                force = False
-                yield snap
-            elif not stepped:
-                time.sleep(0.005)
-                if time.perf_counter() - last_yield > 0.02:
-                    last_yield = time.perf_counter()
-                    yield None
-            elif time.perf_counter() - last_yield > 0.1:
-                last_yield = time.perf_counter()
-                yield None
-        if self._rows or self._new_events:  # max_steps reached: deliver the final state, lose nothing
-            yield self.snapshot(with_metrics=True, with_fields=with_fields, lazy=True)
+        """Train forever (or max_steps), yielding a lazy Snapshot at most every snapshot_interval seconds
+        when `ready()`; None heartbeats while idle. See ganviz.core.loop.run_loop."""
+        return run_loop(self, snapshot_interval=snapshot_interval, metrics_interval=metrics_interval, ready=ready,
+                        max_steps=max_steps, with_fields=with_fields, defer_metrics=defer_metrics)

@@ -23,6 +23,7 @@ GROUPS: list[tuple[str, list[str]]] = [
                       "d_steps", "g_steps", "batch_size"]),
     ("Regularisers", ["r1_gamma", "gp_lambda", "clip", "instance_noise", "instance_noise_decay",
                       "label_smoothing"]),
+    ("Mode-collapse remedies", ["unroll", "pack", "mbdisc", "mbdisc_dim", "mbstd"]),
     ("Noise prior", ["z_prior", "z_dim"]),
     ("Architecture (changes re-initialise)", ["g_depth", "g_width", "d_depth", "d_width", "activation"]),
     ("Run", ["seed", "device"]),
@@ -38,6 +39,8 @@ LABELS = {
     "instance_noise_decay": "Noise decay / iter", "label_smoothing": "Label smoothing",
     "z_prior": "Prior p(z)", "z_dim": "z dimension", "g_depth": "G depth", "g_width": "G width",
     "d_depth": "D depth", "d_width": "D width", "activation": "Activation", "seed": "Seed", "device": "Device",
+    "unroll": "Unroll k steps", "pack": "Pack m (PacGAN)", "mbdisc": "Minibatch disc. B", "mbdisc_dim": "Minibatch disc. C",
+    "mbstd": "Minibatch std",
 }
 
 LOG_KEYS = {"d_lr", "g_lr"}  # spin boxes that step by factors, not increments
