@@ -39,8 +39,8 @@ LABELS = {
     "instance_noise_decay": "Noise decay / iter", "label_smoothing": "Label smoothing",
     "z_prior": "Prior p(z)", "z_dim": "z dimension", "g_depth": "G depth", "g_width": "G width",
     "d_depth": "D depth", "d_width": "D width", "activation": "Activation", "seed": "Seed", "device": "Device",
-    "unroll": "Unroll k steps", "pack": "Pack m (PacGAN)", "mbdisc": "Minibatch disc. B", "mbdisc_dim": "Minibatch disc. C",
-    "mbstd": "Minibatch std",
+    "unroll": "Unroll k steps", "pack": "Pack m (PacGAN)", "mbdisc": "Minibatch disc. B",
+    "mbdisc_dim": "Minibatch disc. C", "mbstd": "Minibatch std",
 }
 
 LOG_KEYS = {"d_lr", "g_lr"}  # spin boxes that step by factors, not increments
