@@ -75,8 +75,10 @@ def test_one_pause_and_step_drive_every_pane(window, qtbot):
     qtbot.wait(300)
     assert [r.step for r in w.trainer.runs] == steps and steps[0] == steps[1]
     w.toolbar.step_d_action.trigger()
-    qtbot.waitUntil(lambda: w.trainer.runs[0].step == steps[0] + 1, timeout=5000)
-    assert [r.step for r in w.trainer.runs] == [steps[0] + 1] * 2
+    # both runs advance by exactly one step (read once the lock-step iteration has finished for both)
+    qtbot.waitUntil(lambda: [r.step for r in w.trainer.runs] == [steps[0] + 1] * 2, timeout=5000)
+    qtbot.wait(200)
+    assert [r.step for r in w.trainer.runs] == [steps[0] + 1] * 2  # and no further: still paused
 
 
 def test_process_backend_compare_window_closes_promptly(window, qtbot):
