@@ -86,6 +86,10 @@ class TrainingSession(QObject):
     def _thread_loop(self) -> Iterator[Snapshot | None]:
         assert self.trainer is not None
         try:
+            import torch
+
+            # intra-op threads are per OS thread: a pool thread would otherwise use every core and fight the GUI
+            torch.set_num_threads(max(1, self.threads))
             for snap in self.trainer.run(snapshot_interval=self.interval, metrics_interval=self.metrics_interval,
                                          ready=self._ready.is_set):
                 if self._stop.is_set():
