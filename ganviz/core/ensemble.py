@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import heapq
 import os
 import queue
 import statistics
@@ -66,9 +65,11 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from . import metrics as M
-from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
+from .commands import Command, StepBoth, StepD, StepG
 from .config import REINIT_KEYS, ConfigError, TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
+from .engine import CommandDrain
+from .fields import _distribution
 from .loop import run_loop
 from .models import _FUNCTIONAL, build_models
 from .objectives import Objective, get_objective
@@ -214,16 +215,6 @@ def _make_optimizer(name: str, params: list[Tensor], lr: float, cfg: TrainConfig
 
 # ----------------------------------------------------------------------------------------- metrics
 
-_DIST_CACHE: dict[tuple, Distribution] = {}
-
-
-def _distribution(cfg: TrainConfig) -> Distribution:
-    key = (cfg.data, cfg.ring_radius, cfg.ring_std)
-    if key not in _DIST_CACHE:
-        if len(_DIST_CACHE) > 16:
-            _DIST_CACHE.clear()
-        _DIST_CACHE[key] = make_distribution(*key)
-    return _DIST_CACHE[key]
 
 
 def collapsed_flags(modes_covered: np.ndarray, n_modes: int) -> np.ndarray:
@@ -400,7 +391,7 @@ class EnsembleSnapshot:
 
 # ----------------------------------------------------------------------------------------- the engine
 
-class EnsembleTrainer:
+class EnsembleTrainer(CommandDrain):
     """N seeds of one config in lock-step as one batched model; the live-loop engine interface of
     ganviz.core.loop (apply_pending, run_manual, iteration, running, steps_per_sec_limit, step, has_news,
     has_unsent_rows, snapshot), so TrainingSession (thread backend) and `run_loop` drive it like a Trainer.
@@ -490,59 +481,6 @@ class EnsembleTrainer:
         self.x_view = self.data.sample(n, view_gen, self.device)
 
     # ------------------------------------------------------------------ events and commands
-    def _log(self, kind: str, label: str, **detail: Any) -> None:
-        ev = Event(self.step, kind, label, detail)
-        self.events.append(ev)
-        self._new_events.append(ev)
-
-    def submit(self, command: Command) -> None:
-        """Thread-safe: queue a command for the next step boundary."""
-        self._commands.put(command)
-
-    def schedule(self, step: int, command: Command) -> None:
-        heapq.heappush(self._scheduled, (step, len(self.command_log) + len(self._scheduled), command))
-
-    def apply_pending(self) -> list[Command]:
-        """Drain the queue like Trainer.apply_pending: settings collapse to the latest per kind, manual
-        steps are returned; a setting that fails (validation, or not batchable) becomes an "error" event."""
-        drained: list[Command] = []
-        while self._scheduled and self._scheduled[0][0] <= self.step:
-            drained.append(heapq.heappop(self._scheduled)[2])
-        while True:
-            try:
-                drained.append(self._commands.get_nowait())
-            except queue.Empty:
-                break
-        latest: dict[str, Command] = {}
-        for cmd in drained:
-            latest.pop(cmd.key(), None)
-            latest[cmd.key()] = cmd
-        manual: list[Command] = []
-        for cmd in latest.values():
-            if isinstance(cmd, MANUAL):
-                manual.append(cmd)
-                self.command_log.append((self.step, cmd))
-                continue
-            try:
-                self.apply(cmd)
-            except (ConfigError, ValueError, KeyError) as exc:
-                self._log("error", f"ignored {type(cmd).__name__}: {exc}")
-                continue
-            self.command_log.append((self.step, cmd))
-        return manual
-
-    def apply(self, cmd: Command) -> None:
-        if isinstance(cmd, Reset):
-            self.reset(cmd.seed)
-        elif isinstance(cmd, SetRunning):
-            if cmd.running != self.running:
-                self.running = cmd.running
-                self._log("run", "play" if cmd.running else "pause")
-        elif isinstance(cmd, SetSpeed):
-            self.steps_per_sec_limit = cmd.steps_per_sec
-        else:
-            self.set_config(**cmd.changes())
-
     def reset(self, seed: int | None = None) -> None:
         """Re-initialise every seed (seeds seed..seed+N-1); the event log keeps a 'reset' entry."""
         if seed is not None:

@@ -16,7 +16,6 @@ Host syncs (.item(), .cpu()) happen only in snapshot(), never per step.
 from __future__ import annotations
 
 import copy
-import heapq
 import math
 import queue
 import time
@@ -28,9 +27,10 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
-from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
-from .config import REINIT_KEYS, ConfigError, TrainConfig
+from .commands import Command, StepBoth, StepD, StepG
+from .config import REINIT_KEYS, TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
+from .engine import CommandDrain
 from .fields import ViewState, compute_metrics
 from .loop import run_loop
 from .models import FrozenMLP, build_models
@@ -133,7 +133,7 @@ def _grad_norm(params: list[Tensor]) -> Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
-class Trainer:
+class Trainer(CommandDrain):
     """Owns data, networks, optimisers and the event log of one run."""
 
     def __init__(self, config: TrainConfig | None = None) -> None:
@@ -192,64 +192,6 @@ class Trainer:
         return self.config.generator == "learned"
 
     # ------------------------------------------------------------------ events and commands
-    def _log(self, kind: str, label: str, **detail: Any) -> None:
-        ev = Event(self.step, kind, label, detail)
-        self.events.append(ev)
-        self._new_events.append(ev)
-
-    def submit(self, command: Command) -> None:
-        """Thread-safe: queue a command for the next step boundary."""
-        self._commands.put(command)
-
-    def schedule(self, step: int, command: Command) -> None:
-        """Apply command at the first step boundary where self.step >= step (scripted scene actions)."""
-        heapq.heappush(self._scheduled, (step, len(self.command_log) + len(self._scheduled), command))
-
-    def apply_pending(self) -> list[Command]:
-        """Drain the queue: settings collapse to the latest per kind; manual steps are returned in order.
-
-        Every applied command is appended to `command_log` with the step it was applied at; a command that
-        fails validation is skipped and logged as an "error" event, and the run goes on.
-        """
-        drained: list[Command] = []
-        while self._scheduled and self._scheduled[0][0] <= self.step:
-            drained.append(heapq.heappop(self._scheduled)[2])
-        while True:
-            try:
-                drained.append(self._commands.get_nowait())
-            except queue.Empty:
-                break
-        latest: dict[str, Command] = {}
-        for cmd in drained:
-            latest.pop(cmd.key(), None)
-            latest[cmd.key()] = cmd
-        manual: list[Command] = []
-        for cmd in latest.values():
-            if isinstance(cmd, MANUAL):
-                manual.append(cmd)
-                self.command_log.append((self.step, cmd))
-                continue
-            try:
-                self.apply(cmd)
-            except (ConfigError, ValueError, KeyError) as exc:
-                self._log("error", f"ignored {type(cmd).__name__}: {exc}")
-                continue
-            self.command_log.append((self.step, cmd))
-        return manual
-
-    def apply(self, cmd: Command) -> None:
-        """Apply one non-manual command now (the caller is at a step boundary)."""
-        if isinstance(cmd, Reset):
-            self.reset(cmd.seed)
-        elif isinstance(cmd, SetRunning):
-            if cmd.running != self.running:
-                self.running = cmd.running
-                self._log("run", "play" if cmd.running else "pause")
-        elif isinstance(cmd, SetSpeed):
-            self.steps_per_sec_limit = cmd.steps_per_sec
-        else:
-            self.set_config(**cmd.changes())
-
     def reset(self, seed: int | None = None) -> None:
         """Re-initialise from the seed; the event log keeps a 'reset' entry."""
         if seed is not None:
