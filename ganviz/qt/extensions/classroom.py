@@ -662,10 +662,11 @@ class Classroom(QtCore.QObject):
         self.formula_dock = w.add_dock("formula", "Formulas", self.formula, Area.RightDockWidgetArea)
         saved_layout = w.settings.value("state") is not None
         restored = saved_layout and w.restoreDockWidget(self.scene_dock) and w.restoreDockWidget(self.formula_dock)
-        if not restored and "metrics" in w.docks:
-            w.splitDockWidget(w.docks["metrics"], self.scene_dock, QtCore.Qt.Orientation.Vertical)
+        if not restored and "histograms" in w.docks:
+            # tabbed with the histograms under the data view, so the metrics keep the right column's full height
+            w.tabifyDockWidget(w.docks["histograms"], self.scene_dock)
             w.tabifyDockWidget(self.scene_dock, self.formula_dock)
-            self.scene_dock.raise_()
+            w.docks["histograms"].raise_()
         view = w.data2d.plot.scene().views()[0]
         self.draw = DrawTool(w.data2d.plot, view)
         self.draw_dock = w.add_dock("draw", "Make your own data", self.draw, Area.LeftDockWidgetArea,
