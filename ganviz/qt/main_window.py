@@ -175,7 +175,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def restart(self, config: TrainConfig, autostart: bool = True) -> None:
         """Replace the run with a new one from config (scenes, replays): the old run stops cleanly."""
-        self.session.stop(timeout=1.0)
+        # the old run must have ended before a new one starts: two training threads would overlap in torch
+        # (and the new one sets torch's thread count); stop() normally returns within ~100 ms
+        deadline = time.perf_counter() + 10.0
+        while not self.session.stop(timeout=1.0) and time.perf_counter() < deadline:
+            QtCore.QCoreApplication.processEvents()
         self.session.snapshot.disconnect(self.on_snapshot)
         self.session.failed.disconnect(self.on_failed)
         backend, interval, threads = self.session.backend, self.session.interval, self.session.threads
