@@ -15,6 +15,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "gelu")
 NOISE_KINDS = ("gaussian", "uniform")
 GENERATOR_MODES = ("learned", "shift", "noise")
 DEVICES = ("auto", "cpu", "cuda")
+ARCHS = ("auto", "mlp", "dcgan")
 
 
 def _f(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
@@ -50,6 +51,12 @@ class TrainConfig:
     d_depth: int = _f(3, "discriminator hidden layers", lo=1, hi=8, reinit=True)
     d_width: int = _f(128, "discriminator hidden units per layer", lo=4, hi=1024, reinit=True)
     activation: str = _f("relu", "hidden activation", choices=ACTIVATIONS, reinit=True)
+    arch: str = _f("auto", "network family: mlp, dcgan (convolutional, image data only), or auto (DCGAN for "
+                   "image data, MLP otherwise)", choices=ARCHS, reinit=True)
+    conv_channels: int = _f(32, "DCGAN base channels: G is dense -> 2c x 7x7 -> c x 14x14 -> 1 x 28x28, D the "
+                            "mirror (c, 2c)", lo=4, hi=256, reinit=True)
+    image_path: str = _f("", "local image data for data = 'image-file': an MNIST idx file (optionally .gz), "
+                         "an .npz / .npy array, or a folder of images", reinit=True)
     # optimisation
     batch_size: int = _f(256, "samples per batch (real and fake)", lo=2, hi=8192)
     d_steps: int = _f(1, "k: D (critic) updates per iteration", lo=1, hi=20)
@@ -166,6 +173,10 @@ def check_value(key: str, value: Any) -> None:
         from .objectives import OBJECTIVES
         if value not in OBJECTIVES:
             raise bad
+    elif key == "image_path":
+        if not isinstance(value, str) or len(value) > 4096 or "\0" in value:
+            raise ConfigError(f"image_path must be a file or folder path (text, at most 4096 characters), "
+                              f"got {value!r:.80}")
     elif m["choices"]:
         if value not in m["choices"]:
             raise bad

@@ -55,6 +55,26 @@ class Field2D:
     values: np.ndarray
 
 
+@dataclass(frozen=True)
+class ImageViews:
+    """Image-data views of one snapshot (grayscale, values in [-1, 1], float32).
+
+    fake: (n, H, W) G on the fixed noise batch (the same z every snapshot; n = 64 for the 8x8 grid).
+    real: (n, H, W) a fixed batch of real images.
+    interp: (rows, cols, H, W) latent interpolation: row r runs linearly from z_a[r] to z_b[r] (fixed).
+    class_names: the dataset's class names (None when unlabelled).
+    fake_labels: (n,) the classifier's class for each grid image (-1 where no classifier is available).
+    fake_confidence: (n,) the classifier's probability of that class (NaN without a classifier).
+    """
+
+    fake: np.ndarray
+    real: np.ndarray
+    interp: np.ndarray
+    class_names: tuple[str, ...] | None = None
+    fake_labels: np.ndarray | None = None
+    fake_confidence: np.ndarray | None = None
+
+
 class LazyFields:
     """A snapshot's view arrays (fakes, D outputs, fields, arrows), computed on first request by whichever
     thread asks (thread-safe, once).
@@ -109,6 +129,7 @@ class Snapshot:
     field2d: Field2D | None = None
     grad_fake: np.ndarray | None = None  # (n, dim) grad_x of D's raw output at the fakes (2D arrows)
     z_grid: np.ndarray | None = None  # (k, k, dim) G's image of a regular z-grid (z_dim <= 2)
+    images: ImageViews | None = None  # image data only: sample grids, interpolation strip, class labels
     bounds: tuple[float, ...] = ()  # view range: (xmin, xmax) in 1D, (xmin, xmax, ymin, ymax) in 2D
     modes: np.ndarray | None = None  # (K, dim) mode centres for mixtures
     steps_per_sec: float = 0.0
