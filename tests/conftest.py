@@ -6,6 +6,14 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
+# Image data and the coverage classifier are cached on disk after first use: tests never touch the user's
+# cache (~/.cache/ganviz); each session renders and trains into its own temporary folder (child processes
+# inherit it). Set GANVIZ_CACHE_DIR yourself to reuse one between runs.
+if "GANVIZ_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["GANVIZ_CACHE_DIR"] = tempfile.mkdtemp(prefix="ganviz-test-cache-")
+
 
 def pytest_sessionfinish(session, exitstatus):
     """Remember pytest's exit status for pytest_unconfigure."""

@@ -300,8 +300,15 @@ def register(name: str, dim: int, description: str) -> Callable:
     return deco
 
 
-def make_distribution(name: str, ring_radius: float = 2.0, ring_std: float = 0.02) -> Distribution:
-    """Build a registered dataset by name. ring_radius / ring_std apply to ring8 only.
+def toy_datasets() -> list[str]:
+    """Names of the registered 1D and 2D datasets (not the image data)."""
+    return [name for name, info in DATASETS.items() if info.dim <= 2]
+
+
+def make_distribution(name: str, ring_radius: float = 2.0, ring_std: float = 0.02,
+                      image_path: str = "") -> Distribution:
+    """Build a registered dataset by name. ring_radius / ring_std apply to ring8 only, image_path to
+    "image-file" only (image data: see ganviz.core.images.distribution).
 
     User datasets ("user:<label>@<hash>", see ganviz.core.userdata) are registered here by validating the
     TrainConfig that carries their points (data_points), in whichever process runs it.
@@ -313,6 +320,8 @@ def make_distribution(name: str, ring_radius: float = 2.0, ring_std: float = 0.0
         raise KeyError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
     if name == "ring8":
         return DATASETS[name].factory(radius=ring_radius, std=ring_std)
+    if name == "image-file":
+        return DATASETS[name].factory(image_path=image_path)
     return DATASETS[name].factory()
 
 
@@ -499,3 +508,7 @@ class NoisePrior:
             return v[:, None]
         yy, xx = torch.meshgrid(v, v, indexing="ij")
         return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+
+
+# image datasets (digits, shapes, image-file) register themselves; imported last (they subclass Distribution)
+from .images import distribution as _image_distribution  # noqa: E402, F401

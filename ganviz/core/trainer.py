@@ -41,6 +41,7 @@ from .snapshot import Event, History, LazyFields, Snapshot
 _EMPTY1 = np.zeros(0, dtype=np.float32)
 _EMPTY2 = np.zeros((0, 1), dtype=np.float32)
 
+IMAGE_VIEW_SAMPLES = 256  # image runs: real / fixed-noise images per snapshot (D histograms; the grid uses 64)
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real_term", "d_fake_term", "d_penalty", "g_grad_norm", "d_grad_norm",
                 "d_real_mean", "d_fake_mean")
 
@@ -156,12 +157,18 @@ class Trainer(CommandDrain):
     def _build(self, reset_events: bool = True) -> None:
         cfg = self.config
         self.objective: Objective = get_objective(cfg.objective)
-        self.data: Distribution = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std)
+        self.data: Distribution = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std, cfg.image_path)
         self.dim = self.data.dim
+        self.is_image = bool(getattr(self.data, "is_image", False))
         self.prior = NoisePrior(cfg.z_prior, cfg.z_dim)
-        self.G, self.D = build_models(cfg.z_dim, self.dim, cfg.g_depth, cfg.g_width, cfg.d_depth, cfg.d_width,
-                                      cfg.activation, cfg.pack, cfg.seed, self.device, cfg.mbdisc,
-                                      cfg.mbdisc_dim, cfg.mbstd)
+        if self.is_image and cfg.arch != "mlp":
+            from .images.dcgan import build_dcgan
+            self.G, self.D = build_dcgan(cfg.z_dim, cfg.conv_channels, cfg.pack, cfg.seed, self.device, cfg.mbdisc,
+                                         cfg.mbdisc_dim, cfg.mbstd)
+        else:
+            self.G, self.D = build_models(cfg.z_dim, self.dim, cfg.g_depth, cfg.g_width, cfg.d_depth,
+                                          cfg.d_width, cfg.activation, cfg.pack, cfg.seed, self.device,
+                                          cfg.mbdisc, cfg.mbdisc_dim, cfg.mbstd)
         self.g_params = list(self.G.parameters())
         self.d_params = list(self.D.parameters())
         self.opt_g = _make_optimizer(cfg.g_optimizer, self.g_params, cfg.g_lr, cfg)
@@ -172,6 +179,10 @@ class Trainer(CommandDrain):
         self.x_view = self.data.sample(cfg.n_view, view_gen, self.device)  # fixed real sample for views
         self.x_fixed_base = self.data.sample(cfg.n_view, view_gen, self.device)  # fixed-G "noise batch"
         self.z_kde = self.prior.sample(cfg.kde_samples, view_gen, self.device)  # fixed noise for the 1D KDE
+        self.z_interp = None
+        if self.is_image:  # drawn last, so the toy data's fixed batches are unchanged
+            from .images.views import INTERP_ROWS
+            self.z_interp = self.prior.sample(2 * INTERP_ROWS, view_gen, self.device)  # interpolation ends
         self.step = 0
         self.d_updates = 0
         self.g_updates = 0
@@ -210,8 +221,8 @@ class Trainer(CommandDrain):
             return
         self.config = new
         needs_build = bool(REINIT_KEYS & set(changed))
-        if set(changed) <= {"data", "ring_radius", "ring_std"}:
-            new_data = make_distribution(new.data, new.ring_radius, new.ring_std)
+        if set(changed) <= {"data", "ring_radius", "ring_std", "image_path"}:
+            new_data = make_distribution(new.data, new.ring_radius, new.ring_std, new.image_path)
             if new_data.dim == self.dim:  # hot swap: same networks, new data
                 self.data = new_data
                 view_gen = torch.Generator(device=self.device).manual_seed(new.seed + 7919)
@@ -489,16 +500,31 @@ class Trainer(CommandDrain):
 
     def compute_metrics(self) -> dict[str, float]:
         """Metrics on fresh samples from a generator seeded by (seed, step): same step, same numbers."""
-        return compute_metrics(self._frozen_view(), self.step)
+        view = self._frozen_view()
+        if self.is_image:
+            return view.metrics(self.step)
+        return compute_metrics(view, self.step)
 
     def _frozen_view(self, metrics_step: int | None = None, with_views: bool = True) -> ViewState:
         """Frozen copies of the weights and fixed batches, from which any thread or process computes the
         snapshot's view arrays (and, with metrics_step, its metrics)."""
         cfg = self.config
         d_frozen = self.D.frozen()  # with minibatch features too (see FrozenMLP for their display semantics)
+        if self.is_image:
+            from .images.views import ImageViewState
+            n = min(cfg.n_view, IMAGE_VIEW_SAMPLES)
+            return ImageViewState(cfg, d_frozen, self._frozen_generator(), self.z_fixed[:n], self.z_interp,
+                                  self.x_view[:n], self.device, metrics_step, with_views)
         g_frozen = FrozenMLP(self.G.net, cfg.activation) if self.learned_generator else None
         return ViewState(cfg, d_frozen, g_frozen, self.z_fixed, self.z_kde, self.x_view, self.x_fixed_base,
                          self.device, metrics_step, with_views)
+
+    def _frozen_generator(self):
+        """A frozen copy of G for views (FrozenMLP for the MLP, a deep copy in eval mode for DCGAN)."""
+        from .images.dcgan import DCGANGenerator, FrozenNet
+        if isinstance(self.G, DCGANGenerator):
+            return FrozenNet(self.G)
+        return FrozenMLP(self.G.net, self.config.activation)
 
     def snapshot(self, with_metrics: bool = True, with_fields: bool = True, lazy: bool = False,
                  defer_metrics: bool = False) -> Snapshot:

@@ -25,14 +25,14 @@ from ganviz.core.commands import (
     StepG,
 )
 from ganviz.core.config import OPTIMIZERS, TrainConfig
-from ganviz.core.distributions import DATASETS
+from ganviz.core.distributions import toy_datasets
 from ganviz.core.objectives import OBJECTIVES
 from ganviz.core.scenes import SceneError, load_scene, scene_from_dict
 from ganviz.core.trainer import Trainer
 
 torch.set_num_threads(1)
 
-DATA = sorted(DATASETS)
+DATA = sorted(toy_datasets())  # image data: tests/core/test_image_gan.py
 OBJS = sorted(OBJECTIVES)
 FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

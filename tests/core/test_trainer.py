@@ -31,7 +31,7 @@ from ganviz.core.commands import (
     StepG,
 )
 from ganviz.core.config import ConfigError, TrainConfig
-from ganviz.core.distributions import DATASETS
+from ganviz.core.distributions import toy_datasets
 from ganviz.core.objectives import OBJECTIVES
 from ganviz.core.snapshot import Snapshot
 from ganviz.core.trainer import HISTORY_KEYS, Trainer
@@ -516,7 +516,7 @@ def test_hot_swapping_objectives_every_three_steps():
     assert np.isfinite(snap.metrics["w1"])
 
 
-@pytest.mark.parametrize("data", list(DATASETS))
+@pytest.mark.parametrize("data", toy_datasets())
 def test_every_objective_trains_on_every_dataset(data):
     for objective in ALL_OBJECTIVES:
         cfg = TrainConfig(data=data, objective=objective, d_width=16, d_depth=1, g_width=16, g_depth=1,
