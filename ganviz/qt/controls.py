@@ -6,6 +6,7 @@ the trainer's config back without re-emitting (signals_blocked), so there are no
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from qtpy import QtCore, QtWidgets
@@ -17,7 +18,7 @@ from ..core.distributions import DATASETS
 from ..core.objectives import OBJECTIVES
 
 GROUPS: list[tuple[str, list[str]]] = [
-    ("Scene", ["data", "ring_radius", "ring_std", "generator", "shift_x", "shift_y", "noise_sigma"]),
+    ("Scene", ["data", "image_path", "ring_radius", "ring_std", "generator", "shift_x", "shift_y", "noise_sigma"]),
     ("Objective", ["objective"]),
     ("Optimisation", ["d_optimizer", "g_optimizer", "d_lr", "g_lr", "beta1", "beta2", "momentum",
                       "d_steps", "g_steps", "batch_size"]),
@@ -25,7 +26,8 @@ GROUPS: list[tuple[str, list[str]]] = [
                       "label_smoothing"]),
     ("Mode-collapse remedies", ["unroll", "pack", "mbdisc", "mbdisc_dim", "mbstd"]),
     ("Noise prior", ["z_prior", "z_dim"]),
-    ("Architecture (changes re-initialise)", ["g_depth", "g_width", "d_depth", "d_width", "activation"]),
+    ("Architecture (changes re-initialise)", ["arch", "conv_channels", "g_depth", "g_width", "d_depth", "d_width",
+                                              "activation"]),
     ("Run", ["seed", "device"]),
 ]
 
@@ -41,27 +43,108 @@ LABELS = {
     "d_depth": "D depth", "d_width": "D width", "activation": "Activation", "seed": "Seed", "device": "Device",
     "unroll": "Unroll k steps", "pack": "Pack m (PacGAN)", "mbdisc": "Minibatch disc. B",
     "mbdisc_dim": "Minibatch disc. C", "mbstd": "Minibatch std",
+    "image_path": "Image file", "arch": "Network family", "conv_channels": "Conv channels c",
 }
 
+# Switching from toy data to image data applies these (DCGAN practice), except for keys the user has set
+# in this panel; switching back to toy data restores the earlier values of the ones still unchanged.
+IMAGE_DEFAULTS: dict[str, Any] = {"z_dim": 64, "batch_size": 64, "d_lr": 2e-4, "g_lr": 2e-4, "beta1": 0.5,
+                                  "arch": "auto"}
+
 LOG_KEYS = {"d_lr", "g_lr"}  # spin boxes that step by factors, not increments
+
+
+def is_image_data(name: str) -> bool:
+    """Image datasets are flat H*W vectors; the toy data is 1D or 2D."""
+    info = DATASETS.get(name)
+    return info is not None and info.dim > 2
+
+
+def _data_text(name: str, dim: int) -> str:
+    if dim <= 2:
+        return f"{name} ({dim}D)"
+    side = int(round(dim ** 0.5))
+    return f"{name} ({side}×{side} images)" if side * side == dim else f"{name} (images)"
 
 
 def _choices(key: str) -> list[tuple[str, str, str]]:
     """(value, text, tooltip) for combo-box fields."""
     if key == "data":
-        return [(n, f"{n} ({i.dim}D)", i.description) for n, i in DATASETS.items()]
+        return [(n, _data_text(n, i.dim), i.description) for n, i in DATASETS.items()]
     if key == "objective":
         return [(n, o.label, f"{o.d_formula}\n{o.g_formula}\n[{o.reference}]") for n, o in OBJECTIVES.items()]
     return [(c, c, "") for c in FIELDS[key].metadata["choices"]]
 
 
+class PathChooser(QtWidgets.QWidget):
+    """A path field with an "Open..." menu (a file, or a folder of images); emits `chosen(str)` when the user
+    picks a path or edits the field. `setValue` / `value` as for the spin boxes."""
+
+    chosen = QtCore.Signal(str)
+
+    def __init__(self, value: str = "", parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.edit = QtWidgets.QLineEdit(value)
+        self.edit.setPlaceholderText("MNIST idx, .npz, .npy or a folder")
+        self.edit.editingFinished.connect(lambda: self._emit(self.edit.text().strip()))
+        self.button = QtWidgets.QToolButton()
+        self.button.setText("Open…")
+        self.button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QtWidgets.QMenu(self.button)
+        menu.addAction("Image data file…", self._pick_file)
+        menu.addAction("Folder of images…", self._pick_folder)
+        self.button.setMenu(menu)
+        lay.addWidget(self.edit, 1)
+        lay.addWidget(self.button)
+        self._last = value
+
+    def setValue(self, value: str) -> None:  # noqa: N802 (the spin boxes' API)
+        self._last = str(value)
+        self.edit.setText(self._last)
+        self.edit.setToolTip(self._last)
+
+    def value(self) -> str:
+        return self.edit.text().strip()
+
+    def _emit(self, path: str) -> None:
+        if path != self._last:
+            self._last = path
+            self.chosen.emit(path)
+
+    def _start_dir(self) -> str:
+        return os.path.dirname(self._last) if self._last else os.path.expanduser("~")
+
+    def _pick_file(self) -> None:
+        name, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Image data file", self._start_dir(),
+            "Image data (*.idx *ubyte* *.gz *.npz *.npy);;All files (*)")
+        if name:
+            self.edit.setText(name)
+            self._emit(name)
+
+    def _pick_folder(self) -> None:
+        name = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder of images (subfolders = classes)",
+                                                          self._start_dir())
+        if name:
+            self.edit.setText(name)
+            self._emit(name)
+
+
 class ControlPanel(QtWidgets.QScrollArea):
-    """Scrollable form of grouped controls. Emits `command(Command)` on every user change."""
+    """Scrollable form of grouped controls. Emits `command(Command)` on every user change, and `notice(str)`
+    with a line for the status bar when a change applied more than the user asked for (image defaults)."""
 
     command = QtCore.Signal(object)
+    notice = QtCore.Signal(str)
 
     def __init__(self, config: TrainConfig, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self._user_keys: set[str] = set()  # fields the user has set in this panel (never overridden)
+        self._image_auto: dict[str, tuple[Any, Any]] = {}  # key -> (value before, value applied) for images
+        self.error_box: QtWidgets.QMessageBox | None = None
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QtWidgets.QWidget()
@@ -113,6 +196,10 @@ class ControlPanel(QtWidgets.QScrollArea):
     def _make_widget(self, key: str, value: Any) -> QtWidgets.QWidget:
         f = FIELDS[key]
         m = f.metadata
+        if key == "image_path":
+            chooser = PathChooser(str(value))
+            chooser.chosen.connect(self._image_path_chosen)
+            return chooser
         if key in ("data", "objective") or m["choices"]:
             combo = QtWidgets.QComboBox()
             for i, (val, text, tip) in enumerate(_choices(key)):
@@ -140,6 +227,10 @@ class ControlPanel(QtWidgets.QScrollArea):
 
     # -------------------------------------------------------------- user changes -> commands
     def _changed(self, key: str, value: Any) -> None:
+        if key == "data":
+            self._data_changed(value)
+            return
+        self._user_keys.add(key)
         cmd = self.command_for(key, value)
         self._config = self._config.replace(**cmd.changes()) if cmd.changes() else self._config
         if key == "objective":
@@ -157,8 +248,105 @@ class ControlPanel(QtWidgets.QScrollArea):
         if not obj.paper_defaults:
             return
         cfg = self._config.replace(**obj.paper_defaults)
+        self._user_keys.update(obj.paper_defaults)
         self.set_config(cfg)
         self.command.emit(SetConfig(dict(obj.paper_defaults)))
+
+    # -------------------------------------------------------------- image data
+    def _data_changed(self, name: str, image_path: str | None = None) -> None:
+        """A new dataset: one command with the settings that go with it (image defaults on the way in,
+        the earlier values on the way out). image-file needs a readable image_path first."""
+        old = self._config
+        changes: dict[str, Any] = {"data": name}
+        if name == "image-file":
+            path = image_path if image_path is not None else old.image_path or self.ask_image_path()
+            if not path or not self.check_image_path(path):
+                self.set_config(old)  # back to the previous dataset (and path), without commands
+                return
+            if path != old.image_path:
+                changes["image_path"] = path
+        notes = self._switch_settings(old, name, changes)
+        # a same-kind switch sends the plain dataset command (a hot swap); else one SetConfig with everything
+        cmd = self.command_for("data", name) if set(changes) == {"data"} else SetConfig(changes)
+        self._config = old.replace(**changes)
+        self.set_config(self._config)
+        self.command.emit(cmd)
+        if notes:
+            self.notice.emit(notes)
+
+    def _switch_settings(self, old: TrainConfig, name: str, changes: dict[str, Any]) -> str:
+        """Add the settings a toy <-> image switch brings to changes; a status-bar line saying what changed."""
+        was, now = is_image_data(old.data), is_image_data(name)
+        if now and not was:
+            wanted = {k: v for k, v in IMAGE_DEFAULTS.items() if k not in self._user_keys}
+            if old.generator != "learned":
+                wanted["generator"] = "learned"  # image data has no fixed generators
+            applied = {k: v for k, v in wanted.items() if getattr(old, k) != v}
+            self._image_auto = {k: (getattr(old, k), v) for k, v in applied.items()}
+            changes.update(applied)
+            kept = sorted(k for k in IMAGE_DEFAULTS if k in self._user_keys)
+            if not applied:
+                return ""
+            text = "Image data: applied " + ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                                                      for k, v in applied.items())
+            return text + (f" (kept your {', '.join(kept)})" if kept else "") + " — the DCGAN settings"
+        if was and not now:
+            restored = {k: before for k, (before, applied) in self._image_auto.items()
+                        if getattr(old, k) == applied and k not in self._user_keys}
+            self._image_auto = {}
+            changes.update(restored)
+            if restored:
+                return "Toy data: restored " + ", ".join(
+                    f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in restored.items())
+        return ""
+
+    def _image_path_chosen(self, path: str) -> None:
+        if not path:
+            self.set_config(self._config)  # an emptied field: keep the current path
+            return
+        if self._config.data != "image-file":
+            self._data_changed("image-file", image_path=path)  # picking a file means: train on it
+            return
+        if not self.check_image_path(path):
+            self.set_config(self._config)
+            return
+        self._user_keys.add("image_path")
+        self._config = self._config.replace(image_path=path)
+        self.command.emit(SetConfig({"image_path": path}))
+
+    def check_image_path(self, path: str) -> bool:
+        """Load the file once here, so a bad one gets a clear message box instead of a failed run."""
+        try:
+            from ..core.images.files import ImageDataError, describe
+        except ImportError:  # no image support in this build: the trainer reports any problem
+            return True
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            line = describe(path)
+        except ImageDataError as exc:
+            self.show_error("This image data cannot be used", str(exc))
+            return False
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        self.notice.emit(f"{os.path.basename(os.path.normpath(path))}: {line}")
+        return True
+
+    def show_error(self, title: str, text: str) -> None:
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Warning, "ganviz: image data", f"{title}.\n\n{text}\n\n"
+            "Image data for data = image-file: an MNIST idx file (optionally .gz), an .npz / .npy array of "
+            "images (n, H, W), or a folder of images (subfolders = classes).",
+            QtWidgets.QMessageBox.StandardButton.Ok, self.window())
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not exec(): training and drawing go on while it is shown
+        self.error_box = box
+
+    def ask_image_path(self) -> str:
+        """Ask for an image data file (a dialog; tests replace this)."""
+        name, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Image data file", os.path.expanduser("~"),
+            "Image data (*.idx *ubyte* *.gz *.npz *.npy);;All files (*)")
+        return name
 
     # -------------------------------------------------------------- trainer -> controls
     def set_config(self, config: TrainConfig) -> None:
@@ -182,10 +370,15 @@ class ControlPanel(QtWidgets.QScrollArea):
     def _update_visibility(self, cfg: TrainConfig) -> None:
         """Grey out controls that have no effect in the current set-up (they stay visible: no jumping)."""
         obj = OBJECTIVES[cfg.objective]
+        image = is_image_data(cfg.data)
+        dcgan = cfg.arch == "dcgan" or (cfg.arch == "auto" and image)
         enabled = {
             "ring_radius": cfg.data == "ring8", "ring_std": cfg.data == "ring8",
-            "shift_x": cfg.generator == "shift", "shift_y": cfg.generator == "shift",
-            "noise_sigma": cfg.generator == "noise",
+            "generator": not image,
+            "shift_x": cfg.generator == "shift" and not image, "shift_y": cfg.generator == "shift" and not image,
+            "noise_sigma": cfg.generator == "noise" and not image,
+            "conv_channels": dcgan,
+            **{k: not dcgan for k in ("g_depth", "g_width", "d_depth", "d_width", "activation")},
             "clip": obj.weight_clip, "gp_lambda": obj.gradient_penalty,
             "label_smoothing": obj.is_probability or obj.name == "lsgan",
             "beta1": "adam" in (cfg.d_optimizer, cfg.g_optimizer),

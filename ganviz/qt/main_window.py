@@ -18,9 +18,11 @@ from ..core.commands import Command, SetSpeed
 from ..core.config import TrainConfig
 from ..core.snapshot import History, Snapshot
 from .controls import ControlPanel
+from .panels.coverage import CoveragePanel
 from .panels.data1d import Data1DPanel
 from .panels.data2d import Data2DPanel
 from .panels.histograms import HistogramPanel
+from .panels.images import ImageGridPanel
 from .panels.losses import LossPanel
 from .panels.metrics import MetricsPanel
 from .toolbar import RunToolbar
@@ -30,7 +32,14 @@ SETTINGS_VERSION = 1
 
 # Refresh rates per panel (Hz): the data view gets every frame; plots of slow-moving curves refresh less
 # often. History and events of skipped frames are merged into the next update, so nothing is lost.
-PANEL_RATES = {"losses": 10.0, "histograms": 10.0, "metrics": 2.0}
+PANEL_RATES = {"losses": 10.0, "histograms": 10.0, "metrics": 2.0, "coverage": 2.0}
+IMAGE_ONLY = frozenset({"coverage"})  # slow panels drawn (and docks shown) for image data only
+TOY_ONLY_DOCKS = ("modes",)  # docks hidden while image data is shown (mixture modes do not apply)
+
+
+def is_image_dim(dim: int) -> bool:
+    """Image data is flat (dim = H * W); the toy data is 1D or 2D."""
+    return dim > 2
 
 
 def merge_history(parts: list[History]) -> History:
@@ -72,8 +81,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._default_layout()
         self._restore_layout()
         self.controls.set_config(self.session.config)
-        self._show_dim(self.session.dim)
         self._install_extensions()
+        self._show_dim(self.session.dim)  # after the extensions: it also hides their toy-data docks
         for ev in self.session.startup_events:
             self.statusBar().showMessage(ev.label, 15000)
         if autostart:
@@ -86,26 +95,34 @@ class MainWindow(QtWidgets.QMainWindow):
         self.data_stack = QtWidgets.QStackedWidget()
         self.data_stack.addWidget(self.data1d)
         self.data_stack.addWidget(self.data2d)
+        self.images = ImageGridPanel()
+        self.data_stack.addWidget(self.images)
         self.setCentralWidget(self.data_stack)
         self.losses = LossPanel()
         self.histograms = HistogramPanel()
         self.metrics = MetricsPanel()
+        self.coverage = CoveragePanel()
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         for name, title, widget, area in [
             ("losses", "Losses", self.losses, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
             ("histograms", "D(x) histograms", self.histograms, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
             ("metrics", "Metrics", self.metrics, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
+            ("coverage", "Class coverage", self.coverage, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
         ]:
             dock = QtWidgets.QDockWidget(title, self)
             dock.setObjectName(f"dock_{name}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
-        self.panels = [self.data1d, self.data2d, self.losses, self.histograms, self.metrics]
+        self.panels = [self.data1d, self.data2d, self.images, self.losses, self.histograms, self.metrics,
+                       self.coverage]
+        self._image_mode: bool | None = None
+        self._toy_dock_visible: dict[str, bool] = {}
 
     def _build_controls(self) -> None:
         self.controls = ControlPanel(self.session.config)
         self.controls.command.connect(self.send)
+        self.controls.notice.connect(lambda text: self.statusBar().showMessage(text, 15000))
         dock = QtWidgets.QDockWidget("Controls", self)
         dock.setObjectName("dock_controls")
         dock.setWidget(self.controls)
@@ -232,6 +249,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.splitDockWidget(self.docks["losses"], self.docks["histograms"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(self.docks["metrics"], self.docks["coverage"])  # image runs raise coverage
         self.resize(1400, 900)
         self.resizeDocks([self.docks["controls"], self.docks["metrics"]], [300, 520], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["losses"]], [330], Qt.Orientation.Vertical)
@@ -265,7 +283,28 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -------------------------------------------------------------- snapshots
     def _show_dim(self, dim: int) -> None:
-        self.data_stack.setCurrentWidget(self.data1d if dim == 1 else self.data2d)
+        """Show the data view for this dimension (1D, 2D, or image grids) and the docks that apply to it."""
+        image = is_image_dim(dim)
+        self.data_stack.setCurrentWidget(self.images if image else self.data1d if dim == 1 else self.data2d)
+        if image == self._image_mode:
+            return
+        self._image_mode = image
+        self.docks["coverage"].setVisible(image)
+        (self.docks["coverage"] if image else self.docks["metrics"]).raise_()
+        for name in TOY_ONLY_DOCKS:
+            dock = self.docks.get(name)
+            if dock is None:
+                continue
+            if image:
+                self._toy_dock_visible[name] = dock.isVisible()
+                dock.setVisible(False)
+            elif name in self._toy_dock_visible:
+                dock.setVisible(self._toy_dock_visible.pop(name))
+
+    def _data_panel(self, snap: Snapshot) -> QtWidgets.QWidget:
+        if snap.images is not None or is_image_dim(snap.dim):
+            return self.images
+        return self.data1d if snap.dim == 1 else self.data2d
 
     def on_snapshot(self, snap: Snapshot) -> None:
         try:
@@ -275,15 +314,14 @@ class MainWindow(QtWidgets.QMainWindow):
                     p.reset()
                 for pending in self._pending.values():
                     pending.clear()
-            if snap.dim != self._last_dim:
+            if snap.dim != self._last_dim or (snap.images is not None) != bool(self._image_mode):
                 self._last_dim = snap.dim
-                self._show_dim(snap.dim)
+                self._show_dim(snap.dim if snap.images is None else max(snap.dim, 3))
             refreshed = self._update_slow_panels(snap)
             if "metrics" not in refreshed or bool(snap.events) or not snap.running:
                 # frame budget: the metrics plots (the heaviest panel, 2 Hz) and the data view never paint
                 # in the same frame; the data view shows only the latest snapshot, so nothing is lost
-                data_panel = self.data1d if snap.dim == 1 else self.data2d
-                data_panel.update_snapshot(snap)
+                self._data_panel(snap).update_snapshot(snap)
             self._update_status(snap)
             self.last_snapshot = snap
             self.frames += 1
@@ -295,9 +333,12 @@ class MainWindow(QtWidgets.QMainWindow):
         """Queue the snapshot for each slow panel and refresh at most one of them per frame (the most
         overdue), so no frame pays for several plots at once; events, pauses and resets refresh all."""
         now = time.perf_counter()
-        slow = {"losses": self.losses, "histograms": self.histograms, "metrics": self.metrics}
-        for pending in self._pending.values():
-            pending.append(snap)
+        slow = {"losses": self.losses, "histograms": self.histograms, "metrics": self.metrics,
+                "coverage": self.coverage}
+        if snap.images is None:
+            slow = {name: panel for name, panel in slow.items() if name not in IMAGE_ONLY}
+        for name in slow:
+            self._pending[name].append(snap)
         refresh_all = force or bool(snap.events) or not snap.running
         overdue = {name: (now - self._last_draw[name]) * PANEL_RATES[name] for name in slow}
         if refresh_all:

@@ -84,6 +84,30 @@ PLOTS: tuple[PlotSpec, ...] = (
     ),
 )
 
+# Image data (Snapshot.images set): no true JSD, W1 or mixture modes; the same cells show the image metrics
+IMAGE_PLOTS: tuple[PlotSpec, ...] = tuple(
+    {
+        "jsd": PlotSpec("jsd", "(a) JS divergence", "JSD (nats)", (CurveSpec("jsd_est", "from D: (V + log 4) / 2",
+                                                                             "disc"),)),
+        "w1": PlotSpec(
+            "w1", "(b) Fréchet (classifier)", "Fréchet",
+            (CurveSpec("frechet", "real vs fake (not FID)", "real"),),
+        ),
+        "modes": PlotSpec(
+            "modes", "(f) class coverage", "fraction",
+            (
+                CurveSpec("classes_fraction", "classes covered / K", "disc"),
+                CurveSpec("class_confidence", "mean class confidence", "gen", pen_style="dash"),
+            ),
+        ),
+    }.get(spec.name, spec)
+    for spec in PLOTS
+)
+
+
+def is_image_snapshot(snapshot: Snapshot) -> bool:
+    return snapshot.images is not None or "classes_covered" in snapshot.metrics or "frechet" in snapshot.metrics
+
 
 class MetricsPanel(QtWidgets.QWidget):
     """Metrics over steps as small multiples (a)-(f) in a grid, all x axes linked to the first.
@@ -93,6 +117,10 @@ class MetricsPanel(QtWidgets.QWidget):
     `Snapshot.history` (non-positive / NaN rows skipped on the log axis). A plot with nothing finite to
     show displays a faint "n/a" note. (f) plots modes_covered / n_modes and hq_fraction; its title shows
     the latest "modes covered k/K" and a corner readout the latest reverse KL (nats).
+
+    Image data (`Snapshot.images` set) has no true JSD, W1 or mixture modes: those cells switch to
+    IMAGE_PLOTS, (b) the Fréchet distance in the coverage classifier's feature space and (f) classes
+    covered / K with the mean class confidence (readout: KL of the class histogram to uniform).
     """
 
     def __init__(
@@ -116,7 +144,8 @@ class MetricsPanel(QtWidgets.QWidget):
         first: pg.PlotItem | None = None
         self._auto_columns = columns is None
         self._columns = 2 if columns is None else int(columns)
-        for i, spec in enumerate(PLOTS):
+        self._plot_keys: dict[str, list[str]] = {}
+        for i, (spec, image_spec) in enumerate(zip(PLOTS, IMAGE_PLOTS, strict=True)):
             axes = {"left": LogAxis("left")} if spec.log_y else None
             plot = self._glw.addPlot(row=i // self._columns, col=i % self._columns, axisItems=axes)
             style.style_plot(plot, bottom="step", left=spec.y_label, title=spec.title)
@@ -130,15 +159,18 @@ class MetricsPanel(QtWidgets.QWidget):
             else:
                 plot.setXLink(first)
             self._legends[spec.name] = style.add_legend(plot)
-            for c in spec.curves:
+            self._plot_keys[spec.name] = []
+            for c in spec.curves + tuple(c for c in image_spec.curves if c not in spec.curves):
                 curve = plot.plot(
-                    [], [], name=c.label, pen=style.pen(getattr(pal, c.colour), c.width, c.pen_style),
-                    connect="finite",
+                    [], [], name=c.label if c in spec.curves else None,
+                    pen=style.pen(getattr(pal, c.colour), c.width, c.pen_style), connect="finite",
                 )
+                curve.setVisible(c in spec.curves)
                 peak_downsample_per_pixel(curve)
                 self.curves[c.key] = curve
                 self._series[c.key] = Series(cap=cap)
                 self._sources[c.key] = c.source
+                self._plot_keys[spec.name].append(c.key)
             self._markers[spec.name] = EventMarkers(plot, rotate=False)
             self._notes[spec.name] = NaNote(plot)
             self.plots[spec.name] = plot
@@ -147,9 +179,9 @@ class MetricsPanel(QtWidgets.QWidget):
         jsd_plot = self.plots["jsd"]
         self.log2_line = pg.InfiniteLine(pos=LOG2, angle=0, movable=False, pen=style.pen(pal.reference, 1, "dash"))
         jsd_plot.addItem(self.log2_line, ignoreBounds=True)
-        self._legends["jsd"].addItem(
-            pg.PlotDataItem([], [], pen=style.pen(pal.reference, 1, "dash")), "log 2 (disjoint supports)"
-        )
+        log2_sample = pg.PlotDataItem([], [], pen=style.pen(pal.reference, 1, "dash"))
+        self._legends["jsd"].addItem(log2_sample, "log 2 (disjoint supports)")
+        self._extra_legend = {"jsd": [(log2_sample, "log 2 (disjoint supports)")]}
         self.equilibrium_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen(pal.reference, 1, "dash"))
         self.equilibrium_line.setVisible(False)
         self.plots["d_means"].addItem(self.equilibrium_line, ignoreBounds=True)
@@ -161,6 +193,7 @@ class MetricsPanel(QtWidgets.QWidget):
         self._last_step: int | None = None
         self._objective: str | None = None
         self._modes_title = PLOTS[-1].title
+        self.image_mode = False
 
     # -- public API --------------------------------------------------------------------------------------
     def update_snapshot(self, snapshot: Snapshot) -> None:
@@ -170,6 +203,8 @@ class MetricsPanel(QtWidgets.QWidget):
         if snapshot.objective != self._objective:
             self._objective = snapshot.objective
             self._apply_objective(snapshot.objective)
+        if is_image_snapshot(snapshot) != self.image_mode:
+            self._set_image_mode(not self.image_mode)
 
         changed: set[str] = set()
         if snapshot.metrics_step != self._last_metrics_step:
@@ -178,13 +213,18 @@ class MetricsPanel(QtWidgets.QWidget):
             values = {key: finite_or_nan(m.get(key)) for key, src in self._sources.items() if src == "metrics"}
             covered, n_modes = finite_or_nan(m.get("modes_covered")), finite_or_nan(m.get("n_modes"))
             values["modes_fraction"] = covered / n_modes if n_modes > 0 else float("nan")
+            classes, k = finite_or_nan(m.get("classes_covered")), _class_count(snapshot)
+            values["classes_fraction"] = classes / k if k > 0 else float("nan")
             for key, v in values.items():
                 series = self._series[key]
                 last = series.last_x
                 if last is None or snapshot.metrics_step > last:
                     series.append(float(snapshot.metrics_step), v)
                     changed.add(key)
-            self._update_modes_title(covered, n_modes, finite_or_nan(m.get("reverse_kl")))
+            if self.image_mode:
+                self._update_modes_title(classes, float(k) if k else float("nan"), finite_or_nan(m.get("class_kl")))
+            else:
+                self._update_modes_title(covered, n_modes, finite_or_nan(m.get("reverse_kl")))
 
         hist = snapshot.history
         steps = np.asarray(hist.steps, dtype=np.float64)
@@ -283,7 +323,7 @@ class MetricsPanel(QtWidgets.QWidget):
             plot.setYRange(*obj.display_range, padding=0.03)
 
     def _refresh_notes_and_ranges(self) -> None:
-        for spec in PLOTS:
+        for spec in self.specs():
             has = any(self._series[c.key].has_finite() for c in spec.curves)
             self._notes[spec.name].set_visible(not has)
         jsd = [self._series[k].y for k in ("jsd_est", "jsd_true")]
@@ -292,11 +332,52 @@ class MetricsPanel(QtWidgets.QWidget):
         hi = max(LOG2 * 1.08, float(finite.max())) if finite.size else LOG2 * 1.08
         self.plots["jsd"].setYRange(lo, hi, padding=0.02)
 
-    def _update_modes_title(self, covered: float, n_modes: float, reverse_kl: float) -> None:
-        title = next(p.title for p in PLOTS if p.name == "modes")
+    def _update_modes_title(self, covered: float, n_modes: float, kl: float) -> None:
+        """(f)'s title and corner readout: modes covered and reverse KL, or for image data classes covered
+        and the KL of the class histogram to uniform."""
+        title = next(p.title for p in self.specs() if p.name == "modes")
+        kl_name = "KL to uniform" if self.image_mode else "reverse KL"
         if np.isfinite(covered) and np.isfinite(n_modes):
-            title = f"(f) modes covered {covered:g}/{n_modes:g}"
+            what = "coverage" if self.image_mode else "modes covered"
+            title = f"(f) {what} {covered:g}/{n_modes:g}"
         if title != self._modes_title:
             self._modes_title = title
             style.set_title(self.plots["modes"], title)
-        self.reverse_kl_note.set_text(f"reverse KL {reverse_kl:.3f} nats" if np.isfinite(reverse_kl) else "")
+        self.reverse_kl_note.set_text(f"{kl_name} {kl:.3f} nats" if np.isfinite(kl) else "")
+
+    def specs(self) -> tuple[PlotSpec, ...]:
+        """The plots as currently shown: PLOTS for the toy data, IMAGE_PLOTS for image data."""
+        return IMAGE_PLOTS if self.image_mode else PLOTS
+
+    def _set_image_mode(self, on: bool) -> None:
+        """Swap the cells whose metrics do not exist for this kind of data (curves, legend, title, y label)."""
+        self.image_mode = bool(on)
+        for toy, image in zip(PLOTS, IMAGE_PLOTS, strict=True):
+            if toy is image:
+                continue
+            spec = image if on else toy
+            plot, legend = self.plots[spec.name], self._legends[spec.name]
+            active = [c.key for c in spec.curves]
+            for key in self._plot_keys[spec.name]:
+                self.curves[key].setVisible(key in active)
+                legend.removeItem(self.curves[key])
+            for c in spec.curves:
+                legend.addItem(self.curves[c.key], c.label)
+            for item, label in self._extra_legend.get(spec.name, []):
+                legend.removeItem(item)
+                legend.addItem(item, label)
+            style.set_title(plot, spec.title)
+            style.label_axis(plot, "left", spec.y_label)
+        self._modes_title = next(p.title for p in self.specs() if p.name == "modes")
+        self.reverse_kl_note.set_text("")
+        self._refresh_notes_and_ranges()
+
+
+def _class_count(snapshot: Snapshot) -> int:
+    """K for image data: the class names, else the class_share_i metrics (0 when neither is there)."""
+    if snapshot.images is not None and snapshot.images.class_names:
+        return len(snapshot.images.class_names)
+    k = 0
+    while f"class_share_{k}" in snapshot.metrics:
+        k += 1
+    return k
