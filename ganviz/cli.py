@@ -149,7 +149,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.steps < 0 or args.every < 1:
         print("ganviz train: error: --steps must be >= 0 and --every >= 1", file=sys.stderr)
         return EXIT_BAD_ARGS
-    trainer = Trainer(cfg)
+    try:
+        trainer = Trainer(cfg)
+    except ValueError as e:  # e.g. a bad image file (ImageDataError names the file and the problem)
+        print(f"ganviz train: error: {e}", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    if trainer.is_image:  # coverage metrics from the first row on (trains the classifier on first use)
+        from .core.images.views import classifier_nowait
+
+        classifier_nowait(getattr(trainer.data, "classifier_name", None), wait=True)
     scene = _scene_from_args(args)
     if scene is not None:
         scene.schedule_on(trainer)
