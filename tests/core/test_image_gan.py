@@ -250,3 +250,27 @@ def test_short_run_gives_a_non_blank_grid_and_sensible_coverage(classifier):
     shares = [m[f"class_share_{i}"] for i in range(10)]
     assert sum(shares) == pytest.approx(1.0)
     assert m["frechet"] < first.metrics["frechet"]  # training moved G toward the data in feature space
+
+
+def test_cli_trains_on_images_with_coverage_from_the_first_row(classifier, capsys):
+    import json
+
+    from ganviz import cli
+
+    code = cli.main(["train", "--set", "data=digits", "--set", "batch_size=16", "--set", "z_dim=16", "--set",
+                     "conv_channels=8", "--steps", "4", "--every", "2", "--quiet"])
+    assert code == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["step"] for r in rows] == [2, 4]
+    for r in rows:
+        assert 1 <= r["classes_covered"] <= 10 and 0 <= r["class_kl"] <= math.log(10) + 1e-9
+
+
+def test_cli_refuses_a_bad_image_file_with_exit_2(tmp_path, capsys):
+    from ganviz import cli
+
+    bad = tmp_path / "broken.npy"
+    bad.write_bytes(b"\x93NUMPY garbage")
+    code = cli.main(["train", "--set", "data=image-file", "--set", f"image_path={bad}", "--steps", "2"])
+    assert code == 2
+    assert "broken.npy" in capsys.readouterr().err
