@@ -41,7 +41,12 @@ from .snapshot import Event, History, LazyFields, Snapshot
 _EMPTY1 = np.zeros(0, dtype=np.float32)
 _EMPTY2 = np.zeros((0, 1), dtype=np.float32)
 
-IMAGE_VIEW_SAMPLES = 256  # image runs: real / fixed-noise images per snapshot (D histograms; the grid uses 64)
+# Image runs: a conv net costs ~1000x an MLP per sample, so views are computed on fewer samples and less often:
+# real / fixed-noise images per snapshot (D histograms; the grid shows the first 64), and the shortest live
+# snapshot / metrics intervals (a sample grid changes slowly; the loss history still has every step).
+IMAGE_VIEW_SAMPLES = 64
+IMAGE_SNAPSHOT_INTERVAL = 0.15
+IMAGE_METRICS_INTERVAL = 2.0
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real_term", "d_fake_term", "d_penalty", "g_grad_norm", "d_grad_norm",
                 "d_real_mean", "d_fake_mean")
 
@@ -581,5 +586,8 @@ class Trainer(CommandDrain):
             with_fields: bool = True, defer_metrics: bool = False) -> Iterator[Snapshot | None]:
         """Train forever (or max_steps), yielding a lazy Snapshot at most every snapshot_interval seconds
         when `ready()`; None heartbeats while idle. See ganviz.core.loop.run_loop."""
+        if self.is_image:
+            snapshot_interval = max(snapshot_interval, IMAGE_SNAPSHOT_INTERVAL)
+            metrics_interval = max(metrics_interval, IMAGE_METRICS_INTERVAL)
         return run_loop(self, snapshot_interval=snapshot_interval, metrics_interval=metrics_interval, ready=ready,
                         max_steps=max_steps, with_fields=with_fields, defer_metrics=defer_metrics)

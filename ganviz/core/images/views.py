@@ -20,8 +20,8 @@ from ..objectives import get_objective
 from ..snapshot import ImageViews
 
 GRID = 64  # images in the 8x8 grids
-INTERP_ROWS, INTERP_COLS = 4, 10
-METRIC_SAMPLES = 2048  # generated (and real) images per metrics evaluation
+INTERP_ROWS, INTERP_COLS = 2, 10
+METRIC_SAMPLES = 1024  # generated (and real) images per metrics evaluation
 
 
 def image_distribution(cfg: TrainConfig):
@@ -158,7 +158,7 @@ class ImageViewState:
     def metrics(self, step: int) -> dict[str, float]:
         """Metrics on fresh samples from a generator seeded by (seed, step): same step, same numbers.
 
-        D's value / JSD estimate (or critic gap) and mean outputs on 2048 real and 2048 generated images;
+        D's value / JSD estimate (or critic gap) and mean outputs on 1024 real and 1024 generated images;
         with a coverage classifier: classes covered, KL of the class histogram to uniform, per-class shares,
         mean class confidence and a Fréchet distance in the classifier's feature space."""
         cfg = self.cfg
