@@ -17,6 +17,7 @@ from typing import Any
 
 EXIT_BAD_ARGS = 2
 EXIT_DIVERGED = 3
+EXIT_OOM = 4  # out of memory on the CPU (on CUDA, train falls back to the CPU and goes on)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -138,6 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
     from .core.config import ConfigError
+    from .core.devices import OOM_ERRORS, fall_back_to_cpu
     from .core.trainer import Trainer
 
     torch.set_num_threads(max(1, args.threads))
@@ -173,8 +175,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         while trainer.step < args.steps:
             n = min(args.every - trainer.step % args.every, args.steps - trainer.step)
-            trainer.train(n)
-            snap = trainer.snapshot(with_metrics=True, with_fields=False)
+            try:
+                trainer.train(n)
+                snap = trainer.snapshot(with_metrics=True, with_fields=False)
+            except OOM_ERRORS as e:  # CUDA: roll back, move to the CPU and go on; on the CPU: stop
+                event = fall_back_to_cpu(trainer, e)
+                print(f"\nganviz: {event.label if event else 'out of memory'}", file=sys.stderr)
+                if event is None or event.kind != "device":
+                    return EXIT_OOM
+                continue
             if any(e.kind == "diverged" for e in snap.events):
                 print(f"\nganviz train: diverged (NaN/Inf) before step {snap.step}; try lower learning rates "
                       "or a penalty (--set r1_gamma=1, --objective wgan-gp)", file=sys.stderr)

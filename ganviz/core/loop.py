@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .devices import OOM_ERRORS, fall_back_to_cpu
+
 
 def run_loop(engine: Any, snapshot_interval: float = 0.04, metrics_interval: float = 0.5,
              ready: Callable[[], bool] | None = None, max_steps: int | None = None,
@@ -21,6 +23,9 @@ def run_loop(engine: Any, snapshot_interval: float = 0.04, metrics_interval: flo
     `ready()` says whether the consumer can take another snapshot; while it cannot, training continues and
     history accumulates (nothing is lost). Yields None as a heartbeat about every 20 ms while idle (and
     every 100 ms while busy), so a worker can pause or quit promptly.
+
+    CUDA running out of memory (in a step, a change or a snapshot) does not end the loop: the engine falls
+    back to the CPU (ganviz.core.devices.fall_back_to_cpu: roll back, move, a "device" event) and goes on.
     """
     last_snap = 0.0
     last_metrics = -1e9
@@ -28,31 +33,45 @@ def run_loop(engine: Any, snapshot_interval: float = 0.04, metrics_interval: flo
     next_step_t = time.perf_counter()
     force = True
     while max_steps is None or engine.step < max_steps:
-        manual = engine.apply_pending()
-        for cmd in manual:
-            engine.run_manual(cmd)
+        during = "applying a change"
+        try:
+            manual = engine.apply_pending()
+            during = "a manual step"
+            for cmd in manual:
+                engine.run_manual(cmd)
+                force = True
+            now = time.perf_counter()
+            stepped = bool(manual)
+            during = "a training step"
+            if engine.running and not manual:
+                limit = engine.steps_per_sec_limit
+                if limit is None:
+                    engine.iteration()
+                    stepped = True
+                elif now >= next_step_t:
+                    engine.iteration()
+                    stepped = True
+                    next_step_t = max(next_step_t + 1.0 / limit, now - 0.5)
+                    if limit <= 60:
+                        force = True  # slow motion: every step is shown
+        except OOM_ERRORS as exc:
+            # logs a "device" event, which the next snapshot carries to the window
+            fall_back_to_cpu(engine, exc, during, rebuild=during == "applying a change")
             force = True
-        now = time.perf_counter()
-        stepped = bool(manual)
-        if engine.running and not manual:
-            limit = engine.steps_per_sec_limit
-            if limit is None:
-                engine.iteration()
-                stepped = True
-            elif now >= next_step_t:
-                engine.iteration()
-                stepped = True
-                next_step_t = max(next_step_t + 1.0 / limit, now - 0.5)
-                if limit <= 60:
-                    force = True  # slow motion: every step is shown
+            continue
         if engine.has_news():
             force = True
         now = time.perf_counter()
         consumer_ready = ready is None or ready()
         if consumer_ready and (force or now - last_snap >= snapshot_interval):
             want_metrics = now - last_metrics >= metrics_interval
-            snap = engine.snapshot(with_metrics=want_metrics, with_fields=with_fields, lazy=True,
-                                   defer_metrics=defer_metrics)
+            try:
+                snap = engine.snapshot(with_metrics=want_metrics, with_fields=with_fields, lazy=True,
+                                       defer_metrics=defer_metrics)
+            except OOM_ERRORS as exc:
+                fall_back_to_cpu(engine, exc, "a snapshot")
+                force = True
+                continue
             if want_metrics:
                 last_metrics = now
             last_snap = time.perf_counter()

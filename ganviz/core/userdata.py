@@ -47,11 +47,15 @@ from .distributions import (
     _logsumexp_rows,
     _square_view,
 )
+from .safeio import FileRefused, open_regular
 
 MIN_POINTS = 2
 MAX_POINTS = 20000
 MAX_COMPONENTS = 64
 MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_COORD = 1e6  # |coordinate|, |mean| and std at most this (beyond it the KDE covariance overflows float64)
+MIN_SPREAD = 1e-6  # points span at least this on some axis; a mixture std is at least this (no underflow)
+MAX_WEIGHT = 1e6  # mixture weights (they are normalised; a larger sum could overflow)
 USER_PREFIX = "user:"
 USER_NAME_RE = re.compile(r"^user:([A-Za-z0-9_.\-]{1,40})(?:@([0-9a-f]{8}))?$")
 _CHUNK_ELEMENTS = 1 << 22
@@ -264,6 +268,7 @@ def check_rows(value: Any, what: str = "data_points") -> tuple[str, int]:
                 raise _config_error(f"{what}: {len(arr)} points; a user dataset has {MIN_POINTS}..{MAX_POINTS}")
             if not (arr.max(axis=0) > arr.min(axis=0)).any():
                 raise _config_error(f"{what}: all points are the same; need at least two different points")
+            _check_scale(arr, arr, what, "point")
         else:
             if not 1 <= len(arr) <= MAX_COMPONENTS:
                 raise _config_error(f"{what}: {len(arr)} mixture components; allowed 1..{MAX_COMPONENTS}")
@@ -273,6 +278,10 @@ def check_rows(value: Any, what: str = "data_points") -> tuple[str, int]:
                                     f"{', '.join(f'{s:g}' for s in np.unique(stds))}")
             if not (weights > 0).all():
                 raise _config_error(f"{what}: mixture weights must be > 0")
+            if not MIN_SPREAD <= stds[0] <= MAX_COORD or weights.max() > MAX_WEIGHT:
+                raise _config_error(f"{what}: the mixture std must be in [{MIN_SPREAD:g}, {MAX_COORD:g}] and the "
+                                    f"weights at most {MAX_WEIGHT:g}")
+            _check_scale(arr[:, :-2], None, what, "mean")
         result = (kind, dim)
     if isinstance(value, Rows):
         value.__dict__["_kind"] = result
@@ -280,6 +289,17 @@ def check_rows(value: Any, what: str = "data_points") -> tuple[str, int]:
         _checked.append((value, result))
         del _checked[:-4]
     return result
+
+
+def _check_scale(coords: np.ndarray, points: np.ndarray | None, what: str, item: str) -> None:
+    """Coordinates within +-MAX_COORD; points spread over at least MIN_SPREAD (else their KDE overflows or
+    underflows float64 and the dataset cannot be built)."""
+    big = (np.abs(coords) > MAX_COORD).any(axis=1)
+    if big.any():
+        raise _config_error(f"{what}: row {int(np.argmax(big)) + 1} has a {item} coordinate beyond "
+                            f"+-{MAX_COORD:g}; rescale the data")
+    if points is not None and not (points.max(axis=0) - points.min(axis=0)).max() >= MIN_SPREAD:
+        raise _config_error(f"{what}: the points span less than {MIN_SPREAD:g}; rescale the data")
 
 
 def normalize_rows(value: Any, what: str = "data_points") -> tuple[tuple[float, ...], ...]:
@@ -453,37 +473,37 @@ def load_points(path: str | Path) -> np.ndarray:
     Every problem raises PointsError naming the file and the line (CSV) or the row / shape / dtype (.npy).
     """
     p = Path(path)
+    if p.suffix.lower() not in (".npy", ".csv", ".txt", ".tsv", ".dat", ""):
+        raise PointsError(f"{p.name}: unsupported file type {p.suffix!r}; use .csv (or .txt) or .npy")
     try:
-        size = p.stat().st_size
+        with open_regular(p, MAX_FILE_BYTES) as fh:  # a folder, device or FIFO is refused, never read
+            head = fh.read(6) if p.suffix.lower() == ".npy" else fh.read()
+    except FileRefused as e:
+        raise PointsError(f"{p.name}: {e} (point files are at most {MAX_FILE_BYTES // 2**20} MiB, "
+                          f"{MAX_POINTS} points)") from None
     except OSError as e:
         raise PointsError(f"{p.name}: cannot read the file ({e.strerror or e})") from None
-    if size > MAX_FILE_BYTES:
-        raise PointsError(f"{p.name}: the file is {size / 2**20:.0f} MiB; point files are at most "
-                          f"{MAX_FILE_BYTES // 2**20} MiB ({MAX_POINTS} points)")
-    if p.suffix.lower() == ".npy":
-        pts = _load_npy(p)
-    elif p.suffix.lower() in (".csv", ".txt", ".tsv", ".dat", ""):
-        pts = _load_csv(p)
-    else:
-        raise PointsError(f"{p.name}: unsupported file type {p.suffix!r}; use .csv (or .txt) or .npy")
+    pts = _load_npy(p, head) if p.suffix.lower() == ".npy" else _load_csv(p, head)
     if len(pts) < MIN_POINTS:
         raise PointsError(f"{p.name}: only {len(pts)} point{'s' if len(pts) != 1 else ''}; "
                           f"a dataset needs at least {MIN_POINTS}")
     if not (pts.max(axis=0) > pts.min(axis=0)).any():
         raise PointsError(f"{p.name}: all {len(pts)} points are the same; a density needs different points")
+    try:
+        _check_scale(pts, pts, "points", "point")
+    except ValueError as e:
+        raise PointsError(f"{p.name}: {str(e).removeprefix('points: ')}") from None
     return pts
 
 
 _SPLIT = re.compile(r"[,;\t ]+")
 
 
-def _load_csv(p: Path) -> np.ndarray:
+def _load_csv(p: Path, raw: bytes) -> np.ndarray:
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PointsError(f"{p.name}: not a text file (not UTF-8); use CSV text or .npy") from None
-    except OSError as e:
-        raise PointsError(f"{p.name}: cannot read the file ({e.strerror or e})") from None
     rows: list[list[float]] = []
     ncols = 0
     first_line = 0
@@ -531,12 +551,7 @@ def _is_name(field: str) -> bool:
     return False
 
 
-def _load_npy(p: Path) -> np.ndarray:
-    try:
-        with open(p, "rb") as fh:
-            magic = fh.read(6)
-    except OSError as e:
-        raise PointsError(f"{p.name}: cannot read the file ({e.strerror or e})") from None
+def _load_npy(p: Path, magic: bytes) -> np.ndarray:
     if magic != b"\x93NUMPY":
         raise PointsError(f"{p.name}: not a .npy file (it does not start with the NumPy header); "
                           "save points with np.save")
@@ -547,8 +562,8 @@ def _load_npy(p: Path) -> np.ndarray:
             raise PointsError(f"{p.name}: the array holds Python objects (pickled), which ganviz never "
                               "loads; save a numeric array instead (np.save with a float array)") from None
         raise PointsError(f"{p.name}: not a valid .npy file ({e})") from None
-    except (OSError, EOFError) as e:
-        raise PointsError(f"{p.name}: not a valid .npy file ({e})") from None
+    except Exception as e:  # a damaged header reaches numpy's parser: TokenError, SyntaxError, EOFError, ...
+        raise PointsError(f"{p.name}: not a valid .npy file ({type(e).__name__}: {str(e)[:200]})") from None
     if not isinstance(mapped, np.ndarray):
         raise PointsError(f"{p.name}: not a single .npy array")
     dtype, shape = mapped.dtype, mapped.shape

@@ -16,6 +16,7 @@ no public state_dict()/load_state_dict() yet.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 from pathlib import Path
@@ -24,11 +25,14 @@ from typing import Any
 import torch
 
 from ..core.config import FIELDS, ConfigError, TrainConfig
+from ..core.safeio import FileRefused, open_regular
 from ..core.trainer import Trainer
 from .errors import ExportError, check_target, os_error
 
 FORMAT = "ganviz-checkpoint"
 FORMAT_VERSION = 1
+MAX_COUNTER = 2**52  # step and update counters (exact in the float64 columns of the CSV history)
+MAX_CHECKPOINT_BYTES = 4 * 2**30  # the largest config (8 x 1024 MLPs with Adam) saves about 0.2 GiB
 
 
 class CheckpointError(ExportError):
@@ -82,45 +86,91 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: b
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load and check a checkpoint file's structure (weights_only: tensors and plain types only)."""
+    """Load and check a checkpoint file's structure (weights_only: tensors and plain types only): the entries
+    and their types, counters in range, and every weight and optimiser tensor floating-point and finite."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with open_regular(path, MAX_CHECKPOINT_BYTES) as f:
+            state = torch.load(f, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such file") from None
+    except FileRefused as e:
+        raise CheckpointError(f"{path}: {e}; not a checkpoint") from None
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read the file ({e.strerror or e})") from None
     except Exception as e:  # torch raises UnpicklingError / RuntimeError for foreign or damaged files
         raise CheckpointError(f"{path}: not a ganviz checkpoint or damaged ({type(e).__name__}: "
                               f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    if not isinstance(state, dict) or not isinstance(state.get("format"), str) or state["format"] != FORMAT:
         raise CheckpointError(f"{path}: not a ganviz checkpoint")
-    if state.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format_version {state.get('format_version')!r} is not "
-                              f"supported (this ganviz reads {FORMAT_VERSION})")
+    version = state.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format_version {_short(version)} is not supported (this "
+                              f"ganviz reads {FORMAT_VERSION})")
     need = {"config": dict, "step": int, "d_updates": int, "g_updates": int, "noise_sigma": float, "G": dict,
             "D": dict, "opt_g": dict, "opt_d": dict, "rng": torch.Tensor, "rng_device": str}
     for key, kind in need.items():
-        if not isinstance(state.get(key), kind):
+        value = state.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
             raise CheckpointError(f"{path}: entry {key!r} is missing or has the wrong type")
-    if state["step"] < 0 or state["d_updates"] < 0 or state["g_updates"] < 0:
-        raise CheckpointError(f"{path}: negative step or update counters")
+    for key in ("step", "d_updates", "g_updates"):
+        if not 0 <= state[key] <= MAX_COUNTER:
+            raise CheckpointError(f"{path}: {key} = {_short(state[key])} is out of range (0..{MAX_COUNTER})")
+    if not 0.0 <= state["noise_sigma"] <= 10.0:  # NaN fails too
+        raise CheckpointError(f"{path}: noise_sigma = {state['noise_sigma']!r} is out of range [0, 10]")
+    for net in ("G", "D"):
+        for name, t in state[net].items():
+            _check_tensor(t, f"{path}: {net} weight {_short(name)}")
+    for which in ("opt_g", "opt_d"):
+        opt_state = state[which].get("state")
+        if not isinstance(opt_state, dict):
+            raise CheckpointError(f"{path}: {which} has no per-parameter state table")
+        for pid, entry in opt_state.items():
+            if type(pid) is not int or not isinstance(entry, dict):
+                raise CheckpointError(f"{path}: {which} state entry {_short(pid)} is not a parameter's state")
+            for key, value in entry.items():
+                if isinstance(value, torch.Tensor):
+                    _check_tensor(value, f"{path}: {which} state {pid}.{_short(key)}")
+                elif value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                                and math.isfinite(value)):
+                    raise CheckpointError(f"{path}: {which} state {pid}.{_short(key)} is not a number or tensor")
+    if state["rng"].dtype != torch.uint8 or state["rng"].dim() != 1:
+        raise CheckpointError(f"{path}: the random generator state is not a byte vector")
     return state
 
 
+def _check_tensor(t: Any, where: str) -> None:
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+        raise CheckpointError(f"{where} is not a floating-point tensor")
+    if not bool(torch.isfinite(t).all()):
+        raise CheckpointError(f"{where} holds NaN or Inf: the run had diverged when it was saved, or the file "
+                              "is damaged")
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, torch.Tensor) else f"a tensor of shape {tuple(value.shape)}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def config_of(state: dict[str, Any], where: str = "checkpoint") -> TrainConfig:
+    from .session import _coerce_field  # the same coercion and range checks as a session's [config]
+
     cfg = state["config"]
-    unknown = set(cfg) - set(FIELDS)
+    unknown = [k for k in cfg if not isinstance(k, str) or k not in FIELDS]
     if unknown:
-        raise CheckpointError(f"{where}: unknown config key(s) {', '.join(sorted(unknown))} (a newer ganviz?)")
+        raise CheckpointError(f"{where}: unknown config key(s) {', '.join(sorted(map(_short, unknown)))} (a "
+                              "newer ganviz?)")
     try:
-        return TrainConfig(**{k: v for k, v in cfg.items()}).replace()
-    except (ConfigError, TypeError) as e:
+        return TrainConfig(**{k: _coerce_field(k, v) for k, v in cfg.items()}).replace()
+    except (ConfigError, TypeError, ValueError) as e:
         raise CheckpointError(f"{where}: bad config: {e}") from None
 
 
 def _restore(trainer: Trainer, state: dict[str, Any], config: TrainConfig) -> bool:
-    """Rebuild trainer from config and load every state; returns whether the RNG state was restored."""
+    """Rebuild trainer from config and load every state; returns whether the RNG state was restored.
+
+    Only the optimisers' per-parameter state comes from the file: their hyper-parameters (learning rate,
+    betas, amsgrad, fused, ...) are the config's, as after any rollback."""
     trainer.config = config
     trainer._build()  # networks, optimisers of the config's kinds, generators, empty history
     trainer.G.load_state_dict(state["G"])
@@ -131,7 +181,19 @@ def _restore(trainer: Trainer, state: dict[str, Any], config: TrainConfig) -> bo
         if kind is not None and kind != type(opt).__name__:
             raise ValueError(f"the {which.upper()} optimiser is {kind} in the checkpoint but the config says "
                              f"{type(opt).__name__}")
-        opt.load_state_dict(state[f"opt_{which}"])
+        params = [p for group in opt.param_groups for p in group["params"]]
+        saved = state[f"opt_{which}"]["state"]
+        for pid, entry in saved.items():
+            if not 0 <= pid < len(params):
+                raise ValueError(f"the {which.upper()} optimiser state names parameter {pid} of {len(params)}")
+            for key, value in entry.items():
+                if key != "step" and isinstance(value, torch.Tensor) and value.shape != params[pid].shape:
+                    raise ValueError(f"the {which.upper()} optimiser's {key} for parameter {pid} has shape "
+                                     f"{tuple(value.shape)}, the parameter {tuple(params[pid].shape)}")
+        sd = opt.state_dict()
+        sd["state"] = {pid: {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in entry.items()}
+                       for pid, entry in saved.items()}  # never share tensors with `state` (or a trial run)
+        opt.load_state_dict(sd)
     rng_ok = state["rng_device"] == trainer.gen.device.type
     if rng_ok:
         trainer.gen.set_state(state["rng"])
@@ -143,20 +205,39 @@ def _restore(trainer: Trainer, state: dict[str, Any], config: TrainConfig) -> bo
     return rng_ok
 
 
+def _trial_step(state: dict[str, Any], config: TrainConfig) -> None:
+    """Load the state into a scratch CPU trainer and train one iteration on a batch of 2: every optimiser
+    state entry gets used (missing or mis-shaped ones raise here, not later in the live run)."""
+    scratch = Trainer(config.replace(device="cpu"))
+    _restore(scratch, state, config.replace(device="cpu"))
+    scratch.config = scratch.config.replace(batch_size=2)
+    scratch.iteration()
+    if not scratch._weights_finite():
+        raise ValueError("one training step from it gives NaN/Inf weights")
+
+
 def load_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: bool = True) -> Trainer:
     """Load a checkpoint into trainer (at a step boundary), replacing its config, weights, optimiser states,
-    counters and RNG. The file is checked on a scratch trainer first; on any problem CheckpointError is
-    raised and trainer is unchanged. Logs a "reset" event (the timeline restarts at the checkpoint's step)
-    that also lets a session saved later start from this checkpoint."""
+    counters and RNG. The file is checked on a scratch trainer first (including one trial step); on any
+    problem CheckpointError is raised and trainer is unchanged (if loading into the trainer itself fails, on
+    another device say, it is put back as it was). Logs a "reset" event (the timeline restarts at the
+    checkpoint's step) that also lets a session saved later start from this checkpoint."""
     path = Path(path)
     state = read_checkpoint(path)
     config = config_of(state, str(path))
     try:
-        _restore(Trainer(config.replace(device="cpu")), state, config.replace(device="cpu"))
-    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        _trial_step(state, config)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
         raise CheckpointError(f"{path}: does not fit its own config ({str(e).splitlines()[0][:300]})") from None
     old_step = trainer.step
-    rng_ok = _restore(trainer, state, config.replace(device=trainer.config.device))
+    before = dict(trainer.__dict__)  # _build assigns new objects, so the old ones are kept intact here
+    try:
+        rng_ok = _restore(trainer, state, config.replace(device=trainer.config.device))
+    except Exception as e:
+        trainer.__dict__.clear()
+        trainer.__dict__.update(before)
+        raise CheckpointError(f"{path}: could not be loaded into the run ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0][:300] if str(e) else ''}); the run is unchanged") from None
     if log_event:
         note = "" if rng_ok else " (saved on another device: the random stream differs)"
         trainer._log("reset", f"loaded checkpoint {path.name} at step {trainer.step}{note}", old_step=old_step,

@@ -50,7 +50,8 @@ from typing import Any
 
 from ..core import commands as C
 from ..core.commands import MANUAL, Command, Reset
-from ..core.config import FIELDS, ConfigError, TrainConfig, check_value
+from ..core.config import FIELDS, ConfigError, TrainConfig, check_value, describe_range
+from ..core.safeio import FileRefused, open_regular
 from ..core.snapshot import Event
 from .errors import ExportError, os_error
 
@@ -162,11 +163,14 @@ def command_from_dict(entry: Any, where: str) -> Command:
         if not isinstance(value, real_types):
             raise SessionError(f"{where}: {arg} must be {_type_names(real_types)}, got {type(value).__name__}")
         if arg in _FLOAT_ARGS:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise SessionError(f"{where}: {arg} is too large for a number") from None
         args[arg] = value
     try:
         cmd = _checked(cls, args)
-    except (ConfigError, ValueError, TypeError) as e:
+    except (ConfigError, ValueError, TypeError, OverflowError) as e:
         raise SessionError(f"{where}: {e}") from None
     return cmd
 
@@ -204,13 +208,30 @@ def _tuples(value: Any) -> Any:
 
 
 def _coerce_field(key: str, value: Any) -> Any:
-    """TOML/JSON ints for float fields become floats, arrays for tuple fields tuples; then the schema check."""
-    if FIELDS[key].type in ("float", float) and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if isinstance(FIELDS[key].default, tuple) and isinstance(value, list):
-        value = _tuples(value)
-    check_value(key, value)
+    """TOML/JSON ints for float fields become floats, whole floats for integer fields integers (a TOML `4.0`
+    would otherwise reach range() in the engine), arrays for tuple fields tuples; then the schema check.
+    Raises ConfigError, also for numbers too large for a float (JSON integers have no size limit)."""
+    ftype = FIELDS[key].type
+    try:
+        if ftype in ("float", float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(FIELDS[key].default, tuple) and isinstance(value, list):
+            value = _tuples(value)
+        check_value(key, value)
+        if ftype in ("int", int) and isinstance(value, float):
+            value = int(value)  # whole (check_value refuses 2.5)
+    except (OverflowError, TypeError):
+        raise ConfigError(f"{key}={_short(value)} is out of range: {key} must be {describe_range(key)}") from None
     return value
+
+
+def _short(value: Any) -> str:
+    """repr() for messages, cut short (and safe for integers beyond Python's digit limit)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too large to print"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ---------------------------------------------------------------------------------------------- engine log
@@ -315,18 +336,24 @@ def segments(session: Session) -> list[list[LoggedCommand]]:
 
     out: list[list[LoggedCommand]] = [[]]
     cfg = session.config
-    for entry in session.commands:
+    for i, entry in enumerate(session.commands):
         out[-1].append(entry)
         cmd = entry.command
         if isinstance(cmd, Reset):
+            if cmd.seed is not None:
+                cfg = cfg.replace(seed=cmd.seed)
             out.append([])
             continue
         if isinstance(cmd, (*MANUAL, C.SetRunning, C.SetSpeed)):
             continue
-        new = cfg.replace(**cmd.changes())
+        try:
+            new = cfg.replace(**cmd.changes())
+        except (ConfigError, ValueError, TypeError) as e:
+            raise SessionError(f"commands[{i}] ({type(cmd).__name__}) at step {entry.step} cannot be applied to "
+                               f"the config at that point: {e}") from None
         changed = {k for k in cmd.changes() if getattr(cfg, k) != getattr(new, k)}
-        cfg = new
-        if changed & REINIT_KEYS and not _hot_swap(changed, cfg, new):
+        old, cfg = cfg, new
+        if changed & REINIT_KEYS and not _hot_swap(changed, old, new):
             out.append([])
     return out
 
@@ -335,7 +362,8 @@ def _hot_swap(changed: set[str], old: TrainConfig, new: TrainConfig) -> bool:
     """A data change the engine applies without re-initialising (same dimension)."""
     from ..core.distributions import DATASETS
 
-    return changed <= {"data", "ring_radius", "ring_std"} and DATASETS[old.data].dim == DATASETS[new.data].dim
+    return changed <= {"data", "ring_radius", "ring_std", "image_path"} and \
+        DATASETS[old.data].dim == DATASETS[new.data].dim  # as Trainer.set_config decides
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -410,8 +438,13 @@ def session_from_dict(data: Any, where: str = "session") -> Session:
         if not isinstance(step, int) or isinstance(step, bool) or step < 0:
             raise SessionError(f"{here}: 'step' must be a non-negative integer, got {step!r}")
         entries.append(LoggedCommand(step, command_from_dict(entry, here)))
-    return Session(config, tuple(entries), final, data.get("scene"), data.get("checkpoint"),
-                   data.get("ganviz_version", ""), data.get("note", ""))
+    session = Session(config, tuple(entries), final, data.get("scene") or None, data.get("checkpoint") or None,
+                      data.get("ganviz_version", ""), data.get("note", ""))
+    try:
+        segments(session)  # every change applies to the config as it is at that point (not only on its own)
+    except SessionError as e:
+        raise SessionError(f"{where}: {e}") from None
+    return session
 
 
 def dumps_session(session: Session, fmt: str = "toml") -> str:
@@ -439,7 +472,31 @@ def loads_session(text: str, where: str = "session", fmt: str = "toml") -> Sessi
         raise SessionError(f"{where}: not valid TOML ({e}); the file may be truncated") from None
     except json.JSONDecodeError as e:
         raise SessionError(f"{where}: not valid JSON ({e}); the file may be truncated") from None
+    except (ValueError, RecursionError) as e:  # an integer beyond Python's digit limit, nesting too deep
+        raise SessionError(f"{where}: cannot read the {fmt.upper()} ({type(e).__name__}: {str(e)[:120]})") from None
+    bad = _non_utf8(data)
+    if bad is not None:
+        raise SessionError(f"{where}: text {bad} is not valid Unicode (an unpaired surrogate escape)")
     return session_from_dict(data, where)
+
+
+def _non_utf8(value: Any, depth: int = 0) -> str | None:
+    """The first string (key or value) that UTF-8 cannot encode (JSON's "\\ud800"), or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _short(value)
+        return None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list) and depth < 64:
+        for item in value:
+            if isinstance(item, (str, dict, list)):
+                bad = _non_utf8(item, depth + 1)
+                if bad is not None:
+                    return bad
+    return None
 
 
 def _fmt_of(path: Path) -> str:
@@ -471,11 +528,12 @@ def load_session(path: str | os.PathLike[str]) -> Session:
     """Read and validate a session file; SessionError names the file and the first problem."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_SESSION_BYTES:
-            raise SessionError(f"{path}: larger than {MAX_SESSION_BYTES // 2**20} MiB; not a session")
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path, MAX_SESSION_BYTES) as f:
+            text = f.read().decode("utf-8")
     except FileNotFoundError:
         raise SessionError(f"{path}: no such file") from None
+    except FileRefused as e:
+        raise SessionError(f"{path}: {e}; not a session") from None
     except (OSError, UnicodeDecodeError) as e:
         raise SessionError(f"{path}: cannot read the file ({e})") from None
     return loads_session(text, str(path), _fmt_of(path))
@@ -484,8 +542,9 @@ def load_session(path: str | os.PathLike[str]) -> Session:
 def is_session_file(path: str | os.PathLike[str]) -> bool:
     """Whether a TOML / JSON file declares itself a ganviz session (cheap check, no validation)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")[:4096]
-    except (OSError, UnicodeDecodeError):
+        with open_regular(path, MAX_SESSION_BYTES) as f:
+            text = f.read(4096).decode("utf-8", errors="replace")
+    except (OSError, FileRefused):
         return False
     return f'"{FORMAT}"' in text
 

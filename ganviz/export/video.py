@@ -20,10 +20,13 @@ frames are kept (palettised, 1 byte/pixel) until close(); prefer MP4 for long re
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
 import shutil
+import threading
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,14 @@ MAX_GIF_FRAMES = 5000  # palettised frames held in memory until close()
 GIF_MEDIANCUT_PIXELS = 500_000  # larger GIF frames use the fast octree palette
 
 Progress = Callable[[int, "int | None"], None]  # (frames written, total frames if known)
+_OPEN: weakref.WeakSet[FrameWriter] = weakref.WeakSet()  # writers with a temporary on disk
+
+
+@atexit.register
+def _remove_temporaries() -> None:
+    """At interpreter exit, an encoder thread still busy (a window closed mid-recording) leaves no temporary."""
+    for writer in list(_OPEN):
+        writer.cancel()
 
 
 def format_for_path(path: str | os.PathLike[str], fmt: str | None = None) -> str:
@@ -129,6 +140,8 @@ class FrameWriter:
         self.frames_written = 0
         self.size: tuple[int, int] | None = None  # (width, height) of the input frames
         self._closed = False
+        self._cancelled = threading.Event()  # cancel() from another thread: never commit, remove the temporary
+        self._commit_lock = threading.Lock()
         self._ffmpeg: Any = None  # imageio-ffmpeg's write generator
         self._gif_frames: list[Any] = []
         # fail early, before any frame is produced: encoder present, target writable
@@ -149,12 +162,16 @@ class FrameWriter:
                 self.tmp.touch()  # proves the folder is writable now, not at the end of a long recording
         except OSError as e:
             raise os_error(e, self.path) from None
+        _OPEN.add(self)
 
     # -------------------------------------------------------------- writing
     def write(self, frame: Any) -> None:
         """Append one (h, w, 3) RGB frame (uint8, or float in [0, 1]); all frames must have one size."""
         if self._closed:
             raise ExportError("this recording is already finished")
+        if self._cancelled.is_set():
+            self.abort()
+            raise ExportError(f"recording cancelled: {self.path} was not written")
         rgb = as_rgb(frame)
         h, w = rgb.shape[:2]
         if self.size is None:
@@ -223,7 +240,11 @@ class FrameWriter:
                 duration = max(20, int(round(1000.0 / self.fps / 10.0)) * 10)  # GIF delays are in 1/100 s
                 frames[0].save(self.tmp, save_all=True, append_images=frames[1:], duration=duration, loop=0,
                                optimize=False, disposal=1)
-            self._commit()
+            with self._commit_lock:  # a cancel() from another thread wins if it came first
+                if self._cancelled.is_set():
+                    raise ExportError(f"recording cancelled: {self.path} was not written")
+                self._commit()
+                _OPEN.discard(self)
         except ExportError:
             self.abort()
             raise
@@ -241,19 +262,31 @@ class FrameWriter:
         else:
             os.replace(self.tmp, self.path)
 
+    def cancel(self) -> None:
+        """From any thread: the file will not be committed, and the temporary is removed now (the thread that
+        writes removes it again if it recreates it). Safe while another thread is inside write() or close()."""
+        with self._commit_lock:
+            self._cancelled.set()
+            _OPEN.discard(self)
+        self._remove_tmp()
+
+    def _remove_tmp(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.tmp.is_dir():
+                shutil.rmtree(self.tmp)
+            elif self.tmp.exists():
+                self.tmp.unlink()
+
     def abort(self) -> None:
         """Stop and remove the temporary file; the target is left as it was. Safe to call twice."""
+        _OPEN.discard(self)
         self._closed = True
         gen, self._ffmpeg = self._ffmpeg, None
         if gen is not None:
             with contextlib.suppress(Exception):
                 gen.close()
         self._gif_frames = []
-        with contextlib.suppress(OSError):
-            if self.tmp.is_dir():
-                shutil.rmtree(self.tmp)
-            elif self.tmp.exists():
-                self.tmp.unlink()
+        self._remove_tmp()
 
     def __enter__(self) -> FrameWriter:
         return self

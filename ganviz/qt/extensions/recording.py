@@ -59,6 +59,7 @@ SIZES: list[tuple[str, tuple[int, int] | None]] = [
 ]
 FORMAT_SUFFIX = {"mp4": ".mp4", "gif": ".gif", "png": ""}
 QUEUE_FRAMES = 24  # captured frames waiting for the encoder; beyond this, frames are dropped (and counted)
+CLOSE_BUDGET = 0.6  # seconds a closing window gives recordings to finalise (the rest of the second: training)
 
 
 # ================================================================================== frames (Qt, any thread)
@@ -202,14 +203,30 @@ class Recorder(QtCore.QObject):
         self.captured += 1
         return True
 
-    def stop(self) -> None:
-        """Finish: encode what is queued, then finalise the file (in the background)."""
+    def stop(self, drop_queued: bool = False) -> None:
+        """Finish: encode what is queued (or drop it: window closing), then finalise the file (in the
+        background)."""
         self._stopping.set()
+        if drop_queued:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._queue.get_nowait()
+                    self.dropped += 1
 
     def cancel(self) -> None:
-        """Discard the recording (no file is written)."""
+        """Discard the recording (no file is written); the temporary goes now, even mid-frame."""
         self._cancel.set()
         self._stopping.set()
+        self.writer.cancel()
+
+    def finish_within(self, seconds: float) -> bool:
+        """Finalise what is encoded (queued frames are dropped) if that takes at most `seconds`, else cancel:
+        either way no partial file remains. Returns whether the file was saved (the window closing)."""
+        self.stop(drop_queued=True)
+        if not self.wait(seconds):
+            self.cancel()
+            self.wait(0.2)  # the encoder notices between frames; a frame or a GIF save in progress finishes later
+        return self.result is not None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the encoder to finish; True if it has."""
@@ -262,6 +279,7 @@ class RunAccess:
     def __init__(self, window: Any) -> None:
         self.window = window
         self._initial: tuple[Any, TrainConfig] = (window.session, window.session.config)
+        self.closing = False  # the window is closing: a stopped training thread is not started again
 
     def note_restart(self, config: TrainConfig) -> None:
         """The window started a new run from config (called after window.restart)."""
@@ -286,7 +304,7 @@ class RunAccess:
         try:
             yield trainer
         finally:
-            if was_running:
+            if was_running and not self.closing and self.window.session is session:
                 session.start()
 
     def _request(self, kind: str, arg: Any = None, timeout: float = 15.0) -> Any:
@@ -425,6 +443,18 @@ class WindowReplay:
             self.window.statusBar().showMessage(
                 f"Session replayed to step {snap.step} and paused. Press Play (Space) to continue training.",
                 20000)
+
+
+def _check_data_file(config: TrainConfig) -> None:
+    """Data that lives in a file (image-file) must load before the current run is replaced by a session's."""
+    if config.data != "image-file":
+        return  # built-in data always builds; user points were checked with the session
+    from ...core.distributions import make_distribution
+
+    try:
+        make_distribution(config.data, config.ring_radius, config.ring_std, config.image_path)
+    except ValueError as e:  # ImageDataError names the file and the problem
+        raise SessionError(f"the session's image data cannot be loaded: {e}") from None
 
 
 # ================================================================================== export helpers
@@ -841,11 +871,23 @@ class RecordingExtension(QtCore.QObject):
             ok = rec.wait(max(0.0, deadline - time.monotonic())) and ok
         return ok
 
+    def close_now(self, budget: float = CLOSE_BUDGET) -> None:
+        """The window is closing: within `budget` seconds, finalise every recording with what is already
+        encoded, or discard it (no partial file either way); exports in progress will not restart training."""
+        self.access.closing = True
+        if self.recorder is not None:
+            self.stop_recording()
+        deadline = time.monotonic() + budget
+        for rec in list(self._finishing):
+            rec.stop(drop_queued=True)
+        for rec in list(self._finishing):
+            if not rec.finish_within(max(0.05, deadline - time.monotonic())):
+                self.last_error = (f"{rec.path.name} was discarded: the window closed before it finished "
+                                   "encoding")
+
     def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 (Qt API)
         if obj is self.window and event.type() == QtCore.QEvent.Type.Close:
-            if self.recorder is not None:
-                self.stop_recording()
-            self.wait_idle(30.0)  # finalise the file before the window goes
+            self.close_now()
         elif event.type() == QtCore.QEvent.Type.Show and obj is self.dock_widget.target.view():
             self.refresh_targets()
         return False
@@ -876,6 +918,7 @@ class RecordingExtension(QtCore.QObject):
 
                 replay = WindowReplay(self, session, Path(path).parent)
                 read_checkpoint(replay._checkpoint_path())
+            _check_data_file(session.config)
         except (ExportError, SessionError) as e:
             self._error("Session not opened", str(e))
             return None
