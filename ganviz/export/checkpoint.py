@@ -119,8 +119,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not 0.0 <= state["noise_sigma"] <= 10.0:  # NaN fails too
         raise CheckpointError(f"{path}: noise_sigma = {state['noise_sigma']!r} is out of range [0, 10]")
     for net in ("G", "D"):
-        for name, t in state[net].items():
-            _check_tensor(t, f"{path}: {net} weight {_short(name)}")
+        for name, t in state[net].items():  # integer buffers too (BatchNorm's num_batches_tracked)
+            _check_tensor(t, f"{path}: {net} weight {_short(name)}", integers=True)
     for which in ("opt_g", "opt_d"):
         opt_state = state[which].get("state")
         if not isinstance(opt_state, dict):
@@ -139,9 +139,13 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return state
 
 
-def _check_tensor(t: Any, where: str) -> None:
-    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-        raise CheckpointError(f"{where} is not a floating-point tensor")
+def _check_tensor(t: Any, where: str, integers: bool = False) -> None:
+    real = isinstance(t, torch.Tensor) and (t.is_floating_point() or (
+        integers and not t.is_complex() and t.dtype != torch.bool))
+    if not real:
+        raise CheckpointError(f"{where} is not a {'real' if integers else 'floating-point'} tensor")
+    if not t.is_floating_point():
+        return
     if not bool(torch.isfinite(t).all()):
         raise CheckpointError(f"{where} holds NaN or Inf: the run had diverged when it was saved, or the file "
                               "is damaged")

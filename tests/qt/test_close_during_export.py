@@ -50,7 +50,9 @@ def files_in(folder) -> list[str]:
 def timed_close(w) -> float:
     t0 = time.perf_counter()
     w.close()
-    return time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0
+    print(f"[close] {elapsed:.2f} s")  # pytest -s shows the measured times
+    return elapsed
 
 
 def training_stopped(w, qtbot) -> bool:

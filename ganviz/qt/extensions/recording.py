@@ -20,6 +20,10 @@ stopped at a step boundary, the trainer used directly, and the thread started ag
 
 Errors (a bad path, no encoder, a full disk, a damaged file) are shown in the status bar, the dock and a
 non-blocking message box; no partial file is left and the running session is not touched.
+
+Closing the window never waits long: a recording drops its backlog and is finalised with the frames already
+encoded if that takes at most CLOSE_BUDGET seconds, else it is discarded (its temporary removed at once); an
+export in progress finishes atomically, and a training thread it stopped is not started again.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ SIZES: list[tuple[str, tuple[int, int] | None]] = [
 ]
 FORMAT_SUFFIX = {"mp4": ".mp4", "gif": ".gif", "png": ""}
 QUEUE_FRAMES = 24  # captured frames waiting for the encoder; beyond this, frames are dropped (and counted)
-CLOSE_BUDGET = 0.6  # seconds a closing window gives recordings to finalise (the rest of the second: training)
+CLOSE_BUDGET = 0.5  # seconds a closing window gives recordings to finalise (the rest of the second: training)
 
 
 # ================================================================================== frames (Qt, any thread)
@@ -224,8 +228,8 @@ class Recorder(QtCore.QObject):
         either way no partial file remains. Returns whether the file was saved (the window closing)."""
         self.stop(drop_queued=True)
         if not self.wait(seconds):
-            self.cancel()
-            self.wait(0.2)  # the encoder notices between frames; a frame or a GIF save in progress finishes later
+            self.cancel()  # removes the temporary now; the encoder leaves after the frame or save it is in
+            self.wait(0.05)
         return self.result is not None
 
     def wait(self, timeout: float | None = None) -> bool:
