@@ -102,6 +102,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.histograms = HistogramPanel()
         self.metrics = MetricsPanel()
         self.coverage = CoveragePanel()
+        # no classifier (unlabelled images): the metrics tab is the more useful one to show
+        self.coverage.available_changed.connect(lambda ok: self.docks["coverage" if ok else "metrics"].raise_())
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         for name, title, widget, area in [
             ("losses", "Losses", self.losses, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
@@ -335,7 +337,7 @@ class MainWindow(QtWidgets.QMainWindow):
         now = time.perf_counter()
         slow = {"losses": self.losses, "histograms": self.histograms, "metrics": self.metrics,
                 "coverage": self.coverage}
-        if snap.images is None:
+        if snap.images is None and not is_image_dim(snap.dim):
             slow = {name: panel for name, panel in slow.items() if name not in IMAGE_ONLY}
         for name in slow:
             self._pending[name].append(snap)

@@ -162,6 +162,7 @@ def test_class_overlay_labels_and_confidence_colours(qtbot):
     w.set_show_classes(True)
     w.update_snapshot(make_image_snapshot(class_names=None))
     assert not any(it.isVisible() for it in w._labels)
+    assert not w.class_checkbox.isEnabled()
 
 
 def test_image_panel_update_is_fast(qtbot):
@@ -217,6 +218,11 @@ def test_coverage_history_appends_per_metrics_step_and_collapse_reads_log10(qtbo
     text = w.headline.text().replace("\u00a0", " ")
     assert "classes covered 1 / 10" in text and "2.30 nats" in text
     np.testing.assert_allclose(w.bars.opts["height"], [0, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+    # an image snapshot without views (metrics only) still counts; toy snapshots are ignored
+    w.update_snapshot(dataclasses.replace(make_image_snapshot(step=40), images=None))
+    w.update_snapshot(make_snapshot(step=45, dim=2))
+    np.testing.assert_array_equal(w.covered.x, [10, 30, 40])
+    assert [t[1] for t in w.bar_plot.getAxis("bottom")._tickLevels[0]] == list(NAMES)
     w.update_snapshot(make_image_snapshot(step=5))  # the step went back: a new run
     np.testing.assert_array_equal(w.covered.x, [5])
 
@@ -304,6 +310,19 @@ def test_window_switches_to_image_views_and_back(window, qtbot):
     assert modes is None or modes.isVisible() == modes_was_visible
 
 
+def test_window_shows_metrics_tab_when_the_data_has_no_classifier(window, qtbot):
+    w = window(data="ring8")
+    unlabelled = make_image_snapshot(class_names=None, metrics={"d_real_mean": 0.5}, data="image-file")
+    w.on_snapshot(dataclasses.replace(unlabelled, running=False))
+    qtbot.wait(50)
+    assert w.docks["coverage"].isVisible() and not w.coverage.available
+    assert not w.docks["metrics"].visibleRegion().isEmpty()  # the metrics tab is in front
+    assert w.docks["coverage"].visibleRegion().isEmpty()
+    w.on_snapshot(dataclasses.replace(make_image_snapshot(step=200), running=False))
+    qtbot.wait(50)
+    assert not w.docks["coverage"].visibleRegion().isEmpty()
+
+
 def test_window_opens_on_image_data_config(window):
     w = window(data="digits", z_dim=64, batch_size=64)
     assert w.session.dim == H * W
@@ -383,3 +402,56 @@ def test_image_file_with_a_good_file_sends_data_path_and_settings(controls, tmp_
     assert changes["data"] == "image-file" and changes["image_path"] == str(good) and changes["z_dim"] == 64
     assert panel.widgets["image_path"].value() == str(good)
     assert any("20 images" in n for n in notices)
+
+
+# -- real runs (thread backend) ------------------------------------------------------------------------------
+SMALL_TOY = dict(d_width=32, g_width=32, d_depth=2, g_depth=2, batch_size=64, n_view=256, grid_size=32,
+                 mode_samples=500, w1_samples=128, kde_samples=1024)
+
+
+@pytest.fixture
+def live_window(qtbot, tmp_path):
+    import torch
+
+    from ganviz.qt.app import make_app
+    from ganviz.qt.main_window import MainWindow
+
+    torch.set_num_threads(1)
+    make_app()
+    made = []
+
+    def factory(**cfg):
+        settings = QtCore.QSettings(str(tmp_path / f"live{len(made)}.ini"), QtCore.QSettings.Format.IniFormat)
+        w = MainWindow(TrainConfig(**{**SMALL_TOY, **cfg}), settings=settings, interval=0.02, backend="thread")
+        qtbot.addWidget(w)
+        w.resize(1400, 900)
+        w.show()
+        made.append(w)
+        return w
+
+    yield factory
+    for w in made:
+        assert w.shutdown(), "training thread did not stop within 1 s"
+    assert QtCore.QThreadPool.globalInstance().waitForDone(2000)
+
+
+def test_live_switch_from_toy_to_digits_and_back(live_window, qtbot):
+    w = live_window(data="ring8")
+    qtbot.waitUntil(lambda: w.last_snapshot is not None and w.last_snapshot.step > 2, timeout=20000)
+    assert w.data_stack.currentWidget() is w.data2d and not w.docks["coverage"].isVisible()
+    _pick(w.controls.widgets["data"], "digits")
+    qtbot.waitUntil(lambda: w.last_snapshot.images is not None and w.last_snapshot.step > 1, timeout=120000)
+    cfg = w.trainer.config
+    assert (cfg.data, cfg.z_dim, cfg.batch_size, cfg.d_lr, cfg.g_lr) == ("digits", 64, 64, 2e-4, 2e-4)
+    assert w.data_stack.currentWidget() is w.images and w.docks["coverage"].isVisible()
+    snap = w.last_snapshot
+    assert snap.images.fake.shape == (64, 28, 28) and snap.dim == 784
+    qtbot.waitUntil(lambda: w.images.fake.title.text.count(f"step {w.last_snapshot.step}") == 1, timeout=20000)
+    shown = w.images.fake.image.image
+    np.testing.assert_array_equal(shown, tile(w.last_snapshot.images.fake, 8))
+    assert np.nanstd(shown) > 0.05  # a real generator's output, not a blank grid
+    assert w.histograms.edges is not None  # the D(x) histograms work as they are
+    _pick(w.controls.widgets["data"], "ring8")
+    qtbot.waitUntil(lambda: w.last_snapshot.images is None and w.last_snapshot.field2d is not None, timeout=60000)
+    assert w.trainer.config.z_dim == 2 and w.trainer.config.batch_size == 64  # the toy run's own batch size
+    assert w.data_stack.currentWidget() is w.data2d and not w.docks["coverage"].isVisible()

@@ -18,6 +18,7 @@ from ganviz.qt.series import Series
 
 NO_CLASSIFIER = ("No class coverage for this data: its images have no labels, so there is no classifier to "
                  "label the generated samples.\nThe sample grids, losses and D(x) histograms still apply.")
+BAR_TITLE = "Generated samples per class (classifier labels)"
 WAITING = "class coverage: waiting for the first metrics"
 TRAINING = ("class coverage: waiting for the classifier (trained once in the background on the built-in "
             "data, then cached)")
@@ -68,6 +69,8 @@ class CoveragePanel(QtWidgets.QWidget):
     the panel shows a message instead of empty plots.
     """
 
+    available_changed = QtCore.Signal(bool)  # the run's data has (True) or has no (False) classifier
+
     def __init__(self, parent: QtWidgets.QWidget | None = None, cap: int = 20_000) -> None:
         super().__init__(parent)
         pal = style.palette()
@@ -99,17 +102,14 @@ class CoveragePanel(QtWidgets.QWidget):
 
         self.bar_plot: pg.PlotItem = self._glw.addPlot(row=0, col=0, colspan=2)
         style.style_plot(self.bar_plot, bottom="class", left="share of samples",
-                         title="Generated samples per class (classifier labels)")
+                         title=BAR_TITLE)
         self.bar_plot.showGrid(x=False, y=True, alpha=0.15)
         self.bar_plot.setMouseEnabled(x=False, y=False)
         self.bars = pg.BarGraphItem(x=np.zeros(0), height=np.zeros(0), width=0.7, pen=style.pen(pal.fake, 1),
                                     brush=style.brush(pal.fake, 200))
         self.bar_plot.addItem(self.bars)
-        self.uniform_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen(pal.reference, 2, "dash"),
-                                            label="uniform 1/K", labelOpts={
-                                                "position": 0.98, "anchors": [(1, 1), (1, 1)],
-                                                "color": pal.reference})
-        self.uniform_line.label.setFont(style.font(style.LEGEND_PT))
+        # the line is named in the title: a label on it would cover a bar
+        self.uniform_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen(pal.reference, 2, "dash"))
         self.bar_plot.addItem(self.uniform_line, ignoreBounds=True)
 
         self.covered_plot: pg.PlotItem = self._glw.addPlot(row=1, col=0)
@@ -124,7 +124,7 @@ class CoveragePanel(QtWidgets.QWidget):
         self.log_k_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen(pal.reference, 1, "dash"),
                                           label="log K: one class", labelOpts={
                                               "position": 0.02, "anchors": [(0, 0), (0, 0)],
-                                              "color": pal.reference})
+                                              "color": pal.reference, "fill": pg.mkBrush(pal.legend_brush)})
         self.log_k_line.label.setFont(style.font(style.EVENT_LABEL_PT))
         self.kl_plot.addItem(self.log_k_line, ignoreBounds=True)
         for p in (self.covered_plot, self.kl_plot):
@@ -147,14 +147,19 @@ class CoveragePanel(QtWidgets.QWidget):
         if self._last_step is not None and snapshot.step < self._last_step:
             self.reset()
         self._last_step = snapshot.step
-        if snapshot.images is None:
-            return
-        state = classifier_state(snapshot)
+        if snapshot.images is None and snapshot.dim <= 2:
+            return  # toy data
+        if snapshot.images is not None:
+            state = classifier_state(snapshot)
+        else:  # an image snapshot without views (metrics only): keep what the last views said
+            state = "ready" if "class_share_0" in snapshot.metrics else "waiting" if self.available else "none"
         self._set_available(state != "none")
         if state == "none":
             return
         k = class_count(snapshot)
-        names = tuple(snapshot.images.class_names or ()) or tuple(str(i) for i in range(k))
+        names = tuple(snapshot.images.class_names or ()) if snapshot.images is not None else self._names
+        if len(names) != k:
+            names = tuple(str(i) for i in range(k))
         if k != self.k or names != self._names:
             self._set_classes(k, names)
         if snapshot.events:
@@ -202,12 +207,15 @@ class CoveragePanel(QtWidgets.QWidget):
     def _set_available(self, on: bool) -> None:
         if on == self.available and self._stack.currentIndex() == (0 if on else 1):
             return
+        changed = on != self.available
         self.available = on
         self._stack.setCurrentIndex(0 if on else 1)
         pal = style.palette()
         self.headline.setStyleSheet("" if on else f"color: {pal.na_text};")
         if not on:
             self.headline.setText("class coverage: n/a (no classifier for this data)")
+        if changed:
+            self.available_changed.emit(on)
 
     def _set_classes(self, k: int, names: tuple[str, ...]) -> None:
         self.k, self._names = k, names
@@ -215,8 +223,9 @@ class CoveragePanel(QtWidgets.QWidget):
         self.bar_plot.setXRange(-0.6, k - 0.4, padding=0.0)
         if k:
             self.uniform_line.setPos(1.0 / k)
-            self.uniform_line.label.setFormat(f"uniform 1/K = {1.0 / k:.3g}")
+            style.set_title(self.bar_plot, f'{BAR_TITLE}<br><span style="font-size: {style.LEGEND_PT}pt;">'
+                                           f"dashed line: the uniform share 1/K = {1.0 / k:.3g}</span>")
             self.k_line.setPos(float(k))
             self.log_k_line.setPos(math.log(k) if k > 1 else 0.0)
-        self.covered_plot.setYRange(0.0, max(k, 1) + 0.5, padding=0.0)
+        self.covered_plot.setYRange(0.0, max(k, 1) + 0.8, padding=0.0)
         self.kl_plot.setYRange(0.0, max(math.log(max(k, 2)), 0.1) * 1.08, padding=0.0)

@@ -204,6 +204,9 @@ class ImageGridPanel(QtWidgets.QWidget):
             self.interp.set_array(tile(interp.reshape(rows * cols, h, w), cols))
         else:
             self.interp.clear()
+        labelled = views.fake_labels is not None and bool((np.asarray(views.fake_labels) >= 0).any())
+        if labelled != self.class_checkbox.isEnabled():
+            self.class_checkbox.setEnabled(labelled)  # unlabelled data, or the classifier is still training
         if self.show_classes:
             self._update_labels(views)
         n = fake.shape[0] if fake.ndim == 3 else 0
@@ -265,8 +268,11 @@ class ImageGridPanel(QtWidgets.QWidget):
                 continue
             text = names[label][:MAX_CLASS_CHARS] if names is not None and label < len(names) else str(label)
             p = float(conf[k]) if k < len(conf) else float("nan")
-            item.setText(text, color=confidence_colour(p))
+            colour = confidence_colour(p)
+            if text != item.toPlainText() or colour != item.color.name():  # re-layout only what changed
+                item.setText(text, color=colour)
             r0, c0 = tile_origin(k, self.cols, h, w)
-            item.setPos(c0, r0)
+            if (item.pos().x(), item.pos().y()) != (c0, r0):
+                item.setPos(c0, r0)
             item.setToolTip(f"sample {k}: class {text}, p = {p:.2f}")
             item.setVisible(True)

@@ -106,7 +106,9 @@ IMAGE_PLOTS: tuple[PlotSpec, ...] = tuple(
 
 
 def is_image_snapshot(snapshot: Snapshot) -> bool:
-    return snapshot.images is not None or "classes_covered" in snapshot.metrics or "frechet" in snapshot.metrics
+    """Image data: views, image metrics, or a flat (H * W) sample dimension (the toy data is 1D or 2D)."""
+    return (snapshot.images is not None or snapshot.dim > 2 or "classes_covered" in snapshot.metrics
+            or "frechet" in snapshot.metrics)
 
 
 class MetricsPanel(QtWidgets.QWidget):
