@@ -127,6 +127,21 @@ def test_image_panel_draws_grids_with_fixed_levels_and_step_title(qtbot):
     assert w.fake.view.state["aspectLocked"]
 
 
+def test_grids_stay_square_and_take_the_height_a_short_strip_leaves(qtbot):
+    w = _make(qtbot, ImageGridPanel, 800, 600)  # the height limits the grids
+    snap = make_image_snapshot()
+    w.update_snapshot(snap)
+    qtbot.wait(20)
+    tall = w.fake.view.geometry().height()
+    short = dataclasses.replace(snap.images, interp=snap.images.interp[:2])  # 2 interpolation rows
+    w.update_snapshot(dataclasses.replace(snap, images=short))
+    qtbot.wait(20)
+    assert w.interp.shape == (2 * (H + GAP) - GAP, 10 * (W + GAP) - GAP)
+    assert w.fake.view.geometry().height() > tall + 10
+    geo = w.fake.view.geometry()
+    assert geo.height() <= geo.width() + 1  # never taller than wide: no wasted band above and below
+
+
 def test_grey_generator_stays_grey(qtbot):
     """Fixed levels: an all-zero (mid-grey) batch is drawn mid-grey, not contrast-stretched to black/white."""
     w = _make(qtbot, ImageGridPanel)

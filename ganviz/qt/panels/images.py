@@ -21,7 +21,7 @@ GRID_COLS = 8
 GAP_COLOUR = "#6f8fb8"  # a tint no grayscale image value can take
 MAX_CLASS_CHARS = 6
 FAKE_SUBTITLE = "fixed noise batch (same z each frame)"
-GRID_SHARE = 0.64  # at most this share of the height goes to the 8x8 grids, the rest to the strip
+GRID_SHARE = 0.64  # the 8x8 grids get at least this share of the height when the strip would need more
 WAITING = "waiting for the first image snapshot"
 
 
@@ -98,7 +98,7 @@ class TiledImage:
         self.view.addItem(self.frame)
         self.image = pg.ImageItem(axisOrder="row-major", levels=LEVELS)
         self.view.addItem(self.image)
-        self._shape: tuple[int, ...] = ()
+        self.shape: tuple[int, ...] = ()  # of the tiled array shown
         self._title = title
 
     def _html(self, title: str) -> str:
@@ -114,8 +114,8 @@ class TiledImage:
 
     def set_array(self, arr: np.ndarray) -> None:
         self.image.setImage(arr, autoLevels=False, levels=LEVELS)
-        if arr.shape != self._shape:
-            self._shape = arr.shape
+        if arr.shape != self.shape:
+            self.shape = arr.shape
             h, w = arr.shape
             self.frame.setRect(0, 0, w, h)
             self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.01)
@@ -199,11 +199,14 @@ class ImageGridPanel(QtWidgets.QWidget):
             self._real_src = real.copy()  # the real batch is fixed: re-tiled only when it changes
             self.real.set_array(tile(real, self.cols))
         interp = np.asarray(views.interp)
+        strip_shape = self.interp.shape
         if interp.ndim == 4 and interp.size:
             rows, cols, h, w = interp.shape
             self.interp.set_array(tile(interp.reshape(rows * cols, h, w), cols))
         else:
             self.interp.clear()
+        if self.interp.shape != strip_shape:
+            self._fit_rows()  # the strip's aspect changed: share the height again
         labelled = views.fake_labels is not None and bool((np.asarray(views.fake_labels) >= 0).any())
         if labelled != self.class_checkbox.isEnabled():
             self.class_checkbox.setEnabled(labelled)  # unlabelled data, or the classifier is still training
@@ -237,12 +240,17 @@ class ImageGridPanel(QtWidgets.QWidget):
         return super().eventFilter(obj, event)
 
     # -- internals ---------------------------------------------------------------------------------------
-    def _fit_rows(self, width: int, height: int) -> None:
-        """Square grids as large as fit (at most GRID_SHARE of the image height), the strip the rest."""
+    def _fit_rows(self, width: int | None = None, height: int | None = None) -> None:
+        """Square grids as large as fit, leaving the strip the height it needs at full width (but at least
+        1 - GRID_SHARE of the height when it needs more); the strip gets whatever remains."""
+        if width is None or height is None:
+            width, height = self._glw.width(), self._glw.height()
         layout = self._glw.ci.layout
         title = self.fake.title.preferredHeight() + self.interp.title.preferredHeight()
         avail = max(20.0, height - title - 5 * layout.verticalSpacing() - 20)
-        side = max(10.0, min((width - 20) / 2 - layout.horizontalSpacing(), GRID_SHARE * avail))
+        h, w = self.interp.shape if len(self.interp.shape) == 2 and self.interp.shape[1] > 1 else (115, 289)
+        strip = min((width - 20) * h / w, (1.0 - GRID_SHARE) * avail)
+        side = max(10.0, min((width - 20) / 2 - layout.horizontalSpacing(), avail - strip))
         layout.setRowFixedHeight(1, side)
         layout.setRowFixedHeight(3, max(10.0, avail - side))
 
