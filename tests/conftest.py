@@ -2,6 +2,9 @@
 
 import os
 
+# Before numpy is imported (see ganviz/__init__.py): no OpenBLAS thread pool, whose fork handler can deadlock.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # Must happen before any Qt import, or a machine with no display aborts the whole run.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")

@@ -186,8 +186,8 @@ def check_value(key: str, value: Any) -> None:
         is_int = f.type in ("int", int)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
-        if is_int and not float(value).is_integer():
-            raise bad
+        if is_int and not isinstance(value, int):  # 2.0 would reach range() and tensor shapes as a float
+            raise ConfigError(f"{key}={value!r} is not an integer: {key} must be {describe_range(key)}")
         if not (m["lo"] <= value <= m["hi"]) or value != value:  # NaN fails too
             raise bad
 

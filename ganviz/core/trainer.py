@@ -154,9 +154,9 @@ class Trainer(CommandDrain):
         self.running = True
         self.steps_per_sec_limit: float | None = None
         self.device, msg = resolve_device(config.device)
-        if msg:
-            self._log("device", msg)
         self._build(reset_events=False)
+        if msg:  # after _build: an event records the step it happened at
+            self._log("device", msg)
 
     # ------------------------------------------------------------------ building
     def _build(self, reset_events: bool = True) -> None:
@@ -224,10 +224,14 @@ class Trainer(CommandDrain):
         changed = {k: v for k, v in changes.items() if getattr(old, k) != v}
         if not changed:
             return
-        self.config = new
         needs_build = bool(REINIT_KEYS & set(changed))
-        if set(changed) <= {"data", "ring_radius", "ring_std", "image_path"}:
+        new_data = None
+        if {"data", "ring_radius", "ring_std", "image_path"} & set(changed):
+            # built before anything changes: a bad image file raises here and leaves the run as it was
             new_data = make_distribution(new.data, new.ring_radius, new.ring_std, new.image_path)
+        self.config = new
+        if set(changed) <= {"data", "ring_radius", "ring_std", "image_path"}:
+            assert new_data is not None
             if new_data.dim == self.dim:  # hot swap: same networks, new data
                 self.data = new_data
                 view_gen = torch.Generator(device=self.device).manual_seed(new.seed + 7919)

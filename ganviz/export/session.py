@@ -217,9 +217,9 @@ def _coerce_field(key: str, value: Any) -> Any:
             value = float(value)
         if isinstance(FIELDS[key].default, tuple) and isinstance(value, list):
             value = _tuples(value)
+        if ftype in ("int", int) and isinstance(value, float) and value.is_integer():
+            value = int(value)  # whole floats only (check_value refuses 2.5 and 2.0 alike)
         check_value(key, value)
-        if ftype in ("int", int) and isinstance(value, float):
-            value = int(value)  # whole (check_value refuses 2.5)
     except (OverflowError, TypeError):
         raise ConfigError(f"{key}={_short(value)} is out of range: {key} must be {describe_range(key)}") from None
     return value

@@ -85,7 +85,9 @@ def test_int_keys_reject_fractions(key):
     lo = FIELDS[key].metadata["lo"]
     with pytest.raises(ConfigError, match="integer"):
         check_value(key, lo + 0.5)
-    check_value(key, float(lo))  # an integral float is accepted (e.g. "4.0" on the command line)
+    with pytest.raises(ConfigError, match="not an integer"):
+        check_value(key, float(lo))  # a float would reach range() and tensor shapes (found by fuzzing)
+    assert parse_value(key, f"{lo}.0") == lo and isinstance(parse_value(key, f"{lo}.0"), int)  # "4.0" on the CLI
 
 
 @pytest.mark.parametrize("key", CHOICE + ["data", "objective"])

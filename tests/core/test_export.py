@@ -335,7 +335,7 @@ args = { name = "hinge" }
      "steps_per_sec must be a positive number"),
     (GOOD.replace("step = 10", "step = -1"), r"commands\[0\]: 'step' must be a non-negative integer"),
     (GOOD.replace("step = 10", 'step = "10"'), "'step' must be a non-negative integer"),
-    (GOOD.replace("d_width = 16", "d_width = 1e9"), r"\[config\] d_width=1000000000.0 is out of range"),
+    (GOOD.replace("d_width = 16", "d_width = 1e9"), r"\[config\] d_width=1000000000 is out of range"),
     (GOOD.replace("d_width = 16", "d_lr = nan"), r"\[config\] d_lr=nan is out of range"),
     (GOOD.replace("d_width = 16", "colour = 1"), r"\[config\] unknown key 'colour'"),
     (GOOD.replace("seed = 0", "seed = 4"), "must agree"),

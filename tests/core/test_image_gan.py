@@ -274,3 +274,17 @@ def test_cli_refuses_a_bad_image_file_with_exit_2(tmp_path, capsys):
     code = cli.main(["train", "--set", "data=image-file", "--set", f"image_path={bad}", "--steps", "2"])
     assert code == 2
     assert "broken.npy" in capsys.readouterr().err
+
+
+def test_switching_to_a_bad_image_file_leaves_the_run_as_it_was(tmp_path):
+    from ganviz.core.images.files import ImageDataError
+
+    t = Trainer(small())
+    t.iteration()
+    before_cfg, w = t.config, t.G.net[0].weight.detach().clone()
+    bad = tmp_path / "gone.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ImageDataError, match="gone.npz"):
+        t.set_config(data="image-file", image_path=str(bad))
+    assert t.config == before_cfg and torch.equal(t.G.net[0].weight, w) and t.step == 1
+    t.iteration()  # and it still trains
