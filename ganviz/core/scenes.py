@@ -33,6 +33,7 @@ from typing import Any
 
 from .commands import Command, Reset, SetRunning, command_for_change
 from .config import FIELDS, ConfigError, TrainConfig, check_value
+from .safeio import FileRefused, open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -107,9 +108,10 @@ def load_scene(name_or_path: str | Path) -> Scene:
     """Load and validate a scene by name (assets/scenes/NAME.toml) or by path."""
     path = find_scene(name_or_path)
     try:
-        if path.stat().st_size > MAX_SCENE_BYTES:
-            raise SceneError(f"{path}: file is larger than {MAX_SCENE_BYTES // 1024} KiB; not a scene")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open_regular(path, MAX_SCENE_BYTES) as f:  # a FIFO or device would block or never end
+            data = tomllib.loads(f.read().decode("utf-8"))
+    except FileRefused as e:
+        raise SceneError(f"{path}: {e}; not a scene") from None
     except (OSError, UnicodeDecodeError) as e:
         raise SceneError(f"{path}: cannot read the file ({e})") from None
     except tomllib.TOMLDecodeError as e:

@@ -84,3 +84,16 @@ def test_save_current_setup_round_trips(tmp_path):
 def test_unknown_scene_name_lists_the_available_ones():
     with pytest.raises(SceneError, match="ring-collapse-basic"):
         load_scene("no-such-scene")
+
+
+def test_a_fifo_or_folder_named_as_a_scene_is_refused_without_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # reading a FIFO with no writer would block forever
+    with pytest.raises(SceneError, match="not a regular file"):
+        load_scene(fifo)
+    folder = tmp_path / "dir.toml"
+    folder.mkdir()
+    with pytest.raises(SceneError, match="folder"):
+        load_scene(folder)
