@@ -179,6 +179,16 @@ class StackedMLP:
         return FrozenStack(tuple((w.detach().clone(), b.detach().clone()) for w, b in self.layers), self.activation)
 
 
+def _copy_to(tensors: Sequence[Tensor], device: torch.device) -> list[Tensor]:
+    """Copies on device. From a GPU to the CPU, every copy is queued non-blocking (into pinned memory) and
+    the stream is synchronised once, instead of once per tensor."""
+    if device.type == "cpu" and any(t.is_cuda for t in tensors):
+        out = [t.to(device, non_blocking=True) for t in tensors]
+        torch.cuda.current_stream().synchronize()
+        return out
+    return [t.to(device) for t in tensors]
+
+
 class FrozenStack:
     """An immutable, picklable copy of a StackedMLP's weights with a pure forward (for snapshots)."""
 
@@ -187,7 +197,8 @@ class FrozenStack:
         self.activation = activation
 
     def to(self, device: torch.device | str) -> FrozenStack:
-        return FrozenStack(tuple((w.to(device), b.to(device)) for w, b in self.layers), self.activation)
+        flat = _copy_to([t for wb in self.layers for t in wb], torch.device(device))
+        return FrozenStack(tuple(zip(flat[::2], flat[1::2], strict=True)), self.activation)
 
     @torch.no_grad()
     def __call__(self, x: Tensor) -> Tensor:
@@ -262,7 +273,7 @@ class _EnsembleView:
         self.g, self.z_fixed = g, z_fixed
 
     def to(self, device: torch.device | str) -> _EnsembleView:
-        return _EnsembleView(self.g.to(device), self.z_fixed.to(device))
+        return _EnsembleView(self.g.to(device), _copy_to([self.z_fixed], torch.device(device))[0])
 
     def compute(self) -> dict:
         n = self.g.layers[0][0].shape[0]
@@ -479,6 +490,8 @@ class EnsembleTrainer(CommandDrain):
         n = min(cfg.n_view, SMALL_MULTIPLE_SAMPLES)
         self.z_fixed = self.prior.sample(n, view_gen, self.device)  # one noise batch shared by every seed
         self.x_view = self.data.sample(n, view_gen, self.device)
+        self._x_view_host = self.x_view.cpu().numpy()  # copied once, not per snapshot; shared, so read-only
+        self._x_view_host.flags.writeable = False
 
     # ------------------------------------------------------------------ events and commands
     def reset(self, seed: int | None = None) -> None:
@@ -511,6 +524,10 @@ class EnsembleTrainer(CommandDrain):
         if REINIT_KEYS & set(changed):
             desc = ", ".join(f"{k}={v}" for k, v in changed.items())
             old_step = self.step
+            if "device" in changed:
+                self.device, msg = resolve_device(new.device)
+                if msg:
+                    self._log("device", msg)
             self._build()
             self._log("reset", f"{desc}: re-initialised at step {old_step}", old_step=old_step, **changed)
             return
@@ -596,7 +613,9 @@ class EnsembleTrainer(CommandDrain):
     def _seed_grad_norm(params: list[Tensor]) -> Tensor:
         """(N,) the gradient norm of each seed's network (trainer._grad_norm per seed)."""
         grads = [p.grad.flatten(1) for p in params if p.grad is not None]
-        return torch.linalg.vector_norm(torch.cat(grads, dim=1), dim=1) if grads else torch.zeros(0)
+        if not grads:  # on the parameters' device: history rows are stacked there
+            return params[0].new_zeros(params[0].shape[0])
+        return torch.linalg.vector_norm(torch.cat(grads, dim=1), dim=1)
 
     # ------------------------------------------------------------------ training steps
     def _d_update(self) -> None:
@@ -812,7 +831,7 @@ class EnsembleTrainer(CommandDrain):
             step=self.step, d_updates=self.d_updates, g_updates=self.g_updates, seeds=self.seeds,
             objective=self.objective.name, dim=self.dim, data=self.config.data, history=history,
             metrics=dict(self._last_metrics), metrics_step=self._metrics_step, events=events,
-            diverged=self.diverged.copy(), real=self.x_view.cpu().numpy(),
+            diverged=self.diverged.copy(), real=self._x_view_host,
             bounds=tuple(float(b) for b in self.data.bounds), modes=self.data.modes, mode_std=self.data.mode_std,
             steps_per_sec=self._rate, device=str(self.device), running=self.running, wall_time=time.time(),
             config=self.config, lazy=view, pending_metrics=job,

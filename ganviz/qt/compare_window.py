@@ -2,7 +2,8 @@
 set of play / step / reset controls for all, and shared metric plots overlaying the runs.
 
 Like the main window, the engine (a CompareTrainer) runs in a child process by default and the window only
-draws; each run is bit-identical to the same config trained alone.
+draws; with two or more cores its runs are spread over one process per core (shard processes, synchronised
+at every snapshot, so the panes stay in lock-step). Each run is bit-identical to the same config trained alone.
 """
 
 from __future__ import annotations

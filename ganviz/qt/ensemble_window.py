@@ -5,11 +5,12 @@ Left: a fan of exact-W1 curves (one faint line per seed, the median in bold), th
 over time, a heat strip of modes covered per seed, and a fan of D losses. Right: small multiples, each
 seed's generator on one fixed noise batch over the data (refreshed a few times a second).
 
-The engine (ganviz.core.ensemble.EnsembleTrainer) runs in a worker thread of this process (the thread
-backend: ganviz.core.process builds single runs and comparisons only). Its snapshots are lazy: the
-fixed-noise samples and the per-seed metrics (N exact-W1 assignments, N mode histograms) are computed by
-a pool thread here, off both the training thread and the GUI thread; the next snapshot is requested only
-when the previous one has been drawn.
+The engine (ganviz.core.ensemble.EnsembleTrainer) runs in a worker thread of this process (backend
+"thread", the default; `engine` is then inspectable) or in a child process (backend "process", built there
+from an EnsembleSpec; no GIL contention with drawing). Its snapshots are lazy: the fixed-noise samples and
+the per-seed metrics (N exact-W1 assignments, N mode histograms) are computed by a pool thread here, off
+both the training thread and the GUI thread; the next snapshot is requested only when the previous one has
+been drawn.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from superqt.utils import create_worker
 from ..core.commands import Command
 from ..core.config import TrainConfig
 from ..core.distributions import make_distribution
-from ..core.ensemble import EnsembleSnapshot, EnsembleTrainer, check_ensemble_config
+from ..core.ensemble import EnsembleSnapshot, EnsembleSpec, EnsembleTrainer, check_ensemble_config
 from ..core.objectives import OBJECTIVES
 from . import style
 from .panels._common import EventMarkers, FastScatter, ViewNote
@@ -210,15 +211,11 @@ class EnsembleWindow(QtWidgets.QMainWindow):
     def __init__(self, config: TrainConfig, n_seeds: int = 16, backend: str = "thread", interval: float = 0.1,
                  metrics_interval: float = 1.0, autostart: bool = True, rng: str = "per-seed") -> None:
         super().__init__()
-        if backend != "thread":
-            raise ValueError("the ensemble runs with backend='thread' (ganviz.core.process does not build "
-                             "ensembles yet)")
         check_ensemble_config(config, n_seeds)
         self.n_seeds = n_seeds
-        self.engine = EnsembleTrainer(config, n_seeds, rng=rng)
-        self.session = TrainingSession(config, backend="thread", interval=interval,
-                                       metrics_interval=metrics_interval, parent=self)
-        self.session.trainer = self.engine  # any engine with the live-loop interface (ganviz.core.loop)
+        self.session = TrainingSession(config, backend=backend, interval=interval, metrics_interval=metrics_interval,
+                                       parent=self, engine=EnsembleSpec(config, n_seeds, rng))
+        self.engine: EnsembleTrainer | None = self.session.trainer  # None with the process backend
         self.session.snapshot.connect(self.on_snapshot)
         self.session.failed.connect(self.on_failed)
         obj = OBJECTIVES[config.objective]

@@ -5,6 +5,8 @@ Two backends, one interface:
   thread here receives its snapshots; training never competes with drawing for the GIL.
 - "thread": the Trainer runs in a worker thread of this process; tests and notebooks use it because
   `session.trainer` is then directly inspectable.
+Either backend trains a Trainer, a comparison (`compare=`, in one process per core with "process") or any
+engine with a picklable recipe (`engine=`, e.g. the ensemble of seeds).
 Either way snapshots are sent at most every `interval` seconds and only after the GUI has drawn the
 previous one (`frame_done()`), so the event queue never floods and nothing is lost. Controls call
 `submit()` with typed commands; they apply at the trainer's next step boundary.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from qtpy.QtCore import QObject, Signal
 from superqt.utils import GeneratorWorker
@@ -53,7 +56,10 @@ class TrainingSession(QObject):
 
     def __init__(self, config: TrainConfig, backend: str = "process", interval: float = 0.04,
                  metrics_interval: float = 0.5, threads: int = 1, parent: QObject | None = None,
-                 compare: list[TrainConfig] | None = None) -> None:
+                 compare: list[TrainConfig] | None = None, engine: Any = None) -> None:
+        """compare: the configs of a comparison; engine: any other engine's picklable recipe, an object with
+        build() (ganviz.core.ensemble.EnsembleSpec), trained instead of a Trainer on config. Snapshots of
+        such an engine are passed on lazy: its window materialises them."""
         super().__init__(parent)
         if backend not in ("process", "thread"):
             raise ValueError(f"backend must be 'process' or 'thread', got {backend!r}")
@@ -63,9 +69,11 @@ class TrainingSession(QObject):
         self.metrics_interval = metrics_interval
         self.threads = threads
         self.compare = compare  # configs of a comparison (compare mode), else None
-        self.trainer: Trainer | CompareTrainer | None = None
+        self.engine = engine
+        self.trainer: Any = None  # the engine itself with the thread backend: Trainer, CompareTrainer, ...
         if backend == "thread":
-            self.trainer = CompareTrainer(compare) if compare else Trainer(config)
+            self.trainer = engine.build() if engine is not None else CompareTrainer(compare) if compare else \
+                Trainer(config)
         self.process: TrainerProcess | None = None
         device, message = resolve_device(config.device)
         self.device = str(device)
@@ -113,6 +121,9 @@ class TrainingSession(QObject):
                 if snap is None:
                     yield None  # a heartbeat
                     continue
+                if not isinstance(snap, (Snapshot, CompareSnapshot)):  # another engine's: its window materialises
+                    yield snap
+                    continue
                 snap = snap.materialized()
                 if isinstance(snap, CompareSnapshot):
                     carries += [_MetricsCarry() for _ in range(len(snap.runs) - len(carries))]
@@ -131,7 +142,7 @@ class TrainingSession(QObject):
         self._stop.clear()
         self._ready.set()
         if self.backend == "process":
-            engine = self.compare if self.compare else self.config
+            engine = self.compare or self.engine or self.config
             self.process = TrainerProcess(engine, self.interval, self.metrics_interval, self.threads)
             self.process.start()
             for step, command in self._scheduled:

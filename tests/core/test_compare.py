@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
+from multiprocessing.reduction import ForkingPickler
+
 import numpy as np
 import pytest
 import torch
 
 from ganviz.core.commands import Reset, SetLearningRates, SetObjective, SetRunning, StepBoth, StepD
-from ganviz.core.compare import CompareTrainer, ForRun, comparison_configs
+from ganviz.core.compare import CompareTrainer, ForRun, compare_workers, comparison_configs, split_runs
 from ganviz.core.config import TrainConfig
+from ganviz.core.snapshot import Snapshot
 from ganviz.core.trainer import HISTORY_KEYS, Trainer
 
 torch.set_num_threads(1)
@@ -109,3 +113,102 @@ def test_lazy_compare_snapshot_materialises_every_run():
 def test_run_count_is_bounded(n):
     with pytest.raises(ValueError, match="2 to 4"):
         CompareTrainer([BASE] * n)
+
+
+def test_runs_split_over_workers_with_a_one_core_guard():
+    assert split_runs(2, 2) == [[0], [1]]
+    assert split_runs(3, 2) == [[0], [1, 2]]  # the coordinator, which also merges snapshots, gets the fewest
+    assert split_runs(4, 2) == [[0, 1], [2, 3]]
+    assert split_runs(4, 1) == [[0, 1, 2, 3]]
+    assert compare_workers(2, cores=1) == 1  # one core: parallel buys nothing, runs step one after the other
+    assert compare_workers(4, cores=2) == 2 and compare_workers(2, cores=16) == 2
+
+
+def test_parallel_runs_in_shard_processes_are_bit_identical_to_single_runs():
+    cfgs = comparison_configs(BASE, ["ns", "hinge", "wgan-gp"])
+    ct = CompareTrainer(cfgs, workers=2)  # run 0 here, runs 1 and 2 in one shard process
+    try:
+        assert ct.workers == 2 and len(ct.runs) == 1 and len(ct.shard_pids) == 1
+        singles = [Trainer(c) for c in cfgs]
+        ct.train(15)
+        mid = ct.snapshot(with_fields=False)  # a barrier: every run at the same step
+        assert [s.step for s in mid.runs] == [15, 15, 15]
+        ct.submit(ForRun(2, SetLearningRates(d_lr=3e-4)))
+        ct.submit(SetLearningRates(g_lr=2e-4))  # to every run
+        ct.train(10)
+        ct.submit(SetRunning(False))
+        ct.submit(StepD())
+        for cmd in ct.apply_pending():
+            ct.run_manual(cmd)
+        ct.submit(ForRun(1, SetObjective("minimax")))
+        ct.submit(StepBoth())
+        for cmd in ct.apply_pending():
+            ct.run_manual(cmd)
+        snap = ct.snapshot(with_fields=False)
+        assert not snap.running and [s.step for s in snap.runs] == [27, 27, 27]
+        assert [s.objective for s in snap.runs] == ["ns", "minimax", "wgan-gp"]
+        for i, t in enumerate(singles):
+            t.train(15)
+            t.snapshot(with_fields=False)
+            if i == 2:
+                t.submit(SetLearningRates(d_lr=3e-4))
+            t.submit(SetLearningRates(g_lr=2e-4))
+            t.train(10)
+            t.submit(SetRunning(False))
+            t.apply_pending()
+            t.step_d()
+            if i == 1:
+                t.submit(SetObjective("minimax"))
+                t.apply_pending()
+            t.iteration()
+        for run_snap, t in zip(snap.runs, singles, strict=True):
+            single = t.snapshot(with_fields=False)
+            assert history_equal(run_snap.history, single.history)
+            assert run_snap.metrics["w1"] == single.metrics["w1"]
+            assert (run_snap.d_updates, run_snap.g_updates) == (single.d_updates, single.g_updates)
+        lazy = ct.snapshot(lazy=True)  # shard snapshots cross a process boundary and materialise here
+        lazy.prepare_transfer()
+        sent = pickle.loads(ForkingPickler.dumps(lazy))  # on to the window: shard runs go as their bytes
+        assert lazy.runs[1]._snap is None and all(isinstance(s, Snapshot) for s in sent.runs)
+        assert all(s.fake.shape == (BASE.n_view, 2) for s in sent.materialized().runs)
+        assert all(s.fake.shape == (BASE.n_view, 2) for s in lazy.materialized().runs)
+    finally:
+        pids = ct.shard_pids
+        ct.close()
+    assert pids and not ct.shard_pids
+
+
+def test_trainer_process_runs_a_comparison_over_shard_processes_and_stops_them():
+    import time
+
+    from ganviz.core.process import TrainerProcess
+
+    proc = TrainerProcess(comparison_configs(BASE, ["ns", "lsgan"]), interval=0.01, workers=2)
+    proc.start()
+
+    def next_snap():
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 60:
+            snap = proc.receive(0.05)
+            if snap is not None:
+                proc.frame_done()
+                return snap
+        raise AssertionError("no snapshot from the training process")
+
+    try:
+        assert proc.workers == 2 and len(proc._shards) == 1
+        snap = next_snap()
+        assert [s.objective for s in snap.runs] == ["ns", "lsgan"]
+        proc.submit(SetRunning(False))
+        while snap.running:
+            snap = next_snap()
+        paused_at = [s.step for s in snap.runs]
+        assert paused_at[0] == paused_at[1]
+        proc.submit(StepD())
+        while snap.step == paused_at[0]:
+            snap = next_snap()
+        assert [s.step for s in snap.runs] == [paused_at[0] + 1] * 2
+        assert [s.d_updates for s in snap.runs][0] == [s.d_updates for s in snap.runs][1]
+    finally:
+        assert proc.stop(1.0)
+    assert not proc.is_alive() and not any(p.is_alive() for p in proc._shards)

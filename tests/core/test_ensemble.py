@@ -317,3 +317,39 @@ def test_bench_ensemble_reports_ratios():
     assert r["seed_steps_ratio_vs_single"]["ensemble N=2"] == pytest.approx(2 * ratio)
     assert r["target"]["n_seeds"] == 16 and r["torch_threads"] == 1
     assert torch.get_num_threads() == 1
+
+
+def test_live_device_change_re_resolves_the_device(monkeypatch):
+    import ganviz.core.ensemble as E
+
+    ens = EnsembleTrainer(TINY.replace(device="auto"), 2)
+    asked = []
+
+    def resolve(name):
+        asked.append(name)
+        return torch.device("cpu"), "CUDA was requested but is not available; running on the CPU."
+
+    monkeypatch.setattr(E, "resolve_device", resolve)
+    ens.submit(SetConfig({"device": "cuda"}))
+    ens.train(1)
+    assert asked == ["cuda"] and ens.config.device == "cuda" and ens.device.type == "cpu"
+    assert [e.kind for e in ens.events] == ["device", "reset"]
+
+
+def test_spec_builds_the_engine_in_a_trainer_process():
+    import time
+
+    from ganviz.core.process import TrainerProcess
+
+    proc = TrainerProcess(EnsembleSpec(TINY, 2), interval=0.01)
+    proc.start()
+    try:
+        t0 = time.perf_counter()
+        snap = None
+        while snap is None and time.perf_counter() - t0 < 60:
+            snap = proc.receive(0.05)
+        assert isinstance(snap, EnsembleSnapshot) and snap.n_seeds == 2
+        full = snap.materialized()  # samples and deferred metrics from weights sent over the pipe
+        assert full.fake.shape == (2, 256, 2) and full.metrics["w1"].shape == (2,)
+    finally:
+        assert proc.stop(1.0)

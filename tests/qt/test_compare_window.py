@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from ganviz.core.compare import available_cores
 from ganviz.core.config import TrainConfig
 from ganviz.qt.app import make_app
 from ganviz.qt.compare_window import CompareWindow
@@ -83,8 +84,11 @@ def test_one_pause_and_step_drive_every_pane(window, qtbot):
 
 def test_process_backend_compare_window_closes_promptly(window, qtbot):
     w = window(backend="process")
+    # one process per run where there are cores for it (the second run steps in a shard process)
+    assert w.session.process.workers == min(2, available_cores())
     qtbot.waitUntil(lambda: w.frames >= 2, timeout=60000)
     assert w.last_snapshot.runs[1].field2d is not None
+    assert len({s.step for s in w.last_snapshot.runs}) == 1  # the panes stay in lock-step
     t0 = time.perf_counter()
     w.close()
     assert time.perf_counter() - t0 < 1.5 and not w.session.is_running()

@@ -41,8 +41,9 @@ def _no_threads_left(windows: list[EnsembleWindow]) -> None:
 def make_window(qtbot):
     made: list[EnsembleWindow] = []
 
-    def factory(n_seeds: int = 4, **cfg) -> EnsembleWindow:
-        w = EnsembleWindow(TrainConfig(**{**TINY, **cfg}), n_seeds, interval=0.02, metrics_interval=0.1)
+    def factory(n_seeds: int = 4, backend: str = "thread", **cfg) -> EnsembleWindow:
+        w = EnsembleWindow(TrainConfig(**{**TINY, **cfg}), n_seeds, interval=0.02, metrics_interval=0.1,
+                           backend=backend)
         qtbot.addWidget(w)
         w.resize(1200, 800)
         w.show()
@@ -118,6 +119,22 @@ def test_toolbar_pause_step_and_reset(make_window, qtbot):
     qtbot.waitUntil(lambda: w.last_snapshot.step == 0, timeout=10000)
     assert w.m_steps == [] or w.m_steps[0] == 0
     assert w.d_loss.n == 0
+
+
+def test_process_backend_trains_the_ensemble_in_a_child_process(make_window, qtbot):
+    w = make_window(3, backend="process")
+    assert w.engine is None and w.session.process is not None  # built in the child from an EnsembleSpec
+    qtbot.waitUntil(lambda: w.frames >= 2 and w.metrics_drawn >= 1, timeout=60000)
+    snap = w.last_snapshot
+    assert snap.n_seeds == 3 and snap.fake.shape[:2] == (3, 256) and w.latest_metrics["w1"].shape == (3,)
+    w.toolbar.play_action.trigger()  # pause, then one step of all seeds
+    qtbot.waitUntil(lambda: not w.last_snapshot.running, timeout=10000)
+    step = w.last_snapshot.step
+    w.toolbar.step_both_action.trigger()
+    qtbot.waitUntil(lambda: w.last_snapshot.step == step + 1, timeout=10000)
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < 2.5 and not w.session.is_running()
 
 
 def test_one_dimensional_data_shows_histograms(make_window, qtbot):

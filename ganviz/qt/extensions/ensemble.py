@@ -26,7 +26,7 @@ def open_ensemble(window, n_seeds: int):
         return None
     window.send(SetRunning(False))
     window.toolbar.show_running(False)
-    ew = EnsembleWindow(config, n_seeds, backend="thread")
+    ew = EnsembleWindow(config, n_seeds, backend=window.session.backend)
     window._ensemble_windows = [w for w in getattr(window, "_ensemble_windows", []) if w.isVisible()] + [ew]
     ew.show()
     window.statusBar().showMessage(f"Ensemble of {n_seeds} seeds opened; this window's run is paused (Space "

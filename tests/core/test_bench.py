@@ -1,0 +1,59 @@
+"""`ganviz bench` sections: structure and sanity only (never timing thresholds: the machine is shared)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ganviz import bench
+from ganviz.core.config import TrainConfig
+
+TINY = TrainConfig(data="ring8", d_width=16, g_width=16, d_depth=2, g_depth=2, batch_size=32, mode_samples=500,
+                   w1_samples=64)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def test_compare_section_reports_per_run_rates_ratios_and_cpu(monkeypatch):
+    r = bench.bench_compare(TINY, seconds=0.05, repeats=1, sizes=(2,), workers=1)  # no processes: quick
+    assert set(r["steps_per_s_median"]) == {"single", "lock-step N=2", "single live"}
+    assert all(v > 0 for v in r["steps_per_s_median"].values())
+    med = r["steps_per_s_median"]
+    assert r["ratio_per_run_vs_single"]["lock-step N=2"] == pytest.approx(med["lock-step N=2"] / med["single"])
+    assert all(len(v) == 1 and v[0] > 0 for v in r["cpu_ms_per_step_median"].values())  # one process each
+    assert r["target"]["variant"] == "lock-step N=2" and isinstance(r["target"]["met"], bool)
+    json.dumps(r)
+    text = bench.format_compare(r)
+    assert "lock-step N=2" in text and "target" in text
+
+
+def test_compare_section_with_a_shard_process():
+    r = bench.bench_compare(TINY, seconds=0.05, repeats=1, sizes=(2,), workers=2)
+    if "parallel N=2" not in r["steps_per_s_median"]:  # one core: the guard leaves runs in one process
+        assert r["workers"][2] == 1
+        return
+    assert len(r["cpu_ms_per_step_median"]["parallel N=2"]) == 2  # this process and the shard
+    assert r["target"]["variant"] == "parallel N=2" and r["steps_per_s_median"]["parallel N=2 live"] > 0
+
+
+def test_image_row_is_reported_not_available_when_it_cannot_build(monkeypatch):
+    def broken(config):
+        raise ModuleNotFoundError("No module named 'ganviz.core.images.datasets'")
+
+    monkeypatch.setattr(bench, "Trainer", broken)
+    r = bench.bench_image(seconds=0.01, repeats=1)
+    assert r == {"available": False, "config": bench.IMAGE_CONFIG,
+                 "reason": "ModuleNotFoundError: No module named 'ganviz.core.images.datasets'"}
+    assert "not available" in bench.format_image(r)
+
+
+def test_image_row_measures_when_available():
+    r = bench.bench_image(seconds=0.01, repeats=1)
+    if not r["available"]:
+        pytest.skip(f"image GAN not available here: {r['reason']}")
+    assert r["steps_per_s_median"] > 0 and "steps/s" in bench.format_image(r)
