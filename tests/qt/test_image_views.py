@@ -470,3 +470,26 @@ def test_live_switch_from_toy_to_digits_and_back(live_window, qtbot):
     qtbot.waitUntil(lambda: w.last_snapshot.images is None and w.last_snapshot.field2d is not None, timeout=60000)
     assert w.trainer.config.z_dim == 2 and w.trainer.config.batch_size == 64  # the toy run's own batch size
     assert w.data_stack.currentWidget() is w.data2d and not w.docks["coverage"].isVisible()
+
+
+def test_compare_and_ensemble_explain_that_image_runs_are_not_supported(qtbot, tmp_path, monkeypatch):
+    """Compare mode and the ensemble draw toy-data views only: on an image run they explain instead of
+    opening a window that cannot show the run."""
+    from qtpy import QtCore, QtWidgets
+
+    from ganviz.core.config import TrainConfig
+    from ganviz.qt.extensions.compare import open_comparison
+    from ganviz.qt.extensions.ensemble import open_ensemble
+    from ganviz.qt.main_window import MainWindow
+
+    shown: list[str] = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(TrainConfig(data="digits", batch_size=16, z_dim=16, conv_channels=8), settings=settings,
+                   autostart=False, backend="thread")
+    qtbot.addWidget(w)
+    assert open_comparison(w, ["ns", "wgan-gp"]) is None
+    assert open_ensemble(w, 4) is None
+    assert len(shown) == 2 and "toy data" in shown[0] and "toy data" in shown[1]
+    assert not getattr(w, "_compare_windows", []) and not getattr(w, "_ensemble_windows", [])
+    w.shutdown()

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from qtpy import QtGui
+from qtpy import QtGui, QtWidgets
 
 from ...core.commands import SetRunning
+from ...core.images.distribution import is_image_data
 
 
 def open_comparison(window, objectives: list[str]):
     """Open a CompareWindow on the main window's current config; the main run pauses (one CPU, two runs)."""
     from ..compare_window import CompareWindow
 
+    if is_image_data(window.session.config.data):
+        QtWidgets.QMessageBox.information(
+            window, "Compare objectives", "Compare mode draws the 1D / 2D toy data (D's field, exact W1 and JSD "
+            "side by side); it has no image panes yet. Choose a toy dataset first, or run the image scenes "
+            "one after the other (Scenes: DCGAN on digits, WGAN-GP on digits).")
+        return None
     window.send(SetRunning(False))
     window.toolbar.show_running(False)
     cw = CompareWindow(window.session.config, objectives, backend=window.session.backend)

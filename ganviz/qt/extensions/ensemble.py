@@ -8,6 +8,7 @@ from qtpy import QtGui, QtWidgets
 from ...core.commands import SetRunning
 from ...core.config import ConfigError
 from ...core.ensemble import check_ensemble_config
+from ...core.images.distribution import is_image_data
 
 DEFAULT_SEEDS = 16
 
@@ -20,6 +21,9 @@ def open_ensemble(window, n_seeds: int):
 
     config = window.session.config
     try:
+        if is_image_data(config.data):
+            raise ConfigError("the ensemble batches the MLP models of the 1D / 2D toy data; image runs (DCGAN) "
+                              "are not batched. Choose a toy dataset first.")
         check_ensemble_config(config, n_seeds)
     except ConfigError as exc:
         QtWidgets.QMessageBox.information(window, "Ensemble of seeds", f"This set-up cannot be batched:\n\n{exc}")
