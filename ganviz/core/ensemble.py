@@ -32,7 +32,7 @@ are still independent and identically distributed (statistically the same as N s
 the single runs' draws; it saves 3 to 5 small ops per seed per update, which matters only for tiny models.
 
 Not supported (refused with a ConfigError naming the key): PacGAN packing (pack > 1), unrolled G updates
-(unroll > 0), minibatch features (mbdisc, mbstd) and fixed generators (generator = shift / noise). All
+(unroll > 0), minibatch features (mbdisc, mbstd), fixed generators (generator = shift / noise) and image data. All
 objectives, label smoothing, instance noise (and its decay), R1, the WGAN-GP penalty, weight clipping,
 k D steps, every optimiser, activation, prior and dataset are supported.
 
@@ -67,7 +67,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from . import metrics as M
 from .commands import Command, StepBoth, StepD, StepG
 from .config import REINIT_KEYS, ConfigError, TrainConfig
-from .distributions import Distribution, NoisePrior, make_distribution
+from .distributions import DATASETS, Distribution, NoisePrior, make_distribution
 from .engine import CommandDrain
 from .fields import _distribution
 from .loop import run_loop
@@ -100,6 +100,9 @@ def check_ensemble_config(config: TrainConfig, n_seeds: int) -> None:
          "minibatch standard deviation couples the samples of a batch and is not batched yet; use mbstd=0"),
         (config.generator != "learned", "generator", config.generator,
          "the ensemble compares learned generators across seeds; use generator=learned"),
+        (DATASETS[config.data].dim > 2 if config.data in DATASETS else False, "data", config.data,
+         "image data is not batched: a single run trains convolutional networks on it, the ensemble batches "
+         "MLPs; use a 1D or 2D dataset"),
     ]
     for bad, key, value, why in refusals:
         if bad:

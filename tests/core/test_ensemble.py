@@ -353,3 +353,8 @@ def test_spec_builds_the_engine_in_a_trainer_process():
         assert full.fake.shape == (2, 256, 2) and full.metrics["w1"].shape == (2,)
     finally:
         assert proc.stop(1.0)
+
+
+def test_image_data_is_refused():
+    with pytest.raises(ConfigError, match="data='digits'.*image data"):
+        EnsembleTrainer(TrainConfig(data="digits", batch_size=32, z_dim=64), 2)
