@@ -37,6 +37,16 @@ def _square_view(lo: np.ndarray, hi: np.ndarray) -> tuple[float, float, float, f
     return (float(c[0] - half), float(c[0] + half), float(c[1] - half), float(c[1] + half))
 
 
+def _on_device(owner: object, device: torch.device | str, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The owner's constant tensors on device, copied there once (a per-draw host-to-device copy would make
+    every training step wait for the host on CUDA)."""
+    key = str(torch.device(device))
+    cache = owner.__dict__.setdefault("_device_cache", {})
+    if key not in cache:
+        cache[key] = tuple(t.to(device) for t in tensors)
+    return cache[key]
+
+
 def _stack_xy(xy: tuple, u, xp):
     """Stack a curve's (x, y) (arrays or scalars) into (len(u), 2) with the module xp (numpy or torch)."""
     if xp is torch:
@@ -96,8 +106,8 @@ class GaussianMixture(Distribution):
         self._weights_t = torch.as_tensor(self.weights, dtype=torch.float32)
 
     def sample(self, n: int, gen: torch.Generator, device: torch.device | str = "cpu") -> torch.Tensor:
-        means = self._means_t.to(device)
-        idx = torch.multinomial(self._weights_t.to(device), n, replacement=True, generator=gen)
+        means, weights = _on_device(self, device, self._means_t, self._weights_t)
+        idx = torch.multinomial(weights, n, replacement=True, generator=gen)
         eps = torch.randn(n, self.dim, generator=gen, device=device)
         return means[idx] + self.mode_std * eps
 
@@ -245,7 +255,8 @@ class NoisyCurve(Distribution):
 
     def sample(self, n: int, gen: torch.Generator, device: torch.device | str = "cpu") -> torch.Tensor:
         if len(self.pieces) > 1:
-            idx = torch.multinomial(self._weights_t.to(device), n, replacement=True, generator=gen)
+            (weights,) = _on_device(self, device, self._weights_t)
+            idx = torch.multinomial(weights, n, replacement=True, generator=gen)
         else:
             idx = torch.zeros(n, dtype=torch.long, device=device)
         u = torch.rand(n, generator=gen, device=device)

@@ -135,7 +135,7 @@ def unrolled_optimizer_step(opt: torch.optim.Optimizer, params: dict[str, Tensor
 def _grad_norm(params: list[Tensor]) -> Tensor:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
-        return torch.zeros(())
+        return torch.zeros((), device=params[0].device if params else None)
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
@@ -242,8 +242,13 @@ class Trainer(CommandDrain):
         if needs_build:
             desc = ", ".join(f"{k}={v}" for k, v in changed.items())
             old_step = self.step
+            msg = None
+            if "device" in changed:  # rebuilt on the newly chosen device (it was resolved once, at start)
+                self.device, msg = resolve_device(new.device)
             self._build()
             self._log("reset", f"{desc}: re-initialised at step {old_step}", old_step=old_step, **changed)
+            if msg:
+                self._log("device", msg)
             return
         for k, v in changed.items():
             if k == "objective":

@@ -821,3 +821,17 @@ def test_scheduled_command_fires_at_its_step_and_is_logged():
     assert [(s, type(c).__name__) for s, c in t.command_log] == [(5, "SetObjective")]
     ev = [e for e in t.events if e.kind == "objective"]
     assert len(ev) == 1 and ev[0].step == 5
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_switching_the_device_live_resolves_it_again():
+    """A device change rebuilds on the newly resolved device (it used to keep the one chosen at start); CUDA
+    chosen where there is none gives the message and the CPU."""
+    t = Trainer(TrainConfig(d_width=16, g_width=16, batch_size=32, device="cpu"))
+    t.train(2)
+    t.set_config(device="cuda")
+    assert t.device.type == "cpu" and t.config.device == "cuda"
+    assert t.events[-1].kind == "device" and "not available" in t.events[-1].label
+    assert any(e.kind == "reset" for e in t.events)
+    t.train(2)
+    assert t.step == 2
