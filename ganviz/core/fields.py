@@ -169,6 +169,32 @@ def _distribution(cfg: TrainConfig) -> Distribution:
     return _DIST_CACHE[key]
 
 
+def d_value_metrics(d: Callable[[Tensor], Tensor], obj, real: Tensor, fake: Tensor) -> dict[str, float]:
+    """D's view of a real and a fake batch (each scored as one batch), with one host copy: for probability
+    objectives the value V = E log D(x) + E log(1 - D(G(z))) and the JSD estimate (V + log 4) / 2, for
+    critics the gap E f(real) - E f(fake); and the mean displayed output on each side."""
+    with torch.no_grad():
+        raw_r = d(real).reshape(-1)
+        raw_f = d(fake).reshape(-1)
+        if obj.is_probability:
+            logsig = torch.nn.functional.logsigmoid
+            v = logsig(raw_r).mean() + logsig(-raw_f).mean()
+        else:
+            v = raw_r.mean() - raw_f.mean()
+        packed = torch.stack([v, obj.display(raw_r).mean(), obj.display(raw_f).mean()]).cpu().numpy()
+    out: dict[str, float] = {}
+    if obj.is_probability:
+        out["value_v"] = float(packed[0])
+        out["jsd_est"] = M.jsd_from_value(float(packed[0]))
+        out["critic_gap"] = float("nan")
+    else:
+        out["jsd_est"] = float("nan")
+        out["critic_gap"] = float(packed[0])
+    out["d_real_mean"] = float(packed[1])
+    out["d_fake_mean"] = float(packed[2])
+    return out
+
+
 def compute_metrics(view: ViewState, step: int) -> dict[str, float]:
     """Metrics on fresh samples from a generator seeded by (seed, step): same step, same numbers.
 
@@ -186,26 +212,9 @@ def compute_metrics(view: ViewState, step: int) -> dict[str, float]:
     n_fake = max(n_w1, n_mode, cfg.kde_samples if dim == 1 else 0, 512)
     fake_t = view.sample_fake(n_fake, gen)
     real_t = data.sample(n_fake, gen, dev)
-    with torch.no_grad():
-        raw_r = view.d(real_t[:2048]).reshape(-1)
-        raw_f = view.d(fake_t[:2048]).reshape(-1)
-        if obj.is_probability:
-            logsig = torch.nn.functional.logsigmoid
-            v = logsig(raw_r).mean() + logsig(-raw_f).mean()
-        else:
-            v = raw_r.mean() - raw_f.mean()
-        packed = torch.stack([v, obj.display(raw_r).mean(), obj.display(raw_f).mean()]).cpu().numpy()
+    out.update(d_value_metrics(view.d, obj, real_t[:2048], fake_t[:2048]))
     fake = fake_t.cpu().numpy().astype(np.float64)
     real = real_t.cpu().numpy().astype(np.float64)
-    if obj.is_probability:
-        out["value_v"] = float(packed[0])
-        out["jsd_est"] = M.jsd_from_value(float(packed[0]))
-        out["critic_gap"] = float("nan")
-    else:
-        out["jsd_est"] = float("nan")
-        out["critic_gap"] = float(packed[0])
-    out["d_real_mean"] = float(packed[1])
-    out["d_fake_mean"] = float(packed[2])
     if not np.all(np.isfinite(fake)):
         out["w1"] = float("nan")
         return out

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ..config import TrainConfig
 from ..distributions import NoisePrior
-from ..metrics import jsd_from_value
+from ..fields import d_value_metrics
 from ..objectives import get_objective
 from ..snapshot import ImageViews
 
@@ -167,25 +167,7 @@ class ImageViewState:
         gen = torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + step + 17)
         fake = self.sample_fake(METRIC_SAMPLES, gen)
         real = data.sample(METRIC_SAMPLES, gen, self.device)
-        out: dict[str, float] = {}
-        with torch.no_grad():
-            raw_r = self.d(real).reshape(-1)
-            raw_f = self.d(fake).reshape(-1)
-            if obj.is_probability:
-                logsig = torch.nn.functional.logsigmoid
-                v = logsig(raw_r).mean() + logsig(-raw_f).mean()
-            else:
-                v = raw_r.mean() - raw_f.mean()
-            packed = torch.stack([v, obj.display(raw_r).mean(), obj.display(raw_f).mean()]).cpu().numpy()
-        if obj.is_probability:
-            out["value_v"] = float(packed[0])
-            out["jsd_est"] = jsd_from_value(float(packed[0]))
-            out["critic_gap"] = float("nan")
-        else:
-            out["jsd_est"] = float("nan")
-            out["critic_gap"] = float(packed[0])
-        out["d_real_mean"] = float(packed[1])
-        out["d_fake_mean"] = float(packed[2])
+        out = d_value_metrics(self.d, obj, real, fake)
         if not bool(torch.isfinite(fake).all()):
             return out
         entry = classifier_nowait(getattr(data, "classifier_name", None))
