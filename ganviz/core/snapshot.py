@@ -65,6 +65,8 @@ class ImageViews:
     class_names: the dataset's class names (None when unlabelled).
     fake_labels: (n,) the classifier's class for each grid image (-1 where no classifier is available).
     fake_confidence: (n,) the classifier's probability of that class (NaN without a classifier).
+    classifier_status: "ready", "training" (first use, in the background), "none" (no classifier for this
+    data) or "failed: <reason>"; "" in snapshots made before this field existed.
     """
 
     fake: np.ndarray
@@ -73,6 +75,7 @@ class ImageViews:
     class_names: tuple[str, ...] | None = None
     fake_labels: np.ndarray | None = None
     fake_confidence: np.ndarray | None = None
+    classifier_status: str = ""
 
 
 class LazyFields:

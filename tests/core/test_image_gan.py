@@ -206,7 +206,7 @@ def test_collapsed_generator_scores_one_class(classifier):
     assert m["class_kl"] == pytest.approx(math.log(10), abs=1e-9)
     assert m["class_share_3"] == 1.0
     views = view.compute_views()["images"]
-    assert (views.fake_labels == 3).all()
+    assert (views.fake_labels == 3).all() and views.classifier_status == "ready"
 
 
 def test_real_data_as_generator_covers_every_class(classifier):

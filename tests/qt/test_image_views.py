@@ -255,6 +255,17 @@ def test_coverage_without_classifier_shows_a_message(qtbot):
     assert w2.headline.text().replace("\u00a0", " ").startswith("classes covered 7 / 10")
 
 
+def test_coverage_says_when_the_classifier_could_not_be_trained(qtbot):
+    """A failed classifier is not 'waiting' forever: the panel says so and points to the other metrics."""
+    w = _make(qtbot, CoveragePanel, 700, 600)
+    snap = make_image_snapshot(labels=np.full(64, -1), metrics={"d_real_mean": 0.5})
+    views = dataclasses.replace(snap.images, classifier_status="failed: OSError: disk full")
+    w.update_snapshot(dataclasses.replace(snap, images=views))
+    assert not w.available and w._stack.currentWidget() is w.message
+    assert "could not be trained" in w.message.text() and "disk full" in w.message.text()
+    assert "could not be trained" in w.headline.text()
+
+
 def test_headline_formats_missing_values():
     assert headline(float("nan"), 10, float("nan"), float("nan")) == (
         "classes covered – / 10 · KL to uniform – nats · Fréchet (classifier features) –")

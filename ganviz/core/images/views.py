@@ -137,7 +137,9 @@ class ImageViewState:
             interp = self.g(path.reshape(-1, path.shape[-1])).reshape(n, INTERP_COLS, side, side)
             grid = fake[:GRID]
             labels = conf = None
-            entry = classifier_nowait(getattr(data, "classifier_name", None))
+            name = getattr(data, "classifier_name", None)
+            entry = classifier_nowait(name)
+            status = classifier_status(name)
             if entry is not None:
                 lab, p = entry[0].predict(grid.to("cpu"))
                 labels, conf = lab.cpu().numpy(), p.cpu().numpy()
@@ -148,6 +150,7 @@ class ImageViewState:
             class_names=getattr(data, "class_names", None),
             fake_labels=labels if labels is not None else np.full(len(grid), -1, dtype=np.int64),
             fake_confidence=conf if conf is not None else np.full(len(grid), np.nan, dtype=np.float32),
+            classifier_status=status,
         )
         return {"images": views, "d_real": d_real.cpu().numpy(), "d_fake": d_fake.cpu().numpy()}
 

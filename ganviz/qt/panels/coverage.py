@@ -37,14 +37,18 @@ def class_count(snapshot: Snapshot) -> int:
 
 def classifier_state(snapshot: Snapshot) -> str:
     """'ready' (coverage numbers or class labels present), 'none' (unlabelled images, or user image files,
-    which get no classifier) or 'waiting' (the built-in classifier is still being trained in the background)."""
+    which get no classifier), 'failed' (the classifier could not be trained) or 'waiting' (the built-in
+    classifier is still being trained in the background)."""
     views = snapshot.images
     if views is None:
         return "none"
     labels = np.asarray(views.fake_labels) if views.fake_labels is not None else np.zeros(0)
     if (labels >= 0).any() or "class_share_0" in snapshot.metrics or "classes_covered" in snapshot.metrics:
         return "ready"
-    if not views.class_names or snapshot.data == "image-file":
+    status = getattr(views, "classifier_status", "") or ""
+    if status.startswith("failed"):
+        return "failed"
+    if status == "none" or not views.class_names or snapshot.data == "image-file":
         return "none"
     return "waiting"
 
@@ -153,8 +157,15 @@ class CoveragePanel(QtWidgets.QWidget):
             state = classifier_state(snapshot)
         else:  # an image snapshot without views (metrics only): keep what the last views said
             state = "ready" if "class_share_0" in snapshot.metrics else "waiting" if self.available else "none"
-        self._set_available(state != "none")
-        if state == "none":
+        self._set_available(state not in ("none", "failed"))
+        if state in ("none", "failed"):
+            failed = state == "failed" and snapshot.images is not None
+            self.message.setText(NO_CLASSIFIER if not failed else
+                                 "No class coverage for this run: the classifier could not be trained "
+                                 f"({snapshot.images.classifier_status[len('failed: '):]}). Training is not "
+                                 "affected; the other metrics are in the Metrics tab.")
+            if failed:
+                self.headline.setText("class coverage: n/a (the classifier could not be trained)")
             return
         k = class_count(snapshot)
         names = tuple(snapshot.images.class_names or ()) if snapshot.images is not None else self._names
