@@ -269,9 +269,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.restoreState(self._default_state, SETTINGS_VERSION)
 
     def save_layout(self) -> None:
+        """Remember geometry and docks. Docks hidden only because image data is shown are saved as the user
+        left them (shown), so the next toy-data launch has them back."""
+        hidden_for_images = [self.docks[n] for n, shown in self._toy_dock_visible.items()
+                             if shown and n in self.docks]
+        for dock in hidden_for_images:
+            dock.setVisible(True)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState(SETTINGS_VERSION))
         self.settings.sync()
+        for dock in hidden_for_images:
+            dock.setVisible(False)
 
     # -------------------------------------------------------------- commands
     def send(self, cmd: Command) -> None:

@@ -504,3 +504,27 @@ def test_compare_and_ensemble_explain_that_image_runs_are_not_supported(qtbot, t
     assert len(shown) == 2 and "toy data" in shown[0] and "toy data" in shown[1]
     assert not getattr(w, "_compare_windows", []) and not getattr(w, "_ensemble_windows", [])
     w.shutdown()
+
+
+def test_closing_during_an_image_run_keeps_the_mode_dock_for_the_next_toy_launch(qtbot, tmp_path):
+    from qtpy import QtCore
+
+    from ganviz.core.config import TrainConfig
+    from ganviz.qt.main_window import MainWindow
+
+    ini = str(tmp_path / "layout.ini")
+    settings = QtCore.QSettings(ini, QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(TrainConfig(), settings=settings, autostart=False, backend="thread")
+    qtbot.addWidget(w)
+    w.show()
+    assert w.docks["modes"].isVisible()
+    w._show_dim(784)  # an image run hides the mode-coverage dock
+    assert not w.docks["modes"].isVisible()
+    w.shutdown()  # saves the layout while the image data is shown
+    assert not w.docks["modes"].isVisible()  # still hidden in this window
+    w2 = MainWindow(TrainConfig(), settings=QtCore.QSettings(ini, QtCore.QSettings.Format.IniFormat),
+                    autostart=False, backend="thread")
+    qtbot.addWidget(w2)
+    w2.show()
+    assert w2.docks["modes"].isVisible()
+    w2.shutdown()
