@@ -33,6 +33,7 @@ from typing import Any
 
 from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed
 from .config import TrainConfig
+from .engine import Stepper, drain_due
 from .loop import run_loop
 from .snapshot import Event, Snapshot
 from .trainer import Trainer
@@ -387,7 +388,7 @@ def _paused(snap: Snapshot | RemoteSnapshot) -> Snapshot | RemoteSnapshot:
 
 # ----------------------------------------------------------------------------------------- the engine
 
-class CompareTrainer:
+class CompareTrainer(Stepper):
     """Several Trainers stepped in lock-step; the same engine interface as Trainer for the live loop.
 
     workers=1 (the default): every run steps in this process, one after the other; `runs` are the Trainers.
@@ -465,15 +466,7 @@ class CompareTrainer:
 
     def apply_pending(self) -> list[Command]:
         manual: list[Command] = []
-        drained: list[Command] = []
-        while self._scheduled and self._scheduled[0][0] <= self.step:
-            drained.append(heapq.heappop(self._scheduled)[2])
-        while True:
-            try:
-                drained.append(self._commands.get_nowait())
-            except queue.Empty:
-                break
-        for cmd in drained:
+        for cmd in drain_due(self):
             if isinstance(cmd, ForRun):
                 if 0 <= cmd.index < self.n_runs:
                     g, j = self._where[cmd.index]
@@ -498,12 +491,6 @@ class CompareTrainer:
     def iteration(self) -> None:
         for g in reversed(self._groups):
             g.iteration()
-
-    def train(self, steps: int) -> None:
-        for _ in range(steps):
-            for cmd in self.apply_pending():
-                self.run_manual(cmd)
-            self.iteration()
 
     def has_news(self) -> bool:
         return any(g.has_news() for g in self._groups)

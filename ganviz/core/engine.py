@@ -1,6 +1,8 @@
-"""What every engine shares (Trainer, EnsembleTrainer): the event log and the command queue, drained at
-step boundaries. The engine provides `step`, `running`, `steps_per_sec_limit`, `events`, `_new_events`,
-`_commands` (a SimpleQueue), `_scheduled` (a heap), `command_log`, `reset(seed)` and `set_config(**changes)`.
+"""What every engine shares (Trainer, EnsembleTrainer, CompareTrainer): the command queue drained at step
+boundaries, the event log, and the step structure. The engine provides `step`, `running`,
+`steps_per_sec_limit`, `events`, `_new_events`, `_commands` (a SimpleQueue), `_scheduled` (a heap),
+`command_log`, `reset(seed)` and `set_config(**changes)`; a GAN engine (`GanSteps`) also `_d_update`,
+`_g_update`, `_row`, `_rows` and `noise_sigma`.
 """
 
 from __future__ import annotations
@@ -9,9 +11,71 @@ import heapq
 import queue
 from typing import Any
 
-from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed
+from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from .config import ConfigError
 from .snapshot import Event
+
+
+def drain_due(engine: Any) -> list[Command]:
+    """The scheduled commands now due (engine.step reached), then the queued ones, in order; both emptied."""
+    drained: list[Command] = []
+    while engine._scheduled and engine._scheduled[0][0] <= engine.step:
+        drained.append(heapq.heappop(engine._scheduled)[2])
+    while True:
+        try:
+            drained.append(engine._commands.get_nowait())
+        except queue.Empty:
+            return drained
+
+
+class Stepper:
+    """Mixin: `train(steps)` = apply pending commands (manual steps run as they come), then one iteration."""
+
+    def train(self, steps: int) -> None:
+        """Run `steps` iterations, applying pending commands between them (no snapshots)."""
+        for _ in range(steps):
+            for cmd in self.apply_pending():  # type: ignore[attr-defined]
+                self.run_manual(cmd)  # type: ignore[attr-defined]
+            self.iteration()  # type: ignore[attr-defined]
+
+
+class GanSteps(Stepper):
+    """Mixin: the timeline of a GAN engine. An iteration is d_steps D updates then g_steps G updates; a manual
+    D or G update is a step of its own. Each step's history row is kept, and instance noise decays per step."""
+
+    def _end_step(self) -> None:
+        self.step += 1
+        if self._row:
+            self._rows.append((self.step, self._row))
+            self._row = {}
+        if self.noise_sigma > 0 and self.config.instance_noise_decay < 1.0:
+            self.noise_sigma *= self.config.instance_noise_decay
+
+    def iteration(self) -> None:
+        """One training iteration: d_steps D updates, then g_steps G updates; one timeline step."""
+        for _ in range(self.config.d_steps):
+            self._d_update()
+        for _ in range(self.config.g_steps):
+            self._g_update()
+        self._end_step()
+
+    def step_d(self) -> None:
+        """One manual D update (one timeline step)."""
+        self._d_update()
+        self._end_step()
+
+    def step_g(self) -> None:
+        """One manual G update (one timeline step)."""
+        self._g_update()
+        self._end_step()
+
+    def run_manual(self, cmd: Command) -> None:
+        if isinstance(cmd, StepD):
+            self.step_d()
+        elif isinstance(cmd, StepG):
+            self.step_g()
+        elif isinstance(cmd, StepBoth):
+            self.iteration()
 
 
 class CommandDrain:
@@ -36,16 +100,8 @@ class CommandDrain:
         Every applied command is appended to `command_log` with the step it was applied at; a command that
         fails validation is skipped and logged as an "error" event, and the run goes on.
         """
-        drained: list[Command] = []
-        while self._scheduled and self._scheduled[0][0] <= self.step:
-            drained.append(heapq.heappop(self._scheduled)[2])
-        while True:
-            try:
-                drained.append(self._commands.get_nowait())
-            except queue.Empty:
-                break
         latest: dict[str, Command] = {}
-        for cmd in drained:
+        for cmd in drain_due(self):
             latest.pop(cmd.key(), None)
             latest[cmd.key()] = cmd
         manual: list[Command] = []

@@ -65,10 +65,10 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from . import metrics as M
-from .commands import Command, StepBoth, StepD, StepG
+from .commands import Command
 from .config import REINIT_KEYS, ConfigError, TrainConfig
 from .distributions import DATASETS, Distribution, NoisePrior, make_distribution
-from .engine import CommandDrain
+from .engine import CommandDrain, GanSteps
 from .fields import _distribution
 from .loop import run_loop
 from .models import _FUNCTIONAL, build_models
@@ -405,7 +405,7 @@ class EnsembleSnapshot:
 
 # ----------------------------------------------------------------------------------------- the engine
 
-class EnsembleTrainer(CommandDrain):
+class EnsembleTrainer(CommandDrain, GanSteps):
     """N seeds of one config in lock-step as one batched model; the live-loop engine interface of
     ganviz.core.loop (apply_pending, run_manual, iteration, running, steps_per_sec_limit, step, has_news,
     has_unsent_rows, snapshot), so TrainingSession (thread backend) and `run_loop` drive it like a Trainer.
@@ -675,44 +675,6 @@ class EnsembleTrainer(CommandDrain):
             self._hold_frozen()
         self.g_updates += 1
         self._row["g_loss"] = loss.detach()
-
-    def _end_step(self) -> None:
-        self.step += 1
-        if self._row:
-            self._rows.append((self.step, self._row))
-            self._row = {}
-        if self.noise_sigma > 0 and self.config.instance_noise_decay < 1.0:
-            self.noise_sigma *= self.config.instance_noise_decay
-
-    def iteration(self) -> None:
-        """One iteration of every seed: d_steps D updates, then g_steps G updates; one timeline step."""
-        for _ in range(self.config.d_steps):
-            self._d_update()
-        for _ in range(self.config.g_steps):
-            self._g_update()
-        self._end_step()
-
-    def step_d(self) -> None:
-        self._d_update()
-        self._end_step()
-
-    def step_g(self) -> None:
-        self._g_update()
-        self._end_step()
-
-    def run_manual(self, cmd: Command) -> None:
-        if isinstance(cmd, StepD):
-            self.step_d()
-        elif isinstance(cmd, StepG):
-            self.step_g()
-        elif isinstance(cmd, StepBoth):
-            self.iteration()
-
-    def train(self, steps: int) -> None:
-        for _ in range(steps):
-            for cmd in self.apply_pending():
-                self.run_manual(cmd)
-            self.iteration()
 
     def run(self, **kwargs: Any) -> Iterator[EnsembleSnapshot | None]:
         """The live loop (ganviz.core.loop.run_loop). Metrics are deferred by default: they cost ~N times a

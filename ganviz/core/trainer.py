@@ -27,10 +27,10 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
-from .commands import Command, StepBoth, StepD, StepG
+from .commands import Command
 from .config import REINIT_KEYS, TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
-from .engine import CommandDrain
+from .engine import CommandDrain, GanSteps
 from .fields import ViewState, compute_metrics
 from .loop import run_loop
 from .models import FrozenMLP, build_models
@@ -139,7 +139,7 @@ def _grad_norm(params: list[Tensor]) -> Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
-class Trainer(CommandDrain):
+class Trainer(CommandDrain, GanSteps):
     """Owns data, networks, optimisers and the event log of one run."""
 
     def __init__(self, config: TrainConfig | None = None) -> None:
@@ -419,47 +419,6 @@ class Trainer(CommandDrain):
         if cfg.r1_gamma > 0:
             loss = loss + 0.5 * cfg.r1_gamma * r1_penalty(d, real_in)  # type: ignore[arg-type]
         return loss
-
-    def _end_step(self) -> None:
-        self.step += 1
-        if self._row:
-            self._rows.append((self.step, self._row))
-            self._row = {}
-        if self.noise_sigma > 0 and self.config.instance_noise_decay < 1.0:
-            self.noise_sigma *= self.config.instance_noise_decay
-
-    def iteration(self) -> None:
-        """One training iteration: d_steps D updates, then g_steps G updates; one timeline step."""
-        for _ in range(self.config.d_steps):
-            self._d_update()
-        for _ in range(self.config.g_steps):
-            self._g_update()
-        self._end_step()
-
-    def step_d(self) -> None:
-        """One manual D update (one timeline step)."""
-        self._d_update()
-        self._end_step()
-
-    def step_g(self) -> None:
-        """One manual G update (one timeline step)."""
-        self._g_update()
-        self._end_step()
-
-    def run_manual(self, cmd: Command) -> None:
-        if isinstance(cmd, StepD):
-            self.step_d()
-        elif isinstance(cmd, StepG):
-            self.step_g()
-        elif isinstance(cmd, StepBoth):
-            self.iteration()
-
-    def train(self, steps: int) -> None:
-        """Run `steps` iterations, applying pending commands between them (no snapshots)."""
-        for _ in range(steps):
-            for cmd in self.apply_pending():
-                self.run_manual(cmd)
-            self.iteration()
 
     # ------------------------------------------------------------------ divergence guard
     def _save_good_state(self) -> None:
