@@ -15,10 +15,8 @@ no public state_dict()/load_state_dict() yet.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ import torch
 from ..core.config import FIELDS, ConfigError, TrainConfig
 from ..core.safeio import FileRefused, open_regular
 from ..core.trainer import Trainer
-from .errors import ExportError, check_target, os_error
+from .errors import ExportError, check_target, write_atomically
 
 FORMAT = "ganviz-checkpoint"
 FORMAT_VERSION = 1
@@ -69,17 +67,7 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: b
     path = Path(path)
     check_target(path, "file")
     state = checkpoint_state(trainer)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise os_error(e, path) from None
+    write_atomically(path, lambda f: torch.save(state, f))
     if log_event:
         trainer._log("checkpoint", f"checkpoint saved: {path.name} (step {trainer.step})", path=str(path))
     return path

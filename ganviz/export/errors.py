@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
@@ -57,3 +62,20 @@ def check_target(path: Path, kind: str = "file") -> None:
         if any(path.iterdir()):
             raise ExportError(f"cannot write frames to {path}: the folder is not empty (choose a new or empty "
                               "folder, so no earlier frames get mixed in)")
+
+
+def write_atomically(path: Path, write: Callable[[Any], None], mode: str = "wb", **open_kwargs: Any) -> None:
+    """Call write(f) on a hidden temporary file in path's folder, fsync it, then rename it over path, so no
+    partial file is ever at path. An OSError becomes `os_error` (disk full, permission...), and the temporary
+    file is removed."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
+    try:
+        with open(tmp, mode, **open_kwargs) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise os_error(e, path) from None

@@ -14,17 +14,15 @@ empty elsewhere. Missing / NaN values are empty cells.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import check_target, os_error
+from .errors import check_target, write_atomically
 
 
 class _Rows:
@@ -127,13 +125,6 @@ class HistoryLog:
         """Write the CSV atomically (temp file + rename); ExportError on a bad path or a full disk."""
         path = Path(path)
         check_target(path, "file")
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
-        try:
-            with open(tmp, "w", encoding="utf-8", newline="") as f:
-                f.write(self.to_csv_text())
-            os.replace(tmp, path)
-        except OSError as e:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise os_error(e, path) from None
+        text = self.to_csv_text()
+        write_atomically(path, lambda f: f.write(text), "w", encoding="utf-8", newline="")
         return path

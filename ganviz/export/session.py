@@ -36,12 +36,10 @@ the first problem raises SessionError naming the file and the entry (e.g. "comma
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
 import os
-import secrets
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -53,7 +51,7 @@ from ..core.commands import MANUAL, Command, Reset
 from ..core.config import FIELDS, ConfigError, TrainConfig, check_value, describe_range
 from ..core.safeio import FileRefused, open_regular
 from ..core.snapshot import Event
-from .errors import ExportError, os_error
+from .errors import ExportError, write_atomically
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -510,17 +508,7 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     check_target(path, "file")
     text = dumps_session(session, _fmt_of(path))
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise os_error(e, path) from None
+    write_atomically(path, lambda f: f.write(text), "w", encoding="utf-8")
     return path
 
 
