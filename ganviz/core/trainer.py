@@ -344,34 +344,25 @@ class Trainer(CommandDrain, GanSteps):
             row["d_fake_mean"] = obj.display(raw_fake.detach()).mean()
 
     def _g_update(self) -> None:
+        """One G update: against the current D, or (config.unroll > 0) against D unrolled k steps ahead
+        (Metz et al. 2017; the real D is not changed)."""
         if not self.learned_generator:
             return  # a fixed generator does not train
-        if self.config.unroll > 0:
-            self._g_update_unrolled()
-            return
-        cfg, obj = self.config, self.objective
-        n = cfg.batch_size * cfg.pack
-        fake = self._sample_fake(n, self.gen, grad=True)
-        raw = self.D(add_instance_noise(fake, self.noise_sigma, self.gen))
-        loss = obj.g_loss(raw)
+        loss = self.unrolled_g_loss(self.gen) if self.config.unroll > 0 else self._g_loss()
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(inputs=self.g_params)
         self._row["g_grad_norm"] = _grad_norm(self.g_params)
         self.opt_g.step()
         self.g_updates += 1
         self._row["g_loss"] = loss.detach()
+
+    def _g_loss(self) -> Tensor:
+        """G's loss on a fresh batch against the current D."""
+        n = self.config.batch_size * self.config.pack
+        fake = self._sample_fake(n, self.gen, grad=True)
+        return self.objective.g_loss(self.D(add_instance_noise(fake, self.noise_sigma, self.gen)))
 
     # ------------------------------------------------------------------ unrolled GAN (Metz et al. 2017)
-    def _g_update_unrolled(self) -> None:
-        """One G update against D unrolled config.unroll steps ahead; the real D is not changed."""
-        loss = self.unrolled_g_loss(self.gen)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward(inputs=self.g_params)
-        self._row["g_grad_norm"] = _grad_norm(self.g_params)
-        self.opt_g.step()
-        self.g_updates += 1
-        self._row["g_loss"] = loss.detach()
-
     def unrolled_g_loss(self, gen: torch.Generator, k: int | None = None) -> Tensor:
         """G's loss against D unrolled k steps ahead (default config.unroll), differentiable w.r.t. G.
 
