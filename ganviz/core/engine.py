@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import queue
+import time
 from typing import Any
 
 from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
@@ -42,6 +43,13 @@ class Stepper:
 class GanSteps(Stepper):
     """Mixin: the timeline of a GAN engine. An iteration is d_steps D updates then g_steps G updates; a manual
     D or G update is a step of its own. Each step's history row is kept, and instance noise decays per step."""
+
+    def _update_rate(self) -> None:
+        """Refresh the measured steps/s (`_rate`) at most every 0.25 s (called once per snapshot)."""
+        now = time.perf_counter()
+        if now - self._rate_t0 > 0.25:
+            self._rate = (self.step - self._rate_step0) / (now - self._rate_t0)
+            self._rate_t0, self._rate_step0 = now, self.step
 
     def _end_step(self) -> None:
         self.step += 1

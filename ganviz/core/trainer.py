@@ -508,10 +508,7 @@ class Trainer(CommandDrain, GanSteps):
                       hint="lower the learning rates, or add a penalty (R1, gradient penalty)")
         else:
             self._save_good_state()
-        now = time.perf_counter()
-        if now - self._rate_t0 > 0.25:
-            self._rate = (self.step - self._rate_step0) / (now - self._rate_t0)
-            self._rate_t0, self._rate_step0 = now, self.step
+        self._update_rate()
         deferred = with_metrics and defer_metrics and lazy
         if with_metrics and not deferred:
             self._last_metrics = self.compute_metrics()
