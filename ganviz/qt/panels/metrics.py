@@ -53,7 +53,7 @@ PLOTS: tuple[PlotSpec, ...] = (
         ),
     ),
     PlotSpec(
-        "w1", "(b) W1, exact on samples", "W1 (data units)",
+        "w1", "(b) exact W1", "W1 (data units)",
         (CurveSpec("w1", "W1(real, fake)", "real"),),
     ),
     PlotSpec(
