@@ -29,6 +29,7 @@ from .toolbar import RunToolbar
 from .worker import TrainingSession
 
 SETTINGS_VERSION = 1
+CLOSE_SECONDS = 1.0  # closing the window ends recordings, extra windows and training within this
 
 # Refresh rates per panel (Hz): the data view gets every frame; plots of slow-moving curves refresh less
 # often. History and events of skipped frames are merged into the next update, so nothing is lost.
@@ -399,11 +400,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -------------------------------------------------------------- closing
     def shutdown(self) -> bool:
-        """Stop the training thread (within a second), close extension windows, and save the layout."""
+        """Save the layout, let the extensions close (recordings, extra windows), then stop training: all of
+        it within CLOSE_SECONDS, which the training thread gets whatever the extensions left of (at least
+        0.3 s)."""
+        start = time.monotonic()
         self.save_layout()
         for hook in getattr(self, "about_to_close", []):
             hook()
-        return self.session.stop(timeout=1.0)
+        left = CLOSE_SECONDS - 0.05 - (time.monotonic() - start)
+        return self.session.stop(timeout=max(0.3, left))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt API)
         self.shutdown()

@@ -21,7 +21,10 @@ from ganviz.qt.main_window import MainWindow
 
 SMALL = dict(d_width=16, g_width=16, d_depth=1, g_depth=1, batch_size=32, n_view=128, grid_size=16,
              mode_samples=300, w1_samples=64, kde_samples=512)
-CLOSE_LIMIT = 1.0  # seconds
+# The window budgets 1.0 s for closing (MainWindow.CLOSE_SECONDS; measured 0.3-0.6 s here). The half second
+# on top absorbs scheduler stalls on a loaded CI runner (one run there measured 1.37 s before the shared
+# deadline existed); encoding the backlog (6 s) or waiting for the slow finalise (2 s) still fails.
+CLOSE_LIMIT = 1.5  # seconds
 
 
 @pytest.fixture(autouse=True, scope="module")

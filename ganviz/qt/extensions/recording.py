@@ -63,7 +63,7 @@ SIZES: list[tuple[str, tuple[int, int] | None]] = [
 ]
 FORMAT_SUFFIX = {"mp4": ".mp4", "gif": ".gif", "png": ""}
 QUEUE_FRAMES = 24  # captured frames waiting for the encoder; beyond this, frames are dropped (and counted)
-CLOSE_BUDGET = 0.5  # seconds a closing window gives recordings to finalise (the rest of the second: training)
+CLOSE_BUDGET = 0.4  # seconds a closing window gives recordings to finalise (the rest of its second: training)
 
 
 # ================================================================================== frames (Qt, any thread)
@@ -633,7 +633,7 @@ class RecordingExtension(QtCore.QObject):
         self._build_menus()
         self._build_status()
         window.snapshot_drawn.connect(self.on_snapshot)
-        window.installEventFilter(self)
+        window.about_to_close = [self.close_now, *getattr(window, "about_to_close", [])]  # first: the biggest share
 
     # -------------------------------------------------------------- construction
     def _wrap_restart(self) -> None:
@@ -890,9 +890,7 @@ class RecordingExtension(QtCore.QObject):
                                    "encoding")
 
     def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 (Qt API)
-        if obj is self.window and event.type() == QtCore.QEvent.Type.Close:
-            self.close_now()
-        elif event.type() == QtCore.QEvent.Type.Show and obj is self.dock_widget.target.view():
+        if event.type() == QtCore.QEvent.Type.Show and obj is self.dock_widget.target.view():
             self.refresh_targets()
         return False
 
