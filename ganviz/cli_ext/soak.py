@@ -89,23 +89,22 @@ def _window_soak(cfg, seconds: float, samples: list) -> dict:
 
     from qtpy import QtCore
 
-    from ..qt.app import make_app
+    from ..qt.app import make_app, run_events
     from ..qt.main_window import MainWindow
 
-    app = make_app()
+    make_app()
     settings = QtCore.QSettings(os.path.join(tempfile.mkdtemp(), "soak.ini"), QtCore.QSettings.Format.IniFormat)
     w = MainWindow(cfg, settings=settings)
     w.resize(1400, 900)
     w.show()
     deadline = time.perf_counter() + 120
-    while w.frames < 5 and time.perf_counter() < deadline:  # the child imports torch first
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    run_events(max(0.0, deadline - time.perf_counter()), until=lambda: w.frames >= 5)  # the child imports torch
     child = w.session.process.process.pid if w.session.process is not None else None
     t0 = time.perf_counter()
     local = []
     next_t = 0.0
     while time.perf_counter() - t0 < seconds:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        run_events(0.05)  # the real event loop (a processEvents() loop would spin a core)
         if time.perf_counter() - t0 >= next_t:
             step = w.last_snapshot.step if w.last_snapshot else 0
             local.append({"phase": "window", "step": step, "t": time.perf_counter() - t0, "rss_mb": rss_mb(),

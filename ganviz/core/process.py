@@ -31,6 +31,7 @@ from .commands import Command
 from .config import TrainConfig
 from .snapshot import Snapshot
 
+PIPE_BYTES = 1 << 20  # snapshot pipe size asked for (Linux's default cap for unprivileged processes)
 IN_FLIGHT = 2  # snapshots the parent may hold undrawn: one being drawn, one being materialised
 
 
@@ -126,6 +127,19 @@ def _answer(trainer: Any, kind: str, arg: Any, initial_config: TrainConfig) -> A
     return {"step": trainer.step, "config": trainer.config}
 
 
+def _widen_pipe(conn: Any, size: int = PIPE_BYTES) -> None:
+    """Let a whole snapshot (~0.3 MB) fit in the snapshot pipe, so the child's write returns at once instead
+    of waiting for the parent's reader thread, which waits for the GIL while the GUI thread paints: with the
+    default 64 KB pipe the child sat idle 14% of the time (0.86 of a core busy; 0.93 with 1 MB). Linux only
+    (F_SETPIPE_SZ, up to /proc/sys/fs/pipe-max-size); elsewhere, or if refused, the pipe stays as it is."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except (ImportError, OSError, AttributeError):
+        pass
+
+
 class RequestError(RuntimeError):
     """A request to the training process failed (the message says why) or got no answer in time."""
 
@@ -141,6 +155,7 @@ class TrainerProcess:
         self._ctx = ctx
         self._cmd, cmd_child = ctx.Pipe()
         self._snaps, snap_child = ctx.Pipe(duplex=False)
+        _widen_pipe(snap_child)
         self._lock = threading.Lock()
         self._links: list = []  # filled by start() for a comparison in shard processes
         self._shards: list = []

@@ -18,6 +18,26 @@ def make_app():
     return app
 
 
+def run_events(seconds: float, until=None) -> None:
+    """Run Qt's event loop for `seconds` (or until `until()` is true, checked every 50 ms), sleeping while
+    idle as app.exec() does. Benchmarks and soaks use this: a processEvents() loop would spin a core and hold
+    the GIL, which starves the window's receiver thread and charges the window for the spinning."""
+    from qtpy import QtCore
+
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(max(0, int(seconds * 1000)), loop.quit)
+    poll = None
+    if until is not None:
+        if until():
+            return
+        poll = QtCore.QTimer()
+        poll.timeout.connect(lambda: until() and loop.quit())
+        poll.start(50)
+    loop.exec()
+    if poll is not None:
+        poll.stop()
+
+
 def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3.0, threads: int = 1,
             scene=None, compare: list[str] | None = None) -> int:
     """Open the window (training starts at once). With screenshot, save a PNG after `after` s and exit."""

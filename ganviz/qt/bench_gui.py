@@ -31,10 +31,10 @@ def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headl
     from qtpy import QtCore
 
     from ..core.trainer import Trainer
-    from .app import make_app
+    from .app import make_app, run_events
     from .main_window import MainWindow
 
-    app = make_app()
+    make_app()
     tmp = tempfile.mkdtemp(prefix="ganviz-bench-")
     settings = QtCore.QSettings(os.path.join(tmp, "layout.ini"), QtCore.QSettings.Format.IniFormat)
     window = MainWindow(cfg, settings=settings, autostart=False, backend=backend)
@@ -87,18 +87,14 @@ def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headl
 
     timer.timeout.connect(tick)
     timer.start(10)
-    warm_until = time.perf_counter() + 20.0  # the child process needs a moment to import torch
-    while time.perf_counter() < warm_until and window.frames < 20:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+    run_events(20.0, until=lambda: window.frames >= 20)  # the child process needs a moment to import torch
     latencies.clear()
 
     def step_now() -> int:
         return window.last_snapshot.step if window.last_snapshot is not None else 0
 
     def pump(duration: float) -> None:
-        t_end = time.perf_counter() + duration
-        while time.perf_counter() < t_end:
-            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        run_events(duration)  # the real event loop, idle-sleeping like app.exec()
 
     from ..core.commands import SetRunning
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
@@ -88,3 +89,46 @@ def test_window_with_process_backend(qtbot, tmp_path):
     w.close()
     assert time.perf_counter() - t0 < 1.5
     assert not w.session.is_running()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux only")
+def test_a_whole_snapshot_fits_in_the_snapshot_pipe():
+    """The child's write of a ~0.3 MB snapshot completes while the parent is not reading (its reader thread
+    waits for the GIL during a paint): in a default 64 KB pipe the same write blocks until it is read."""
+    import multiprocessing as mp
+    import threading
+
+    from ganviz.core import process as P
+
+    def write_returns(widen: bool) -> bool:
+        reader, writer = mp.Pipe(duplex=False)
+        if widen:
+            P._widen_pipe(writer)
+        t = threading.Thread(target=writer.send_bytes, args=(b"x" * 400_000,), daemon=True)
+        t.start()
+        t.join(2.0)
+        done = not t.is_alive()
+        assert reader.recv_bytes() == b"x" * 400_000  # lets a blocked writer finish
+        t.join(5.0)
+        return done
+
+    assert write_returns(widen=True)
+    assert not write_returns(widen=False)  # the baseline the widening is for
+
+
+def test_run_events_sleeps_in_the_real_event_loop_and_stops_early(qtbot):
+    """The bench's pump: timers fire inside it, `until` ends it early, and it does not spin a core."""
+    from ganviz.qt.app import run_events
+
+    make_app()
+    fired = []
+    QtCore.QTimer.singleShot(30, lambda: fired.append(time.perf_counter()))
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    run_events(0.4)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    assert fired and wall >= 0.38
+    assert cpu < 0.5 * wall  # a processEvents() loop measured ~1.0 (a full core) here
+    QtCore.QTimer.singleShot(50, lambda: fired.append(0.0))
+    t0 = time.perf_counter()
+    run_events(30.0, until=lambda: len(fired) >= 2)
+    assert len(fired) == 2 and time.perf_counter() - t0 < 10.0
