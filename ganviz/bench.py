@@ -314,10 +314,18 @@ def run_bench(args: argparse.Namespace) -> int:
 
         report["ensemble"] = bench_ensemble(cfg, n_seeds_list=(1, 4, 16), seconds=args.seconds, repeats=args.repeats)
     if args.gui:
-        from .qt.bench_gui import bench_window
+        from .qt.bench_gui import bench_image_window, bench_window
 
         report["gui"] = bench_window(cfg, seconds=max(args.seconds, 4.0), repeats=args.repeats,
                                      headless_rate=med["engine"])
+        if report["image"]["available"]:
+            report["gui_image"] = bench_image_window({**IMAGE_CONFIG, "device": device},
+                                                     seconds=max(args.seconds, 4.0), repeats=args.repeats)
+    if getattr(args, "memory", 0):
+        from .cli_ext.soak import headless_soak
+
+        mem, _ = headless_soak(cfg, args.memory, progress=sys.stderr.isatty())
+        report["memory"] = {k: v for k, v in mem.items() if k != "config"}
     print(format_report(report))
     print(format_compare(report["compare"]))
     print(format_image(report["image"]))
@@ -360,4 +368,16 @@ def format_report(r: dict) -> str:
                          f"thread); grab {rec['grab_ms']:.1f} ms, compose {rec['compose_ms']:.1f} ms per frame")
         elif rec:
             lines.append(f"  recording: not available ({rec['reason']})")
+    if "gui_image" in r:
+        g = r["gui_image"]
+        lines.append(f"  image GAN window ({g['backend']} backend): {g['steps_per_s_median']:.1f} steps/s vs "
+                     f"{g['headless_steps_per_s_median']:.1f} headless = {g['ratio_vs_headless']:.3f}x at "
+                     f"{g['frames_per_s_median']:.1f} frames/s; latency p99 {g['latency_ms_p99']:.1f} ms")
+    if "memory" in r:
+        m = r["memory"]
+        lines.append(f"  memory: {m['steps']} steps in {m['seconds']:.0f} s with snapshots every 50 ms: resident "
+                     f"{m['rss_after_warmup_mb']:.1f} MB after warm-up, {m['rss_final_mb']:.1f} MB at the end, "
+                     f"growth {m['rss_growth_mb']:.1f} MB (target < 50)")
+    else:
+        lines.append("  memory: not measured (add --memory 100000)")
     return "\n".join(lines)

@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     b.add_argument("--ensemble", action="store_true", help="also measure the batched ensemble (N = 1, 4, 16)")
+    b.add_argument("--memory", type=int, default=0, metavar="STEPS",
+                   help="also train STEPS steps (e.g. 100000) and report resident memory and its growth")
 
     for name, module in extension_commands().items():
         ext = sub.add_parser(name, help=module.HELP, description=module.HELP)

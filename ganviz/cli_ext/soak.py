@@ -30,11 +30,43 @@ def rss_mb(pid: int | str = "self") -> float:
         return float("nan")
 
 
+def headless_soak(cfg, steps: int, progress: bool = True) -> tuple[dict, list[dict]]:
+    """Train `steps` steps with the GUI's loop (snapshots every 50 ms, each materialised as a consumer
+    would) and sample resident memory and threads 50 times. Growth is measured after the first 10%."""
+    from ..core.trainer import Trainer
+
+    t = Trainer(cfg)
+    samples: list[dict] = []
+    every = max(steps // 50, 100)
+    it = t.run(snapshot_interval=0.05, max_steps=steps)
+    t0 = time.perf_counter()
+    n_snaps = 0
+    next_sample = 0
+    for snap in it:
+        if snap is not None:
+            n_snaps += 1
+            snap.materialized()
+        if t.step >= next_sample:
+            samples.append({"phase": "headless", "step": t.step, "t": time.perf_counter() - t0, "rss_mb": rss_mb(),
+                            "threads": threading.active_count()})
+            next_sample += every
+            if progress:
+                print(f"\rstep {t.step:>7}/{steps}  rss {samples[-1]['rss_mb']:.1f} MB", end="", file=sys.stderr)
+    if progress:
+        print(file=sys.stderr)
+    warm = samples[len(samples) // 10]["rss_mb"]  # after warm-up (first 10%)
+    result = {"config": cfg.to_dict(), "steps": t.step, "snapshots": n_snaps, "seconds": time.perf_counter() - t0,
+              "rss_after_warmup_mb": warm,
+              "rss_growth_mb": max(s["rss_mb"] for s in samples[len(samples) // 10:]) - warm,
+              "rss_final_mb": samples[-1]["rss_mb"],
+              "threads_min_max": [min(s["threads"] for s in samples), max(s["threads"] for s in samples)]}
+    return result, samples
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..core.config import ConfigError, config_from_pairs
-    from ..core.trainer import Trainer
 
     torch.set_num_threads(1)
     try:
@@ -45,32 +77,11 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 1000:
         print("ganviz soak: error: --steps must be >= 1000", file=sys.stderr)
         return 2
-    t = Trainer(cfg)
-    samples = []
-    every = max(args.steps // 50, 100)
-    it = t.run(snapshot_interval=0.05, max_steps=args.steps)  # the GUI's loop, snapshots every 50 ms
-    t0 = time.perf_counter()
-    n_snaps = 0
-    next_sample = 0
-    for snap in it:
-        if snap is not None:
-            n_snaps += 1
-            snap.materialized()  # as a consumer would
-        if t.step >= next_sample:
-            samples.append({"phase": "headless", "step": t.step, "t": time.perf_counter() - t0, "rss_mb": rss_mb(),
-                            "threads": threading.active_count()})
-            next_sample += every
-            print(f"\rstep {t.step:>7}/{args.steps}  rss {samples[-1]['rss_mb']:.1f} MB", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    warm = samples[len(samples) // 10]["rss_mb"]  # after warm-up (first 10%)
-    headless_growth = max(s["rss_mb"] for s in samples[len(samples) // 10:]) - warm
-    result = {"config": cfg.to_dict(), "steps": t.step, "snapshots": n_snaps, "seconds": time.perf_counter() - t0,
-              "rss_after_warmup_mb": warm, "rss_growth_mb": headless_growth,
-              "threads_min_max": [min(s["threads"] for s in samples), max(s["threads"] for s in samples)]}
+    result, samples = headless_soak(cfg, args.steps)
     if args.window > 0:
         result["window"] = _window_soak(cfg, args.window, samples)
     win = result.get("window", {})
-    ok = headless_growth < args.max_growth and all(
+    ok = result["rss_growth_mb"] < args.max_growth and all(
         not win.get(k, 0) >= args.max_growth for k in ("rss_growth_mb", "child_rss_growth_mb"))
     print(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=1))
     if args.json:

@@ -31,7 +31,7 @@ def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headl
     from qtpy import QtCore
 
     from ..core.trainer import Trainer
-    from .app import make_app, run_events
+    from .app import make_app
     from .main_window import MainWindow
 
     make_app()
@@ -69,9 +69,35 @@ def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headl
             window.data2d.grab()
             render.setdefault("data2d 128x128 2k", []).append(time.perf_counter() - t0)
 
+    rounds = _rounds(window, lambda: _train(trainer, 10), seconds, repeats)
+    encode = bench_encode(window, tmp)
+    window.shutdown()
+    window.close()
+    return {
+        **rounds,
+        "render_ms_median": {k: 1000 * statistics.median(v) for k, v in render.items()},
+        "window_size": [1400, 900],
+        "backend": backend,
+        "recording": encode,
+    }
+
+
+def _train(trainer, n: int) -> int:
+    trainer.train(n)
+    return n
+
+
+def _rounds(window, headless_steps, seconds: float, repeats: int) -> dict:
+    """Alternating rounds: `headless_steps()` (trains a local engine, returns steps made) in this process while
+    the window's run is paused, then the window training and drawing; steps/s, frames/s, ratios, latency."""
     steps: list[float] = []
     fps: list[float] = []
     latencies: list[float] = []
+    from qtpy import QtCore
+
+    from ..core.commands import SetRunning
+    from .app import run_events
+
     window.session.start()
     timer = QtCore.QTimer()
     timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
@@ -96,8 +122,6 @@ def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headl
     def pump(duration: float) -> None:
         run_events(duration)  # the real event loop, idle-sleeping like app.exec()
 
-    from ..core.commands import SetRunning
-
     headless: list[float] = []
     ratios: list[float] = []
     for _ in range(repeats):
@@ -108,8 +132,7 @@ def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headl
         t0 = time.perf_counter()
         n = 0
         while time.perf_counter() - t0 < seconds:
-            trainer.train(10)
-            n += 10
+            n += headless_steps()
         headless.append(n / (time.perf_counter() - t0))
         window.send(SetRunning(True))
         timer.start(10)
@@ -124,23 +147,45 @@ def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headl
         fps.append((window.frames - f0) / dt)
         ratios.append(steps[-1] / headless[-1])
     timer.stop()
-    encode = bench_encode(window, tmp)
-    window.shutdown()
-    window.close()
-    med = statistics.median(steps)
     return {
-        "steps_per_s_median": med,
+        "steps_per_s_median": statistics.median(steps),
         "frames_per_s_median": statistics.median(fps),
         "headless_steps_per_s_median": statistics.median(headless),
         "ratio_vs_headless": statistics.median(ratios),
         "ratios_per_round": ratios,
         "latency_ms_p50": 1000 * _percentile(latencies, 50),
         "latency_ms_p99": 1000 * _percentile(latencies, 99),
-        "render_ms_median": {k: 1000 * statistics.median(v) for k, v in render.items()},
-        "window_size": [1400, 900],
-        "backend": backend,
-        "recording": encode,
     }
+
+
+def bench_image_window(config: dict, seconds: float = 5.0, repeats: int = 3, backend: str = "process") -> dict:
+    """The image GAN with its window open (grids, interpolation, histograms, coverage): training steps/s
+    against the same engine headless, in alternating rounds; {"available": False, ...} if it cannot build."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qtpy import QtCore
+
+    from ..core.trainer import Trainer
+    from .app import make_app
+    from .main_window import MainWindow
+
+    make_app()
+    try:
+        cfg = TrainConfig(**config)
+        trainer = Trainer(cfg)
+        trainer.train(5)
+    except Exception as exc:  # image data or models unavailable: report, do not fail the bench
+        return {"available": False, "config": config, "reason": f"{type(exc).__name__}: {exc}"}
+    tmp = tempfile.mkdtemp(prefix="ganviz-bench-")
+    settings = QtCore.QSettings(os.path.join(tmp, "layout.ini"), QtCore.QSettings.Format.IniFormat)
+    window = MainWindow(cfg, settings=settings, autostart=False, backend=backend)
+    window.resize(1400, 900)
+    window.show()
+    try:
+        rounds = _rounds(window, lambda: _train(trainer, 2), seconds, repeats)
+    finally:
+        window.shutdown()
+        window.close()
+    return {"available": True, "config": config, "backend": backend, **rounds}
 
 
 def bench_encode(window, tmp: str, frames: int = 120, size: tuple[int, int] = (1280, 720)) -> dict:

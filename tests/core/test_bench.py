@@ -57,3 +57,18 @@ def test_image_row_measures_when_available():
     if not r["available"]:
         pytest.skip(f"image GAN not available here: {r['reason']}")
     assert r["steps_per_s_median"] > 0 and "steps/s" in bench.format_image(r)
+
+
+def test_memory_row_trains_the_steps_and_reports_resident_memory():
+    from ganviz.cli_ext.soak import headless_soak
+
+    r, samples = headless_soak(TINY, 1000, progress=False)
+    assert r["steps"] == 1000 and len(samples) >= 10 and r["snapshots"] >= 1
+    assert 50 < r["rss_after_warmup_mb"] < 4000 and r["rss_final_mb"] == samples[-1]["rss_mb"]
+    assert r["rss_growth_mb"] == pytest.approx(max(s["rss_mb"] for s in samples[1:]) - r["rss_after_warmup_mb"])
+    report = {"device": "cpu", "torch_threads": 1, "config": {}, "load_before": 0.0, "load_after": 0.0,
+              "cpu_count": 2, "repeats": 1, "seconds_each": 1.0, "steps_per_s_median": {"plain": 1.0},
+              "snapshots_per_s_median": 1.0, "ratio_engine_vs_plain": 1.0, "ratio_snapshots_vs_plain": 1.0}
+    assert "add --memory" in bench.format_report(report)
+    text = bench.format_report({**report, "memory": {k: v for k, v in r.items() if k != "config"}})
+    assert "1000 steps" in text and f"growth {r['rss_growth_mb']:.1f} MB" in text

@@ -132,3 +132,14 @@ def test_run_events_sleeps_in_the_real_event_loop_and_stops_early(qtbot):
     t0 = time.perf_counter()
     run_events(30.0, until=lambda: len(fired) >= 2)
     assert len(fired) == 2 and time.perf_counter() - t0 < 10.0
+
+
+def test_image_window_bench_alternates_headless_and_window_rounds():
+    from ganviz.bench import IMAGE_CONFIG
+    from ganviz.qt.bench_gui import bench_image_window
+
+    r = bench_image_window({**IMAGE_CONFIG, "conv_channels": 8}, seconds=0.4, repeats=1)
+    assert r["available"], r.get("reason")
+    assert r["steps_per_s_median"] > 0 and r["headless_steps_per_s_median"] > 0 and r["frames_per_s_median"] > 0
+    assert r["ratio_vs_headless"] == pytest.approx(r["steps_per_s_median"] / r["headless_steps_per_s_median"])
+    assert len(r["ratios_per_round"]) == 1 and r["latency_ms_p99"] >= r["latency_ms_p50"] >= 0
