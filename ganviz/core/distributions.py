@@ -49,8 +49,9 @@ def _on_device(owner: object, device: torch.device | str, *tensors: torch.Tensor
 
 def _stack_xy(xy: tuple, u, xp):
     """Stack a curve's (x, y) (arrays or scalars) into (len(u), 2) with the module xp (numpy or torch)."""
-    if xp is torch:
-        cols = [torch.broadcast_to(torch.as_tensor(c, dtype=u.dtype, device=u.device), u.shape) for c in xy]
+    if xp is torch:  # a constant coordinate is filled on u's device: no host-to-device copy per sample call
+        cols = [torch.broadcast_to(c.to(u.dtype), u.shape) if isinstance(c, torch.Tensor)
+                else torch.full_like(u, float(c)) for c in xy]
         return torch.stack(cols, dim=1)
     return np.stack([np.broadcast_to(np.asarray(c, dtype=np.float64), u.shape) for c in xy], axis=1)
 

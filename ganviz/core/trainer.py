@@ -300,8 +300,10 @@ class Trainer(CommandDrain, GanSteps):
     def _fixed_transform(self, base: Tensor, gen: torch.Generator) -> Tensor:
         cfg = self.config
         if cfg.generator == "shift":
-            theta = torch.tensor([cfg.shift_x, cfg.shift_y][: self.dim], device=self.device)
-            return base + theta
+            key = (cfg.shift_x, cfg.shift_y, self.dim, str(self.device))
+            if getattr(self, "_theta", (None,))[0] != key:  # one host-to-device copy per shift, not per step
+                self._theta = (key, torch.tensor([cfg.shift_x, cfg.shift_y][: self.dim], device=self.device))
+            return base + self._theta[1]
         return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=self.device)
 
     # ------------------------------------------------------------------ training steps
