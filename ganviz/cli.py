@@ -104,9 +104,31 @@ def _config_from_args(args: argparse.Namespace):
             base[key] = parse_value(key, str(value))
     scene = _scene_from_args(args)
     cfg = (scene.config if scene else TrainConfig()).replace(**base)
+    chosen: set[str] = set()
     if getattr(args, "paper_defaults", False):
+        chosen |= set(get_objective(cfg.objective).paper_defaults)
         cfg = cfg.replace(**get_objective(cfg.objective).paper_defaults)
-    return config_from_pairs(args.set, cfg)
+    cfg = config_from_pairs(args.set, cfg)
+    if scene is None:
+        chosen |= {p.split("=", 1)[0].strip().replace("-", "_") for p in args.set}
+        cfg = _with_image_defaults(cfg, chosen)
+    return cfg
+
+
+def _with_image_defaults(cfg, chosen: set[str]):
+    """Image data named on the command line without a scene starts with the DCGAN settings the window applies
+    when switching to image data (keys set with --set or --paper-defaults are kept); stderr says so."""
+    from .core.images.distribution import IMAGE_DEFAULTS, is_image_data
+
+    if not is_image_data(cfg.data):
+        return cfg
+    applied = {k: v for k, v in IMAGE_DEFAULTS.items() if k not in chosen and getattr(cfg, k) != v}
+    if cfg.generator != "learned" and "generator" not in chosen:
+        applied["generator"] = "learned"
+    if applied:
+        print("ganviz: image data: using the DCGAN settings " + ", ".join(f"{k}={v:g}" if isinstance(v, float)
+              else f"{k}={v}" for k, v in applied.items()) + " (override with --set)", file=sys.stderr)
+    return cfg.replace(**applied)
 
 
 def _scene_from_args(args: argparse.Namespace):

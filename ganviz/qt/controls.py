@@ -15,6 +15,7 @@ from superqt.utils import signals_blocked
 from ..core.commands import Command, SetConfig, command_for_change
 from ..core.config import FIELDS, TrainConfig
 from ..core.distributions import DATASETS
+from ..core.images.distribution import IMAGE_DEFAULTS
 from ..core.objectives import OBJECTIVES
 
 GROUPS: list[tuple[str, list[str]]] = [
@@ -48,8 +49,6 @@ LABELS = {
 
 # Switching from toy data to image data applies these (DCGAN practice), except for keys the user has set
 # in this panel; switching back to toy data restores the earlier values of the ones still unchanged.
-IMAGE_DEFAULTS: dict[str, Any] = {"z_dim": 64, "batch_size": 64, "d_lr": 2e-4, "g_lr": 2e-4, "beta1": 0.5,
-                                  "arch": "auto"}
 
 LOG_KEYS = {"d_lr", "g_lr"}  # spin boxes that step by factors, not increments
 

@@ -151,3 +151,22 @@ def test_console_script_entry_point(tmp_path):
     for r in rows:  # 1D data: no mode metrics
         assert KEYS - {"modes_covered", "hq_fraction", "reverse_kl"} <= set(r)
         assert r["objective"] == "lsgan" and math.isfinite(r["d_loss"])
+
+
+def test_image_data_on_the_command_line_starts_with_the_dcgan_settings(capsys):
+    """As the window does when switching to image data: batch 64, z 64, lr 2e-4 (DCGAN practice), except for
+    keys the user set; toy data and scenes are left as they are."""
+    from ganviz.core.config import TrainConfig
+    from ganviz.core.images.distribution import IMAGE_DEFAULTS
+
+    cfg = parsed_config(["train", "--data", "digits"])
+    assert {k: getattr(cfg, k) for k in IMAGE_DEFAULTS} == IMAGE_DEFAULTS
+    assert "batch_size=64" in capsys.readouterr().err
+    cfg = parsed_config(["train", "--set", "data=shapes", "--set", "batch-size=32", "--set", "d_lr=0.001"])
+    assert (cfg.data, cfg.batch_size, cfg.d_lr, cfg.g_lr, cfg.z_dim) == ("shapes", 32, 1e-3, 2e-4, 64)
+    cfg = parsed_config(["train", "--data", "digits", "--objective", "wgan", "--paper-defaults"])
+    assert (cfg.d_lr, cfg.d_optimizer, cfg.z_dim) == (5e-5, "rmsprop", 64)  # the paper's lr is kept
+    capsys.readouterr()
+    toy = parsed_config(["train", "--data", "ring8"])
+    assert (toy.batch_size, toy.z_dim, toy.d_lr) == (TrainConfig().batch_size, TrainConfig().z_dim, TrainConfig().d_lr)
+    assert "DCGAN" not in capsys.readouterr().err

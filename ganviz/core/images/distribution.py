@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 import numpy as np
 import torch
@@ -139,6 +140,12 @@ def _shapes() -> ImageDistribution:
 @register("image-file", IMAGE_DIM, "your own images: config image_path = an MNIST idx / npz / npy file or a folder")
 def _image_file(image_path: str = "") -> ImageDistribution:
     return from_file(image_path)
+
+
+# The DCGAN settings image data starts with (the window applies them when switching to image data, the
+# command line when it names image data without a scene), except for keys the user has set.
+IMAGE_DEFAULTS: dict[str, Any] = {"z_dim": 64, "batch_size": 64, "d_lr": 2e-4, "g_lr": 2e-4, "beta1": 0.5,
+                                  "arch": "auto"}
 
 
 def is_image_data(name: str) -> bool:
