@@ -20,6 +20,7 @@ from ganviz.qt.panels.coverage import CoveragePanel, headline  # noqa: E402
 from ganviz.qt.panels.images import GAP, LEVELS, ImageGridPanel, tile, tile_origin  # noqa: E402
 from ganviz.qt.panels.metrics import MetricsPanel  # noqa: E402
 from tests.qt.snapshots import make_history, make_snapshot  # noqa: E402
+from tests.qt.windows import window_factory  # noqa: E402
 
 pytestmark = pytest.mark.qt
 
@@ -299,22 +300,11 @@ def test_metrics_panel_shows_image_metrics_instead_of_w1_and_modes(qtbot):
 @pytest.fixture
 def window(qtbot, tmp_path):
     from ganviz.qt.app import make_app
-    from ganviz.qt.main_window import MainWindow
 
     make_app()
-    made = []
-
-    def factory(**cfg):
-        settings = QtCore.QSettings(str(tmp_path / f"w{len(made)}.ini"), QtCore.QSettings.Format.IniFormat)
-        w = MainWindow(TrainConfig(**cfg), settings=settings, autostart=False, backend="thread")
-        qtbot.addWidget(w)
-        w.resize(1400, 900)
-        w.show()
-        made.append(w)
-        return w
-
+    factory = window_factory(qtbot, tmp_path, "w", autostart=False, backend="thread")
     yield factory
-    for w in made:
+    for w in factory.made:
         w.shutdown()
 
 
@@ -440,23 +430,12 @@ def live_window(qtbot, tmp_path):
     import torch
 
     from ganviz.qt.app import make_app
-    from ganviz.qt.main_window import MainWindow
 
     torch.set_num_threads(1)
     make_app()
-    made = []
-
-    def factory(**cfg):
-        settings = QtCore.QSettings(str(tmp_path / f"live{len(made)}.ini"), QtCore.QSettings.Format.IniFormat)
-        w = MainWindow(TrainConfig(**{**SMALL_TOY, **cfg}), settings=settings, interval=0.02, backend="thread")
-        qtbot.addWidget(w)
-        w.resize(1400, 900)
-        w.show()
-        made.append(w)
-        return w
-
+    factory = window_factory(qtbot, tmp_path, "live", SMALL_TOY, interval=0.02, backend="thread")
     yield factory
-    for w in made:
+    for w in factory.made:
         assert w.shutdown(), "training thread did not stop within 1 s"
     assert QtCore.QThreadPool.globalInstance().waitForDone(2000)
 

@@ -14,6 +14,7 @@ from ganviz.core.commands import SetRunning
 from ganviz.core.config import TrainConfig
 from ganviz.qt.app import make_app
 from ganviz.qt.main_window import MainWindow
+from tests.qt.windows import window_factory
 
 SMALL = dict(d_width=32, g_width=32, d_depth=2, g_depth=2, batch_size=64, n_view=256, grid_size=32,
              mode_samples=500, w1_samples=128, kde_samples=1024)
@@ -27,19 +28,9 @@ def _threads():
 
 @pytest.fixture
 def make_window(qtbot, tmp_path):
-    made: list[MainWindow] = []
-
-    def factory(**cfg) -> MainWindow:
-        settings = QtCore.QSettings(str(tmp_path / f"ganviz{len(made)}.ini"), QtCore.QSettings.Format.IniFormat)
-        w = MainWindow(TrainConfig(**{**SMALL, **cfg}), settings=settings, interval=0.02, backend="thread")
-        qtbot.addWidget(w)
-        w.resize(1280, 800)
-        w.show()
-        made.append(w)
-        return w
-
+    factory = window_factory(qtbot, tmp_path, "ganviz", SMALL, size=(1280, 800), interval=0.02, backend="thread")
     yield factory
-    for w in made:
+    for w in factory.made:
         assert w.shutdown(), "training thread did not stop within 1 s"
         assert not w.session.is_running()
     # no worker thread may outlive its window
