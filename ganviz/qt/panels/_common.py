@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from ganviz.core.objectives import Objective, get_objective
 from ganviz.core.snapshot import Event
@@ -214,3 +214,23 @@ def finite_or_nan(value: object) -> float:
     except (TypeError, ValueError):
         return float("nan")
     return v if math.isfinite(v) else float("nan")
+
+
+def panel_layout(panel: QtWidgets.QWidget) -> tuple[QtWidgets.QVBoxLayout, QtWidgets.QHBoxLayout]:
+    """A panel's layout with a row for its controls on top: (the panel's layout, the header row). Add the
+    plots with `canvas(lay)`."""
+    lay = QtWidgets.QVBoxLayout(panel)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(2)
+    header = QtWidgets.QHBoxLayout()
+    header.setContentsMargins(6, 2, 6, 0)
+    lay.addLayout(header)
+    return lay, header
+
+
+def canvas(lay: QtWidgets.QBoxLayout) -> pg.GraphicsLayoutWidget:
+    """A pyqtgraph canvas in the theme's background, taking the rest of lay."""
+    glw = pg.GraphicsLayoutWidget()
+    glw.setBackground(style.palette().background)
+    lay.addWidget(glw, 1)
+    return glw

@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ganviz.core.snapshot import Field2D, Snapshot
 from ganviz.qt import style
-from ganviz.qt.panels._common import FastScatter, objective_of
+from ganviz.qt.panels._common import FastScatter, canvas, objective_of, panel_layout
 from ganviz.qt.panels._contour import contour_segments
 
 MAX_ARROWS = 400  # gradient arrows drawn (the first fakes of the fixed noise batch: same subset each frame)
@@ -58,12 +58,7 @@ class Data2DPanel(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         pal = style.palette()
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-
-        header = QtWidgets.QHBoxLayout()
-        header.setContentsMargins(6, 2, 6, 0)
+        lay, header = panel_layout(self)
         self.arrows_checkbox = QtWidgets.QCheckBox("gradient arrows")
         self.arrows_checkbox.setToolTip(
             "Arrows at the fake samples along grad_x D(x): the direction that makes D call them more real,"
@@ -74,11 +69,8 @@ class Data2DPanel(QtWidgets.QWidget):
         header.addWidget(self.arrows_checkbox)
         header.addWidget(self.z_grid_checkbox)
         header.addStretch(1)
-        lay.addLayout(header)
 
-        self._glw = pg.GraphicsLayoutWidget()
-        self._glw.setBackground(pal.background)
-        lay.addWidget(self._glw, 1)
+        self._glw = canvas(lay)
 
         self.plot: pg.PlotItem = self._glw.addPlot()
         self.plot.setAspectLocked(True)

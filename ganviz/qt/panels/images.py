@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ganviz.core.snapshot import ImageViews, Snapshot
 from ganviz.qt import style
+from ganviz.qt.panels._common import canvas, panel_layout
 
 LEVELS = (-1.0, 1.0)  # the generator's tanh range: -1 black, +1 white
 GAP = 1  # pixels (in image units) between tiles
@@ -135,11 +136,7 @@ class ImageGridPanel(QtWidgets.QWidget):
         super().__init__(parent)
         pal = style.palette()
         self.cols = int(cols)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        header = QtWidgets.QHBoxLayout()
-        header.setContentsMargins(6, 2, 6, 0)
+        lay, header = panel_layout(self)
         self.class_checkbox = QtWidgets.QCheckBox("predicted class on each sample")
         self.class_checkbox.setToolTip(
             "The small classifier's class for each generated image, in the tile's corner; colour = its "
@@ -151,11 +148,8 @@ class ImageGridPanel(QtWidgets.QWidget):
         header.addWidget(self.class_checkbox)
         header.addStretch(1)
         header.addWidget(self.status)
-        lay.addLayout(header)
 
-        self._glw = pg.GraphicsLayoutWidget()
-        self._glw.setBackground(pal.background)
-        lay.addWidget(self._glw, 1)
+        self._glw = canvas(lay)
         ci = self._glw.ci
         ci.setSpacing(4)
         self.fake = TiledImage(ci, 0, 0, "Generated", FAKE_SUBTITLE)

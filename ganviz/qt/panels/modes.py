@@ -16,7 +16,14 @@ from ganviz.core.commands import command_for_change
 from ganviz.core.config import FIELDS, TrainConfig, describe_range
 from ganviz.core.snapshot import Snapshot
 from ganviz.qt import style
-from ganviz.qt.panels._common import EventMarkers, NaNote, finite_or_nan, peak_downsample_per_pixel
+from ganviz.qt.panels._common import (
+    EventMarkers,
+    NaNote,
+    canvas,
+    finite_or_nan,
+    panel_layout,
+    peak_downsample_per_pixel,
+)
 from ganviz.qt.series import Series
 
 TRAIL_LENGTH = 20  # snapshots a trail remembers
@@ -280,11 +287,7 @@ class ModesPanel(QtWidgets.QWidget):
         super().__init__(parent)
         pal = style.palette()
         self.detector = detector or CollapseDetector()
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        header = QtWidgets.QHBoxLayout()
-        header.setContentsMargins(6, 2, 6, 0)
+        lay, header = panel_layout(self)
         self.trails_checkbox = QtWidgets.QCheckBox("fixed-noise trails")
         self.trails_checkbox.setToolTip(
             f"On the 2D data view: each of the first {MAX_TRAILS} fakes G(z) of the fixed noise batch leaves a "
@@ -293,13 +296,10 @@ class ModesPanel(QtWidgets.QWidget):
         self.status = QtWidgets.QLabel("modes covered: —")
         self.status.setToolTip("Latest metrics (2500 generated samples) and the collapse detector's state")
         header.addWidget(self.status, 1)
-        lay.addLayout(header)
         self.remedies = RemedyControls()
         lay.addWidget(self.remedies)
 
-        self._glw = pg.GraphicsLayoutWidget()
-        self._glw.setBackground(pal.background)
-        lay.addWidget(self._glw, 1)
+        self._glw = canvas(lay)
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._series: dict[str, Series] = {}
