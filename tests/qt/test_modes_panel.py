@@ -91,6 +91,21 @@ def test_panel_without_modes_says_na(qtbot):
     assert not panel._notes["covered"].is_visible()
 
 
+def test_ring_without_a_high_quality_sample_says_so_not_no_modes(qtbot):
+    """Reverse KL is undefined until a sample lands near a mode: the ring has modes, so its note must not say
+    there are none (it did, in the collapse-ring-gan scene's first 200 steps)."""
+    panel = ModesPanel()
+    qtbot.addWidget(panel)
+    snap = ring_snapshot(60, 0, shares=[0.0] * 8)
+    panel.update_snapshot(dataclasses.replace(snap, metrics={**snap.metrics, "reverse_kl": float("nan")}))
+    note = panel._notes["rkl"]
+    assert note.is_visible() and "no high-quality" in note.text() and "no mixture" not in note.text()
+    fresh = ModesPanel()
+    qtbot.addWidget(fresh)
+    fresh.update_snapshot(make_snapshot(step=50, dim=2))  # no mixture at all
+    assert fresh._notes["rkl"].is_visible() and "no mixture" in fresh._notes["rkl"].text()
+
+
 def test_mode_tick_labels():
     ring = 2 * np.column_stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4)])
     labels, axis = mode_tick_labels(ring)

@@ -31,6 +31,7 @@ MAX_TRAILS = 128  # fakes of the fixed noise batch that get a trail (the first o
 TRAIL_ALPHAS = (180, 100, 50, 22)  # newest -> oldest segments, one curve item per alpha
 MAX_TICK_LABELS = 12  # above this many modes the bars are labelled by index only
 NA_TEXT = "n/a: no mixture\nmodes in this data"
+NO_HQ_TEXT = "no high-quality\nsample yet"
 
 
 def mode_tick_labels(modes: np.ndarray) -> tuple[list[str], str]:
@@ -539,8 +540,9 @@ class ModesPanel(QtWidgets.QWidget):
     def _refresh_notes(self) -> None:
         for name, key in (("covered", "modes_covered"), ("hq", "hq_percent"), ("rkl", "reverse_kl")):
             self._notes[name].set_visible(not self._series[key].has_finite())
-        note = self._notes["shares"]
-        text = NA_TEXT if self.shares.size == 0 else "no high-quality\nsample yet"
-        if note.text() != text:
-            note.set_text(text)
-        note.set_visible(self.shares.size == 0 or not self.shares.sum() > 0)
+        # mixture data with no high-quality sample yet has modes but no reverse KL and no shares
+        text = NA_TEXT if self.shares.size == 0 else NO_HQ_TEXT
+        for name in ("rkl", "shares"):
+            if self._notes[name].text() != text:
+                self._notes[name].set_text(text)
+        self._notes["shares"].set_visible(self.shares.size == 0 or not self.shares.sum() > 0)
