@@ -15,7 +15,7 @@ from superqt.utils import signals_blocked
 from ..core.commands import Command, SetConfig, command_for_change
 from ..core.config import FIELDS, TrainConfig
 from ..core.distributions import DATASETS
-from ..core.images.distribution import IMAGE_DEFAULTS
+from ..core.images.distribution import IMAGE_DEFAULTS, is_image_data
 from ..core.objectives import OBJECTIVES
 
 GROUPS: list[tuple[str, list[str]]] = [
@@ -47,16 +47,7 @@ LABELS = {
     "image_path": "Image file", "arch": "Network family", "conv_channels": "Conv channels c",
 }
 
-# Switching from toy data to image data applies these (DCGAN practice), except for keys the user has set
-# in this panel; switching back to toy data restores the earlier values of the ones still unchanged.
-
 LOG_KEYS = {"d_lr", "g_lr"}  # spin boxes that step by factors, not increments
-
-
-def is_image_data(name: str) -> bool:
-    """Image datasets are flat H*W vectors; the toy data is 1D or 2D."""
-    info = DATASETS.get(name)
-    return info is not None and info.dim > 2
 
 
 def _data_text(name: str, dim: int) -> str:

@@ -234,3 +234,14 @@ def canvas(lay: QtWidgets.QBoxLayout) -> pg.GraphicsLayoutWidget:
     glw.setBackground(style.palette().background)
     lay.addWidget(glw, 1)
     return glw
+
+
+def class_count(snapshot) -> int:
+    """K for image data: the number of class names, else of class_share_i metrics (0 when neither is there)."""
+    views = snapshot.images
+    if views is not None and views.class_names:
+        return len(views.class_names)
+    k = 0
+    while f"class_share_{k}" in snapshot.metrics:
+        k += 1
+    return k

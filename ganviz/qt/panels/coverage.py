@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ganviz.core.snapshot import Snapshot
 from ganviz.qt import style
-from ganviz.qt.panels._common import EventMarkers, finite_or_nan
+from ganviz.qt.panels._common import EventMarkers, class_count, finite_or_nan
 from ganviz.qt.series import Series
 
 NO_CLASSIFIER = ("No class coverage for this data: its images have no labels, so there is no classifier to "
@@ -22,17 +22,6 @@ BAR_TITLE = "Generated samples per class (classifier labels)"
 WAITING = "class coverage: waiting for the first metrics"
 TRAINING = ("class coverage: waiting for the classifier (trained once in the background on the built-in "
             "data, then cached)")
-
-
-def class_count(snapshot: Snapshot) -> int:
-    """K: the number of class names, else the number of class_share_i metrics."""
-    views = snapshot.images
-    if views is not None and views.class_names:
-        return len(views.class_names)
-    k = 0
-    while f"class_share_{k}" in snapshot.metrics:
-        k += 1
-    return k
 
 
 def classifier_state(snapshot: Snapshot) -> str:
@@ -210,9 +199,6 @@ class CoveragePanel(QtWidgets.QWidget):
         self._last_metrics_step = None
         self._last_step = None
         self.headline.setText(WAITING)
-
-    def markers(self) -> list[EventMarkers]:
-        return self._markers
 
     # -- internals ---------------------------------------------------------------------------------------
     def _set_available(self, on: bool) -> None:

@@ -164,7 +164,6 @@ class ImageGridPanel(QtWidgets.QWidget):
         self._label_font = style.font(8, bold=True)
         self._images: ImageViews | None = None
         self._real_src: np.ndarray | None = None
-        self.last_render_ms = 0.0
 
     # -- public API --------------------------------------------------------------------------------------
     @property

@@ -16,6 +16,7 @@ from ganviz.qt.panels._common import (
     LogAxis,
     NaNote,
     ViewNote,
+    class_count,
     finite_or_nan,
     objective_of,
     peak_downsample_per_pixel,
@@ -215,7 +216,7 @@ class MetricsPanel(QtWidgets.QWidget):
             values = {key: finite_or_nan(m.get(key)) for key, src in self._sources.items() if src == "metrics"}
             covered, n_modes = finite_or_nan(m.get("modes_covered")), finite_or_nan(m.get("n_modes"))
             values["modes_fraction"] = covered / n_modes if n_modes > 0 else float("nan")
-            classes, k = finite_or_nan(m.get("classes_covered")), _class_count(snapshot)
+            classes, k = finite_or_nan(m.get("classes_covered")), class_count(snapshot)
             values["classes_fraction"] = classes / k if k > 0 else float("nan")
             for key, v in values.items():
                 series = self._series[key]
@@ -373,13 +374,3 @@ class MetricsPanel(QtWidgets.QWidget):
         self._modes_title = next(p.title for p in self.specs() if p.name == "modes")
         self.reverse_kl_note.set_text("")
         self._refresh_notes_and_ranges()
-
-
-def _class_count(snapshot: Snapshot) -> int:
-    """K for image data: the class names, else the class_share_i metrics (0 when neither is there)."""
-    if snapshot.images is not None and snapshot.images.class_names:
-        return len(snapshot.images.class_names)
-    k = 0
-    while f"class_share_{k}" in snapshot.metrics:
-        k += 1
-    return k

@@ -79,12 +79,11 @@ class FixedNoiseTrails:
             item.setZValue(10.5)  # above the real samples (10), under the fakes (11)
         self._history: deque[np.ndarray] = deque(maxlen=self.length)
         self._last_step: int | None = None
-        self._plot: pg.PlotItem | None = None
         self._legend: pg.LegendItem | None = None
         self.visible = False
 
     def attach(self, plot: pg.PlotItem, legend: pg.LegendItem | None = None) -> None:
-        self._plot, self._legend = plot, legend
+        self._legend = legend
         for item in self.items:
             plot.addItem(item, ignoreBounds=True)
             item.setVisible(self.visible)
