@@ -128,6 +128,26 @@ def test_image_panel_draws_grids_with_fixed_levels_and_step_title(qtbot):
     assert w.fake.view.state["aspectLocked"]
 
 
+def test_unchanged_grids_are_not_uploaded_again(qtbot, monkeypatch):
+    """A paused run sends the same images every frame: only what changed is tiled and uploaded."""
+    w = _make(qtbot, ImageGridPanel)
+    uploads = []
+    original = type(w.fake).set_array
+    monkeypatch.setattr(type(w.fake), "set_array", lambda self, arr: (uploads.append(self), original(self, arr)))
+    w.update_snapshot(make_image_snapshot(step=5))
+    assert len(uploads) == 3  # generated, real, interpolation
+    w.update_snapshot(make_image_snapshot(step=5))
+    assert len(uploads) == 3 and "step 5" in w.fake.title.text
+    moved = make_image_snapshot(step=6, fake=np.stack([glyph(k + 1) for k in range(64)]))
+    w.update_snapshot(moved)
+    assert uploads[3:] == [w.fake] and "step 6" in w.fake.title.text
+    np.testing.assert_array_equal(w.fake.image.image[:H, :W], moved.images.fake[0])
+    w.reset()
+    uploads.clear()
+    w.update_snapshot(moved)
+    assert len(uploads) == 3  # a reset forgets what was shown
+
+
 def test_grids_stay_square_and_take_the_height_a_short_strip_leaves(qtbot):
     w = _make(qtbot, ImageGridPanel, 800, 600)  # the height limits the grids
     snap = make_image_snapshot()

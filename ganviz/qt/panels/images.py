@@ -100,6 +100,7 @@ class TiledImage:
         self.image = pg.ImageItem(axisOrder="row-major", levels=LEVELS)
         self.view.addItem(self.image)
         self.shape: tuple[int, ...] = ()  # of the tiled array shown
+        self._src: np.ndarray | None = None  # the images behind it (set_images)
         self._title = title
 
     def _html(self, title: str) -> str:
@@ -121,7 +122,17 @@ class TiledImage:
             self.frame.setRect(0, 0, w, h)
             self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.01)
 
+    def set_images(self, images: np.ndarray, cols: int) -> None:
+        """Show (N, h, w) images tiled `cols` per row; unchanged images (the fixed real batch, a paused run's
+        fakes) are not tiled or uploaded again."""
+        src = self._src
+        if src is not None and images.shape == src.shape and np.array_equal(images, src):
+            return
+        self._src = images.copy()
+        self.set_array(tile(images, cols))
+
     def clear(self) -> None:
+        self._src = None
         self.set_array(np.full((1, 1), np.nan, dtype=np.float32))
 
 
@@ -163,7 +174,6 @@ class ImageGridPanel(QtWidgets.QWidget):
         self._labels: list[pg.TextItem] = []
         self._label_font = style.font(8, bold=True)
         self._images: ImageViews | None = None
-        self._real_src: np.ndarray | None = None
 
     # -- public API --------------------------------------------------------------------------------------
     @property
@@ -185,17 +195,14 @@ class ImageGridPanel(QtWidgets.QWidget):
             return
         self._images = views
         fake = np.asarray(views.fake)
-        self.fake.set_array(tile(fake, self.cols))
+        self.fake.set_images(fake, self.cols)
         self.fake.set_title(f"Generated — step {snapshot.step}")
-        real = np.asarray(views.real)
-        if self._real_src is None or real.shape != self._real_src.shape or not np.array_equal(real, self._real_src):
-            self._real_src = real.copy()  # the real batch is fixed: re-tiled only when it changes
-            self.real.set_array(tile(real, self.cols))
+        self.real.set_images(np.asarray(views.real), self.cols)
         interp = np.asarray(views.interp)
         strip_shape = self.interp.shape
         if interp.ndim == 4 and interp.size:
             rows, cols, h, w = interp.shape
-            self.interp.set_array(tile(interp.reshape(rows * cols, h, w), cols))
+            self.interp.set_images(interp.reshape(rows * cols, h, w), cols)
         else:
             self.interp.clear()
         if self.interp.shape != strip_shape:
@@ -211,7 +218,6 @@ class ImageGridPanel(QtWidgets.QWidget):
 
     def reset(self) -> None:
         self._images = None
-        self._real_src = None
         for t in (self.fake, self.real, self.interp):
             t.clear()
         self.fake.set_title("Generated")
@@ -275,5 +281,8 @@ class ImageGridPanel(QtWidgets.QWidget):
             r0, c0 = tile_origin(k, self.cols, h, w)
             if (item.pos().x(), item.pos().y()) != (c0, r0):
                 item.setPos(c0, r0)
-            item.setToolTip(f"sample {k}: class {text}, p = {p:.2f}")
-            item.setVisible(True)
+            tip = f"sample {k}: class {text}, p = {p:.2f}"
+            if tip != item.toolTip():
+                item.setToolTip(tip)
+            if not item.isVisible():
+                item.setVisible(True)  # TextItem.setVisible re-runs its transform update
