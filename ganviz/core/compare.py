@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import heapq
 import multiprocessing as mp
 import os
 import pickle
@@ -33,7 +32,7 @@ from typing import Any
 
 from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed
 from .config import TrainConfig
-from .engine import Stepper, drain_due
+from .engine import Stepper, drain_due, push_scheduled
 from .loop import run_loop
 from .snapshot import Event, Snapshot
 from .trainer import Trainer
@@ -416,7 +415,6 @@ class CompareTrainer(Stepper):
             raise
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._scheduled: list[tuple[int, int, Command]] = []
-        self._n_scheduled = 0
         self.running = True
         self.steps_per_sec_limit: float | None = None
 
@@ -456,8 +454,7 @@ class CompareTrainer(Stepper):
 
     def schedule(self, step: int, command: Command) -> None:
         """Apply command (to every run, or ForRun) at the first step boundary where step >= `step`."""
-        self._n_scheduled += 1
-        heapq.heappush(self._scheduled, (step, self._n_scheduled, command))
+        push_scheduled(self._scheduled, step, command)
 
     def _to_all(self, cmd: Command) -> None:
         for i in range(self.n_runs):

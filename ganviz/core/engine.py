@@ -8,6 +8,7 @@ boundaries, the event log, and the step structure. The engine provides `step`, `
 from __future__ import annotations
 
 import heapq
+import itertools
 import queue
 import time
 from typing import Any
@@ -15,6 +16,13 @@ from typing import Any
 from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from .config import ConfigError
 from .snapshot import Event
+
+_ORDER = itertools.count()  # ties between commands scheduled for one step: the order they were given
+
+
+def push_scheduled(heap: list, step: int, command: Command) -> None:
+    """Queue command for `step`; same-step commands keep their order and Commands are never compared."""
+    heapq.heappush(heap, (step, next(_ORDER), command))
 
 
 def drain_due(engine: Any) -> list[Command]:
@@ -100,7 +108,7 @@ class CommandDrain:
 
     def schedule(self, step: int, command: Command) -> None:
         """Apply command at the first step boundary where self.step >= step (scripted scene actions)."""
-        heapq.heappush(self._scheduled, (step, len(self.command_log) + len(self._scheduled), command))
+        push_scheduled(self._scheduled, step, command)
 
     def apply_pending(self) -> list[Command]:
         """Drain the queue: settings collapse to the latest per kind; manual steps are returned in order.

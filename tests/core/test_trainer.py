@@ -835,3 +835,18 @@ def test_switching_the_device_live_resolves_it_again():
     assert any(e.kind == "reset" for e in t.events)
     t.train(2)
     assert t.step == 2
+
+
+def test_scheduling_after_a_refused_command_keeps_order_and_never_compares_commands():
+    """A scheduled command that fails validation is not logged; the tie-break must not reuse an order number
+    (two equal (step, order) keys made heapq compare Commands: TypeError in a scripted scene)."""
+    t = Trainer(TrainConfig(d_width=16, g_width=16, d_depth=1, g_depth=1, batch_size=32))
+    t.schedule(0, SetConfig({"d_lr": -1.0}))  # refused: an "error" event, not in command_log
+    t.schedule(5, SetSpeed(10))
+    t.apply_pending()
+    t.schedule(5, SetRunning(False))
+    t.schedule(5, SetSpeed(20))
+    t.train(6)
+    applied = [type(c).__name__ for _, c in t.command_log]
+    assert applied[-2:] == ["SetRunning", "SetSpeed"] and t.steps_per_sec_limit == 20
+    assert any(e.kind == "error" for e in t.events)
