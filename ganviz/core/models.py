@@ -73,17 +73,18 @@ def minibatch_features(h: Tensor, t: Tensor | None, kernels: int, kernel_dim: in
     out: list[Tensor] = []
     n_rows = h.shape[0]
     if kernels > 0 and t is not None:
-        m = (h @ t).reshape(n_rows, kernels, kernel_dim).transpose(0, 1)  # (B, N, C)
+        # (B, N, C), made contiguous once: the chunks below read the whole reference every time
+        m = (h @ t).reshape(n_rows, kernels, kernel_dim).transpose(0, 1).contiguous()
         if context is None:
             ref, extra, denom = m, 0.0, float(n_rows)
         else:
-            ref = (context @ t).reshape(context.shape[0], kernels, kernel_dim).transpose(0, 1)
+            ref = (context @ t).reshape(context.shape[0], kernels, kernel_dim).transpose(0, 1).contiguous()
             extra, denom = 1.0, float(context.shape[0] + 1)
         chunks = []
         per_row = kernels * ref.shape[1] * kernel_dim  # elements of one row's block (in the backward)
         step = max(1, min(n_rows, _MB_CHUNK_ELEMENTS // max(per_row, 1)))
         for a in range(0, max(n_rows, 1), step):
-            dist = _L1Distance.apply(m[:, a:a + step].contiguous(), ref.contiguous())  # (B, rows, n)
+            dist = _L1Distance.apply(m[:, a:a + step].contiguous(), ref)  # (B, rows, n)
             chunks.append((torch.exp(-dist).sum(-1) + extra) / denom)
         out.append(torch.cat(chunks, dim=1).transpose(0, 1) if n_rows else h.new_zeros(0, kernels))
     if mbstd:
