@@ -67,7 +67,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from . import metrics as M
 from .commands import Command
 from .config import REINIT_KEYS, ConfigError, TrainConfig
-from .distributions import DATASETS, Distribution, NoisePrior, make_distribution
+from .distributions import Distribution, NoisePrior, make_distribution
 from .engine import CommandDrain, GanSteps
 from .fields import _distribution
 from .loop import run_loop
@@ -86,6 +86,7 @@ SMALL_MULTIPLE_SAMPLES = 256  # fixed-noise fakes per seed in a snapshot (small 
 
 def check_ensemble_config(config: TrainConfig, n_seeds: int) -> None:
     """Raise ConfigError if the ensemble engine cannot train this config with n_seeds seeds."""
+    from .images.distribution import is_image_data
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or not 1 <= n_seeds <= MAX_SEEDS:
         raise ConfigError(f"n_seeds={n_seeds!r} is out of range: the ensemble takes 1 to {MAX_SEEDS} seeds")
     if config.seed + n_seeds - 1 > 2**31 - 1:
@@ -100,7 +101,7 @@ def check_ensemble_config(config: TrainConfig, n_seeds: int) -> None:
          "minibatch standard deviation couples the samples of a batch and is not batched yet; use mbstd=0"),
         (config.generator != "learned", "generator", config.generator,
          "the ensemble compares learned generators across seeds; use generator=learned"),
-        (DATASETS[config.data].dim > 2 if config.data in DATASETS else False, "data", config.data,
+        (is_image_data(config.data), "data", config.data,
          "image data is not batched: a single run trains convolutional networks on it, the ensemble batches "
          "MLPs; use a 1D or 2D dataset"),
     ]

@@ -15,20 +15,13 @@ from torch import Tensor
 
 from ..config import TrainConfig
 from ..distributions import NoisePrior
-from ..fields import d_value_metrics
+from ..fields import _distribution, d_value_metrics
 from ..objectives import get_objective
 from ..snapshot import ImageViews
 
 GRID = 64  # images in the 8x8 grids
 INTERP_ROWS, INTERP_COLS = 2, 10
 METRIC_SAMPLES = 1024  # generated (and real) images per metrics evaluation
-
-
-def image_distribution(cfg: TrainConfig):
-    """The run's ImageDistribution (cached per process)."""
-    from .distribution import builtin, from_file
-
-    return from_file(cfg.image_path) if cfg.data == "image-file" else builtin(cfg.data)
 
 
 def interpolation_path(z_a: Tensor, z_b: Tensor, cols: int, prior: str) -> Tensor:
@@ -125,7 +118,7 @@ class ImageViewState:
 
     def compute_views(self) -> dict:
         cfg = self.cfg
-        data = image_distribution(cfg)
+        data = _distribution(cfg)
         obj = get_objective(cfg.objective)
         side = 28
         with torch.no_grad():
@@ -165,7 +158,7 @@ class ImageViewState:
         with a coverage classifier: classes covered, KL of the class histogram to uniform, per-class shares,
         mean class confidence and a Fréchet distance in the classifier's feature space."""
         cfg = self.cfg
-        data = image_distribution(cfg)
+        data = _distribution(cfg)
         obj = get_objective(cfg.objective)
         gen = torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + step + 17)
         fake = self.sample_fake(METRIC_SAMPLES, gen)
