@@ -117,14 +117,13 @@ def _config_from_args(args: argparse.Namespace):
 
 def _with_image_defaults(cfg, chosen: set[str]):
     """Image data named on the command line without a scene starts with the DCGAN settings the window applies
-    when switching to image data (keys set with --set or --paper-defaults are kept); stderr says so."""
-    from .core.images.distribution import IMAGE_DEFAULTS, is_image_data
+    when switching to image data (keys set with --set or --paper-defaults are kept; the generator is always
+    learned); stderr says so."""
+    from .core.images.distribution import image_default_changes, is_image_data
 
     if not is_image_data(cfg.data):
         return cfg
-    applied = {k: v for k, v in IMAGE_DEFAULTS.items() if k not in chosen and getattr(cfg, k) != v}
-    if cfg.generator != "learned" and "generator" not in chosen:
-        applied["generator"] = "learned"
+    applied = image_default_changes(cfg, chosen)
     if applied:
         print("ganviz: image data: using the DCGAN settings " + ", ".join(f"{k}={v:g}" if isinstance(v, float)
               else f"{k}={v}" for k, v in applied.items()) + " (override with --set)", file=sys.stderr)

@@ -15,7 +15,7 @@ from superqt.utils import signals_blocked
 from ..core.commands import Command, SetConfig, command_for_change
 from ..core.config import FIELDS, TrainConfig
 from ..core.distributions import DATASETS
-from ..core.images.distribution import IMAGE_DEFAULTS, is_image_data
+from ..core.images.distribution import IMAGE_DEFAULTS, image_default_changes, is_image_data
 from ..core.objectives import OBJECTIVES
 
 GROUPS: list[tuple[str, list[str]]] = [
@@ -268,10 +268,7 @@ class ControlPanel(QtWidgets.QScrollArea):
         """Add the settings a toy <-> image switch brings to changes; a status-bar line saying what changed."""
         was, now = is_image_data(old.data), is_image_data(name)
         if now and not was:
-            wanted = {k: v for k, v in IMAGE_DEFAULTS.items() if k not in self._user_keys}
-            if old.generator != "learned":
-                wanted["generator"] = "learned"  # image data has no fixed generators
-            applied = {k: v for k, v in wanted.items() if getattr(old, k) != v}
+            applied = image_default_changes(old, self._user_keys)
             self._image_auto = {k: (getattr(old, k), v) for k, v in applied.items()}
             changes.update(applied)
             kept = sorted(k for k in IMAGE_DEFAULTS if k in self._user_keys)

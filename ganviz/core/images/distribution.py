@@ -148,6 +148,15 @@ IMAGE_DEFAULTS: dict[str, Any] = {"z_dim": 64, "batch_size": 64, "d_lr": 2e-4, "
                                   "arch": "auto"}
 
 
+def image_default_changes(cfg, chosen: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The changes that give cfg the DCGAN settings (IMAGE_DEFAULTS) except for the keys in `chosen` (the
+    user's own), and a learned generator (image data has no fixed generators)."""
+    changes = {k: v for k, v in IMAGE_DEFAULTS.items() if k not in chosen and getattr(cfg, k) != v}
+    if cfg.generator != "learned":
+        changes["generator"] = "learned"
+    return changes
+
+
 def is_image_data(name: str) -> bool:
     """Whether the registered dataset `name` is image data."""
     from ..distributions import DATASETS
