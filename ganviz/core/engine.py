@@ -52,6 +52,10 @@ class GanSteps(Stepper):
     """Mixin: the timeline of a GAN engine. An iteration is d_steps D updates then g_steps G updates; a manual
     D or G update is a step of its own. Each step's history row is kept, and instance noise decays per step."""
 
+    def has_unsent_rows(self) -> bool:
+        """History rows not yet delivered in a snapshot."""
+        return bool(self._rows)
+
     def _update_rate(self) -> None:
         """Refresh the measured steps/s (`_rate`) at most every 0.25 s (called once per snapshot)."""
         now = time.perf_counter()
@@ -96,6 +100,10 @@ class GanSteps(Stepper):
 
 class CommandDrain:
     """Mixin: typed commands applied at the next step boundary, latest wins per kind, every change logged."""
+
+    def has_news(self) -> bool:
+        """Events not yet delivered in a snapshot."""
+        return bool(self._new_events)
 
     def _log(self, kind: str, label: str, **detail: Any) -> None:
         ev = Event(self.step, kind, label, detail)

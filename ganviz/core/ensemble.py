@@ -683,12 +683,6 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         kwargs.setdefault("defer_metrics", True)
         return run_loop(self, **kwargs)
 
-    def has_news(self) -> bool:
-        return bool(self._new_events)
-
-    def has_unsent_rows(self) -> bool:
-        return bool(self._rows)
-
     # ------------------------------------------------------------------ per-seed divergence guard
     def _state_items(self) -> list[tuple[tuple, Tensor]]:
         """Every tensor with a seed axis, keyed by where it lives: the parameters, then the optimisers'

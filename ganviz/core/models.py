@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import Tensor, nn
 
@@ -143,7 +145,9 @@ class Discriminator(nn.Module):
 
     def hidden(self, packed: Tensor) -> Tensor:
         """The last hidden layer's features of packed inputs."""
-        return self.net[:-1](packed)
+        for layer in itertools.islice(self.net, len(self.net) - 1):  # not net[:-1]: a new Sequential per call
+            packed = layer(packed)
+        return packed
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
         x = self.pack_input(x)

@@ -532,13 +532,6 @@ class Trainer(CommandDrain, GanSteps):
         return snap if lazy else snap.materialized()
 
     # ------------------------------------------------------------------ live loop for GUI workers
-    def has_news(self) -> bool:
-        """Events not yet delivered in a snapshot."""
-        return bool(self._new_events)
-
-    def has_unsent_rows(self) -> bool:
-        return bool(self._rows)
-
     def run(self, snapshot_interval: float = 0.04, metrics_interval: float = 0.5,
             ready: Callable[[], bool] | None = None, max_steps: int | None = None,
             with_fields: bool = True, defer_metrics: bool = False) -> Iterator[Snapshot | None]:
