@@ -128,16 +128,16 @@ class ImageViewState:
             n = self.z_interp.shape[0] // 2
             path = interpolation_path(self.z_interp[:n], self.z_interp[n:], INTERP_COLS, cfg.z_prior)
             interp = self.g(path.reshape(-1, path.shape[-1])).reshape(n, INTERP_COLS, side, side)
-            grid = fake[:GRID]
+            grid = fake[:GRID].float().cpu()  # one host copy, for the classifier and the grid
             labels = conf = None
             name = getattr(data, "classifier_name", None)
             entry = classifier_nowait(name)
             status = classifier_status(name)
             if entry is not None:
-                lab, p = entry[0].predict(grid.to("cpu"))
+                lab, p = entry[0].predict(grid)
                 labels, conf = lab.cpu().numpy(), p.cpu().numpy()
         views = ImageViews(
-            fake=grid.reshape(-1, side, side).float().cpu().numpy(),
+            fake=grid.reshape(-1, side, side).numpy(),
             real=self.x_view[:GRID].reshape(-1, side, side).float().cpu().numpy(),
             interp=interp.float().cpu().numpy(),
             class_names=getattr(data, "class_names", None),
