@@ -101,9 +101,10 @@ class FixedNoiseTrails:
 
     def push(self, snapshot: Snapshot) -> None:
         """Remember this snapshot's fakes (2D only); redraw when visible."""
-        fake = np.asarray(snapshot.fake, dtype=np.float64)
-        if snapshot.dim != 2 or fake.ndim != 2 or fake.shape[1] < 2:
-            self.clear()
+        fake = np.asarray(snapshot.fake, dtype=np.float64) if snapshot.dim == 2 else None
+        if fake is None or fake.ndim != 2 or fake.shape[1] < 2:
+            if self._history or self._last_step is not None:  # not every 1D / image frame: nothing to clear
+                self.clear()
             return
         if snapshot.step == self._last_step:
             return
