@@ -88,6 +88,13 @@ class Series:
         self._last_x = None
         self.level = 0
 
+    def append_after(self, x: float, y: float) -> bool:
+        """Append one point if x is past the last one (a panel fed the same metrics twice); True if appended."""
+        if self._last_x is not None and not x > self._last_x:
+            return False
+        self.append(x, y)
+        return True
+
     def append(self, x: float | np.ndarray, y: float | np.ndarray) -> None:
         """Append one point or equal-length arrays of points."""
         xa = np.atleast_1d(np.asarray(x, dtype=np.float64))

@@ -509,3 +509,10 @@ def test_dark_theme_panels_build_and_render(qtbot):
             assert corner.lightness() < 80  # dark background
     finally:
         style.set_theme(False)
+
+
+def test_series_append_after_keeps_x_increasing():
+    s = Series()
+    assert s.append_after(10.0, 1.0) and s.append_after(20.0, 2.0)
+    assert not s.append_after(20.0, 9.0) and not s.append_after(5.0, 9.0)  # the same metrics again, or older
+    assert list(s.x) == [10.0, 20.0] and list(s.y) == [1.0, 2.0] and s.last_x == 20.0

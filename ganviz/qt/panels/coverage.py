@@ -183,8 +183,7 @@ class CoveragePanel(QtWidgets.QWidget):
         self.bar_plot.setYRange(0.0, min(1.0, top * 1.1) if top < 0.95 else 1.02, padding=0.0)
         step = float(snapshot.metrics_step)
         for series, v, curve in ((self.covered, covered, self.covered_curve), (self.kl, kl, self.kl_curve)):
-            if series.last_x is None or step > series.last_x:
-                series.append(step, v)
+            if series.append_after(step, v):
                 curve.setData(series.x, series.y, connect="finite")
 
     def reset(self) -> None:

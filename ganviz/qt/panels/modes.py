@@ -408,8 +408,7 @@ class ModesPanel(QtWidgets.QWidget):
         x = float(snapshot.metrics_step)
         for key, v in values.items():
             series = self._series[key]
-            if series.last_x is None or x > series.last_x:
-                series.append(x, v)
+            if series.append_after(x, v):
                 self.curves[key].setData(series.x, series.y, connect="finite")
         if math.isfinite(k) and k > 0:
             self.k_line.setPos(k)
