@@ -43,6 +43,11 @@ def is_image_dim(dim: int) -> bool:
     return dim > 2
 
 
+def shows_images(snap: Snapshot) -> bool:
+    """Whether a snapshot is drawn by the image views (it carries image views, or its data is images)."""
+    return snap.images is not None or is_image_dim(snap.dim)
+
+
 def merge_history(parts: list[History]) -> History:
     """Concatenate per-step histories of consecutive snapshots."""
     if len(parts) == 1:
@@ -293,9 +298,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.toolbar.show_running(running)
 
     # -------------------------------------------------------------- snapshots
-    def _show_dim(self, dim: int) -> None:
-        """Show the data view for this dimension (1D, 2D, or image grids) and the docks that apply to it."""
-        image = is_image_dim(dim)
+    def _show_dim(self, dim: int, image: bool | None = None) -> None:
+        """Show the data view for this dimension (1D, 2D, or image grids; `image` overrides what dim says)
+        and the docks that apply to it."""
+        image = is_image_dim(dim) if image is None else image
         self.data_stack.setCurrentWidget(self.images if image else self.data1d if dim == 1 else self.data2d)
         if image == self._image_mode:
             return
@@ -313,7 +319,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 dock.setVisible(self._toy_dock_visible.pop(name))
 
     def _data_panel(self, snap: Snapshot) -> QtWidgets.QWidget:
-        if snap.images is not None or is_image_dim(snap.dim):
+        if shows_images(snap):
             return self.images
         return self.data1d if snap.dim == 1 else self.data2d
 
@@ -325,9 +331,10 @@ class MainWindow(QtWidgets.QMainWindow):
                     p.reset()
                 for pending in self._pending.values():
                     pending.clear()
-            if snap.dim != self._last_dim or (snap.images is not None) != bool(self._image_mode):
+            image = shows_images(snap)
+            if snap.dim != self._last_dim or image != bool(self._image_mode):
                 self._last_dim = snap.dim
-                self._show_dim(snap.dim if snap.images is None else max(snap.dim, 3))
+                self._show_dim(snap.dim, image)
             refreshed = self._update_slow_panels(snap)
             if "metrics" not in refreshed or bool(snap.events) or not snap.running:
                 # frame budget: the metrics plots (the heaviest panel, 2 Hz) and the data view never paint
@@ -346,7 +353,7 @@ class MainWindow(QtWidgets.QMainWindow):
         now = time.perf_counter()
         slow = {"losses": self.losses, "histograms": self.histograms, "metrics": self.metrics,
                 "coverage": self.coverage}
-        if snap.images is None and not is_image_dim(snap.dim):
+        if not shows_images(snap):
             slow = {name: panel for name, panel in slow.items() if name not in IMAGE_ONLY}
         for name in slow:
             self._pending[name].append(snap)
