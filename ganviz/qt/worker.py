@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +46,21 @@ class _MetricsCarry:
             self.metrics, self.step = snap.metrics, snap.metrics_step
             return snap
         return dataclasses.replace(snap, metrics=dict(self.metrics), metrics_step=self.step)
+
+
+class _Worker(GeneratorWorker):
+    """A GeneratorWorker that says when its thread has left run(), superqt's closing signals included, so a
+    stop() that returns True leaves no thread of this session still touching Qt when the next start() begins."""
+
+    def __init__(self, func: Any) -> None:
+        super().__init__(func)
+        self.exited = threading.Event()
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.exited.set()
 
 
 class TrainingSession(QObject):
@@ -83,7 +99,7 @@ class TrainingSession(QObject):
         self._done = threading.Event()
         self._done.set()
         self._stop = threading.Event()
-        self._worker: GeneratorWorker | None = None
+        self._worker: _Worker | None = None
         self._scheduled: list[tuple[int, Command]] = []
 
     @property
@@ -148,9 +164,9 @@ class TrainingSession(QObject):
             for step, command in self._scheduled:
                 self.process.schedule(step, command)
             self._scheduled.clear()
-            worker = GeneratorWorker(self._process_loop)
+            worker = _Worker(self._process_loop)
         else:
-            worker = GeneratorWorker(self._thread_loop)
+            worker = _Worker(self._thread_loop)
         worker.yielded.connect(self._on_yielded)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self.stopped)
@@ -162,12 +178,15 @@ class TrainingSession(QObject):
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Stop training (thread and, for the process backend, the child) within about timeout seconds."""
+        deadline = time.monotonic() + timeout
         self._stop.set()
         self._ready.set()
         ok = self._done.wait(timeout / 2 if self.process is not None else timeout)
         if self.process is not None:
             ok = self.process.stop(timeout / 2) and ok
             self.process = None
+        if self._worker is not None:  # its thread is past the loop: let it finish superqt's last emits
+            ok = self._worker.exited.wait(max(0.0, deadline - time.monotonic())) and ok
         self._worker = None
         return ok
 

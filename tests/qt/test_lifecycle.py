@@ -74,6 +74,23 @@ def test_200_rapid_cycles_leave_no_threads_and_no_memory_growth(qtbot):
     assert growth < 40, f"resident memory grew by {growth:.1f} MB over 200 cycles"
 
 
+def test_stop_returns_only_after_the_worker_thread_has_left_run(qtbot):
+    """stop() -> True means the thread has finished superqt's closing emits too, so the next start() never
+    connects a new worker while the old one still emits (a GIL / Qt-lock ordering hazard)."""
+    from ganviz.qt.worker import TrainingSession
+
+    session = TrainingSession(TrainConfig(**SMALL), backend="thread", interval=0.005)
+    frames = []
+    session.snapshot.connect(lambda snap: (frames.append(snap.step), session.frame_done()))
+    for _ in range(10):
+        session.start()
+        qtbot.waitUntil(lambda: session._worker is not None and session._worker.is_running, timeout=10000)
+        worker = session._worker
+        assert session.stop(2.0)
+        assert worker.exited.is_set() and not worker.is_running
+    assert session._worker is None and not session.is_running()
+
+
 def test_window_survives_rapid_switching(qtbot, tmp_path):
     w = MainWindow(TrainConfig(**SMALL), settings=QtCore.QSettings(str(tmp_path / "l.ini"),
                                                                    QtCore.QSettings.Format.IniFormat),
