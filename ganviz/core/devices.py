@@ -20,6 +20,7 @@ Only CUDA is exercised by tests through monkeypatching: the development machine 
 from __future__ import annotations
 
 import gc
+import threading
 from typing import Any
 
 import torch
@@ -181,7 +182,8 @@ def fall_back_to_cpu(engine: Any, exc: BaseException, during: str = "a training 
     step = int(getattr(engine, "step", 0) or 0)
     on_cuda = any(getattr(getattr(e, "device", None), "type", "cpu") == "cuda" for e in [engine, *runs])
     del exc  # drop the traceback's frames (and the CUDA tensors they hold) before freeing the cache
-    gc.collect()
+    if threading.current_thread() is threading.main_thread():
+        gc.collect()  # not from a worker thread: a GUI may own the cycles, and its objects must die in its thread
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     size = describe_size(engine)

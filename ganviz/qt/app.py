@@ -6,8 +6,11 @@ import sys
 
 from ..core.config import TrainConfig
 
+_collector = None  # the GUI thread's garbage collector (one per process)
+
 
 def make_app():
+    """The QApplication (made once), with pyqtgraph's options and garbage collection in the GUI thread."""
     import pyqtgraph as pg
     from qtpy import QtWidgets
 
@@ -15,7 +18,22 @@ def make_app():
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("ganviz")
     app.setOrganizationName("ganviz")
+    collect_garbage_in_gui_thread()
     return app
+
+
+def collect_garbage_in_gui_thread(interval: float = 0.5) -> None:
+    """Python's cyclic garbage collector runs in whichever thread happens to allocate: with training in a worker
+    thread, that thread would delete closed windows' Qt objects. Qt objects must die in the GUI thread; from a
+    worker, shiboken and Qt take their locks in the opposite order to the GUI thread and the process deadlocks
+    (seen: the training thread in gc -> ~QMenu waiting for the GIL, the GUI thread holding the GIL and waiting for
+    the Qt lock). pyqtgraph's GarbageCollector turns automatic collection off and collects from a GUI-thread timer
+    instead, generation by generation with the usual thresholds. Idempotent; call it from the GUI thread."""
+    global _collector
+    if _collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=interval)
 
 
 def run_events(seconds: float, until=None) -> None:

@@ -74,6 +74,39 @@ def test_200_rapid_cycles_leave_no_threads_and_no_memory_growth(qtbot):
     assert growth < 40, f"resident memory grew by {growth:.1f} MB over 200 cycles"
 
 
+def test_cyclic_garbage_is_collected_in_the_gui_thread_not_by_a_busy_worker(qtbot):
+    """A closed window caught in a reference cycle must be deleted in the GUI thread: Python's automatic
+    collection would run in whichever thread allocates (the training thread), where deleting Qt objects
+    deadlocks against the GUI thread. A worker allocating thousands of tracked objects must not collect it."""
+    from ganviz.qt.app import collect_garbage_in_gui_thread
+
+    collect_garbage_in_gui_thread()
+    assert not gc.isenabled()
+    died_in: list[str] = []
+
+    class Witness:
+        def __del__(self):
+            died_in.append(threading.current_thread().name)
+
+    cycle = {"witness": Witness(), "qobject": QtCore.QObject()}
+    cycle["self"] = cycle
+    del cycle
+
+    def allocate():
+        junk = []
+        for i in range(200_000):  # far past every generation's threshold
+            junk.append([i])
+            if len(junk) > 1000:
+                junk.clear()
+
+    worker = threading.Thread(target=allocate, name="allocating-worker")
+    worker.start()
+    worker.join()
+    assert died_in == []  # nothing collected in the worker
+    qtbot.waitUntil(lambda: bool(died_in), timeout=5000)  # the GUI thread's timer collects it
+    assert died_in == [threading.main_thread().name]
+
+
 def test_stop_returns_only_after_the_worker_thread_has_left_run(qtbot):
     """stop() -> True means the thread has finished superqt's closing emits too, so the next start() never
     connects a new worker while the old one still emits (a GIL / Qt-lock ordering hazard)."""
