@@ -117,7 +117,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             if type(pid) is not int or not isinstance(entry, dict):
                 raise CheckpointError(f"{path}: {which} state entry {_short(pid)} is not a parameter's state")
             for key, value in entry.items():
-                if isinstance(value, torch.Tensor):
+                if key == "step":
+                    _check_optimizer_step(value, f"{path}: {which} state {pid}.step")
+                elif isinstance(value, torch.Tensor):
                     _check_tensor(value, f"{path}: {which} state {pid}.{_short(key)}")
                 elif value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
                                                 and math.isfinite(value)):
@@ -125,6 +127,19 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if state["rng"].dtype != torch.uint8 or state["rng"].dim() != 1:
         raise CheckpointError(f"{path}: the random generator state is not a byte vector")
     return state
+
+
+def _check_optimizer_step(value: Any, where: str) -> None:
+    """An optimiser's step counter: a whole number in [0, MAX_COUNTER], plain or a one-element tensor (Adam's
+    bias correction divides by 1 - beta**(step + 1): a negative step can make it zero or overflow)."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1 or value.is_complex() or value.dtype == torch.bool:
+            raise CheckpointError(f"{where} is not a single number")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value != int(value) or not 0 <= value <= MAX_COUNTER:
+        raise CheckpointError(f"{where} is {_short(value)}: an optimiser's step count is a whole number from 0 to "
+                              f"{MAX_COUNTER}")
 
 
 def _check_tensor(t: Any, where: str, integers: bool = False) -> None:
@@ -219,7 +234,7 @@ def load_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: b
     config = config_of(state, str(path))
     try:
         _trial_step(state, config)
-    except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError, ArithmeticError) as e:
         raise CheckpointError(f"{path}: does not fit its own config ({str(e).splitlines()[0][:300]})") from None
     old_step = trainer.step
     before = dict(trainer.__dict__)  # _build assigns new objects, so the old ones are kept intact here

@@ -436,6 +436,17 @@ def test_bad_checkpoints_leave_the_trainer_untouched(tmp_path):
     with pytest.raises(CheckpointError, match="does not fit"):
         load_checkpoint(t, tmp_path / "mismatch.pt")
 
+    # optimiser step counters that Adam's bias correction cannot take (found by the loader fuzz test: a plain
+    # -1025 raised OverflowError, a step of -1 ZeroDivisionError, both out of the trial step)
+    save_checkpoint(t, tmp_path / "good.pt")
+    good = torch.load(tmp_path / "good.pt", weights_only=True)
+    for bad_step in (-1025, torch.tensor(-1.0), 2.5, torch.tensor([1.0, 2.0]), float("nan"), True):
+        state = {**good, "opt_g": {**good["opt_g"], "state": dict(good["opt_g"]["state"])}}
+        state["opt_g"]["state"][0] = {**state["opt_g"]["state"][0], "step": bad_step}
+        torch.save(state, tmp_path / "bad_step.pt")
+        with pytest.raises(CheckpointError, match="step"):
+            load_checkpoint(t, tmp_path / "bad_step.pt")
+
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
