@@ -17,6 +17,15 @@ if "GANVIZ_CACHE_DIR" not in os.environ:
 
     os.environ["GANVIZ_CACHE_DIR"] = tempfile.mkdtemp(prefix="ganviz-test-cache-")
 
+# Property-based tests: the suite (and CI) runs a fixed, derandomised set of cases, so a run fails only for a
+# change, never for the luck of the draw. To look for new failures, explore with fresh random cases:
+#   GANVIZ_HYPOTHESIS_PROFILE=explore GANVIZ_FUZZ_EXAMPLES=500 python -m pytest tests/core -k fuzz
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("GANVIZ_HYPOTHESIS_PROFILE", "ci"))
+
 
 def pytest_sessionfinish(session, exitstatus):
     """Remember pytest's exit status for pytest_unconfigure."""
