@@ -155,6 +155,7 @@ def label_axis(plot: pg.PlotItem, side: str, text: str, units: str | None = None
     """Label one axis with the shared font sizes (label and tick font)."""
     axis = plot.getAxis(side)
     axis.setLabel(text, units=units, **{"font-size": f"{AXIS_LABEL_PT}pt", "color": _palette.foreground})
+    axis.resizeEvent()  # pyqtgraph centres the label only on resize: a longer new label would hang off the edge
     axis.enableAutoSIPrefix(False)  # never a silent "(x0.001)" on the label
     # setLabel may already have applied an SI scale while auto-prefix was on: reset it, or ticks read x1000
     axis.autoSIPrefixScale = 1.0

@@ -380,6 +380,18 @@ def test_losses_empty_history(qtbot):
 
 
 # -- histograms ---------------------------------------------------------------------------------------------
+def test_histogram_axis_label_is_shortened_instead_of_clipped(qtbot):
+    """The D axis shows the objective's full label where it fits and its short form in a narrow dock."""
+    w = _make(qtbot, HistogramPanel)
+    w.update_snapshot(make_snapshot(dim=1, n=1000))
+    axis = w.plot.getAxis("bottom")
+    qtbot.waitUntil(lambda: axis.labelText == "D(x) (probability real)", timeout=3000)
+    w.resize(180, 300)
+    qtbot.waitUntil(lambda: axis.labelText == "D(x)", timeout=3000)
+    w.resize(800, 600)
+    qtbot.waitUntil(lambda: axis.labelText == "D(x) (probability real)", timeout=3000)
+
+
 def test_histograms_bins_and_counts(qtbot):
     w = _make(qtbot, HistogramPanel)
     s = make_snapshot(dim=1, n=1000)

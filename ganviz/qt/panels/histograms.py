@@ -74,12 +74,18 @@ class HistogramPanel(QtWidgets.QWidget):
         self._eq_in_legend = False
         self._objective: str | None = None
         self.edges: np.ndarray | None = None
+        self._axis_label: str | None = None  # the objective's D-axis label
+        self._shown_label: str | None = None  # it, or its short form when the axis is too narrow
+        self._full_width: float | None = None  # of the full label as rendered (pixels)
+        self.plot.getAxis("bottom").geometryChanged.connect(self._fit_axis_label)
 
     def update_snapshot(self, snapshot: Snapshot) -> None:
         obj = objective_of(snapshot.objective)
         if snapshot.objective != self._objective:
             self._objective = snapshot.objective
-            style.label_axis(self.plot, "bottom", obj.d_axis_label)
+            if obj.d_axis_label != self._axis_label:
+                self._axis_label, self._full_width = obj.d_axis_label, None
+            self._fit_axis_label()
             self._set_equilibrium(obj.equilibrium_d)
             if obj.display_range is not None:
                 self.plot.enableAutoRange(x=False)
@@ -98,6 +104,22 @@ class HistogramPanel(QtWidgets.QWidget):
         self.fake_curve.setData(empty_x, empty_y)
         self._objective = None
         self.edges = None
+
+    def _fit_axis_label(self) -> None:
+        """Label the D axis with the objective's label, or with its short form ("D(x)") while the axis is too
+        narrow for it (a narrow dock, or wide count ticks): never a clipped label."""
+        full = self._axis_label
+        if full is None:
+            return
+        axis = self.plot.getAxis("bottom")
+        if self._full_width is None:  # measure the full label as the axis renders it
+            style.label_axis(self.plot, "bottom", full)
+            self._shown_label = full
+            self._full_width = axis.label.boundingRect().width()
+        text = full if self._full_width + 8 <= axis.width() else full.split(" (")[0]
+        if text != self._shown_label:
+            self._shown_label = text
+            style.label_axis(self.plot, "bottom", text)
 
     def _set_equilibrium(self, value: float | None) -> None:
         if self._eq_in_legend:

@@ -121,7 +121,7 @@ class LossPanel(QtWidgets.QWidget):
             return
         self.equilibrium_line.setPos(float(value))
         self.equilibrium_line.setVisible(True)
-        label = f"D loss at equilibrium = {value:.4g}"
+        label = f"equilibrium = {value:.4g}"  # short: the legend sits in a narrow dock
         if self._eq_in_legend:
             self.legend.removeItem(self._eq_sample)
         self.legend.addItem(self._eq_sample, label)
