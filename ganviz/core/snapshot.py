@@ -140,6 +140,7 @@ class Snapshot:
     running: bool = True
     wall_time: float = 0.0
     config: Any = None  # the run's TrainConfig at this moment (controls echo it; None in hand-made snapshots)
+    speed_limit: float = -1.0  # the engine's steps/s cap: 0 = full speed, -1 = not reported
     lazy: LazyFields | None = field(default=None, repr=False, compare=False)
 
     def prepare_transfer(self) -> None:

@@ -527,7 +527,7 @@ class Trainer(CommandDrain, GanSteps):
             events=events, lazy=view,
             bounds=tuple(float(b) for b in self.data.bounds), modes=self.data.modes,
             steps_per_sec=self._rate, device=str(self.device), running=self.running, wall_time=time.time(),
-            config=self.config,
+            config=self.config, speed_limit=float(self.steps_per_sec_limit or 0.0),
         )
         return snap if lazy else snap.materialized()
 

@@ -16,6 +16,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ..core.commands import Command, SetSpeed
 from ..core.config import TrainConfig
+from ..core.runstate import RunState
 from ..core.snapshot import History, Snapshot
 from .controls import ControlPanel
 from .panels.coverage import CoveragePanel
@@ -71,6 +72,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session = TrainingSession(config or TrainConfig(), backend=backend, interval=interval,
                                        threads=threads, parent=self)
         self.trainer = self.session.trainer  # only with backend="thread" (tests, notebooks); else None
+        self.run_state = RunState(self.session.config)  # what trains, from the engine's snapshots only
         self.session.snapshot.connect(self.on_snapshot)
         self.session.failed.connect(self.on_failed)
         self.last_snapshot: Snapshot | None = None
@@ -219,6 +221,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for pending in self._pending.values():
             pending.clear()
         self.last_snapshot = None
+        self.run_state.restart(config)
         self.controls.set_config(config)
         self._last_dim = self.session.dim
         self._show_dim(self.session.dim)
@@ -396,8 +399,14 @@ class MainWindow(QtWidgets.QMainWindow):
                     f"paused — try lower learning rates or a penalty (R1, gradient penalty).", 20000)
             elif ev.kind in ("device", "error"):
                 self.statusBar().showMessage(ev.label, 15000)
-        if snap.config is not None and any(e.kind in ("reset", "config", "dataset", "optimizer") for e in snap.events):
-            self.controls.set_config(snap.config)  # echo without re-emitting (e.g. after paper defaults)
+        self._render_run_state(self.run_state.update(snap))
+
+    def _render_run_state(self, changed: set[str]) -> None:
+        """Controls and toolbar show what the engine applied (a scripted, replayed or loaded change too)."""
+        if "config" in changed:
+            self.controls.set_config(self.run_state.config)  # echo without re-emitting
+        if "speed" in changed:
+            self.toolbar.show_speed(self.run_state.speed)
 
     def on_failed(self, message: str) -> None:
         self._show_running(False)

@@ -56,6 +56,14 @@ class RunToolbar(QtWidgets.QToolBar):
         self.speed.currentIndexChanged.connect(lambda _i: send(SetSpeed(self.speed.currentData())))
         self.addWidget(self.speed)
 
+    def show_speed(self, speed: float | None) -> None:
+        """Show the engine's speed (a scene's hint, a replay) without sending it back."""
+        best = min(range(len(SPEEDS)), key=lambda i: abs((SPEEDS[i][1] or 1e9) - (speed or 1e9)))
+        if best != self.speed.currentIndex():
+            blocked = self.speed.blockSignals(True)
+            self.speed.setCurrentIndex(best)
+            self.speed.blockSignals(blocked)
+
     def toggle_running(self) -> None:
         running = self.play_action.isChecked()
         self.show_running(running)

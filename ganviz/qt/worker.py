@@ -101,6 +101,7 @@ class TrainingSession(QObject):
         self._stop = threading.Event()
         self._worker: _Worker | None = None
         self._scheduled: list[tuple[int, Command]] = []
+        self._queued: list[Command] = []  # commands submitted before the child exists (handed over at start)
 
     @property
     def dim(self) -> int:
@@ -164,6 +165,9 @@ class TrainingSession(QObject):
             for step, command in self._scheduled:
                 self.process.schedule(step, command)
             self._scheduled.clear()
+            for command in self._queued:
+                self.process.submit(command)
+            self._queued.clear()
             worker = _Worker(self._process_loop)
         else:
             worker = _Worker(self._thread_loop)
@@ -192,10 +196,13 @@ class TrainingSession(QObject):
 
     # -------------------------------------------------------------- traffic
     def submit(self, command: Command) -> None:
+        """Send a command; one sent before start() (a scene's speed hint) is handed over when the run starts."""
         if self.trainer is not None:
             self.trainer.submit(command)
         elif self.process is not None:
             self.process.submit(command)
+        else:
+            self._queued.append(command)
 
     def schedule(self, step: int, command: Command) -> None:
         """Apply command when the run reaches step (scripted scene actions)."""
