@@ -80,3 +80,91 @@ def test_scripted_switch_and_speed_hint_show_in_the_controls_on_the_process_back
     # the speed hint was sent before the child existed: it reached the engine, and the toolbar says so
     assert w.last_snapshot.speed_limit == 100.0 and w.run_state.speed == 100.0
     assert w.speed.currentData() == 100.0
+
+
+# ----------------------------------------------------------------------------- 2, 3: robust ranges, scene change
+
+def _history(first: int, n: int, level: float, noise: float, spike: float | None = None, seed: int = 0):
+    import numpy as np
+
+    from ganviz.core.snapshot import History
+
+    rng = np.random.default_rng(seed)
+    steps = np.arange(first, first + n, dtype=np.int64)
+    values = {k: level + noise * rng.standard_normal(n) for k in ("d_loss", "g_loss", "d_real_term",
+                                                                   "d_fake_term")}
+    values["d_penalty"] = np.zeros(n)
+    values["g_grad_norm"] = np.abs(1.0 + 0.2 * rng.standard_normal(n))
+    values["d_grad_norm"] = np.abs(0.5 + 0.1 * rng.standard_normal(n))
+    if spike is not None:
+        for k in ("d_loss", "d_penalty"):
+            values[k][0] = spike
+        values["d_grad_norm"][0] = spike * 100
+    return History(steps, values)
+
+
+def _snap(step: int, objective: str, history, metrics=None, events=()):
+    import dataclasses
+
+    from tests.qt.snapshots import make_snapshot
+
+    base = make_snapshot(step=step, objective=objective, events=tuple(events),
+                         metrics=metrics, metrics_step=step if metrics else None)
+    return dataclasses.replace(base, history=history)
+
+
+def test_losses_and_metrics_keep_a_readable_range_after_a_one_step_spike(qtbot):
+    from ganviz.core.snapshot import Event
+    from ganviz.qt.panels.losses import LossPanel
+    from ganviz.qt.panels.metrics import MetricsPanel
+
+    losses, metrics = LossPanel(), MetricsPanel()
+    for p in (losses, metrics):
+        qtbot.addWidget(p)
+        p.resize(600, 400)
+        p.show()
+    step = 0
+    for i in range(30):  # NS: losses near 1.3
+        h = _history(step, 20, 1.3, 0.05, seed=i)
+        step += 20
+        m = {"w1": 0.5, "critic_gap": 0.1, "jsd_est": 0.2, "jsd_true": 0.2}
+        for p in (losses, metrics):
+            p.update_snapshot(_snap(step, "ns", h, metrics=m))
+    switch = step
+    ev = Event(switch, "objective", "objective: ns -> wgan-gp")
+    for i in range(30):  # WGAN-GP: a 500 spike at the first step, then values near 0
+        h = _history(step, 20, 0.0, 0.2, spike=500.0 if i == 0 else None, seed=100 + i)
+        step += 20
+        gap = 40000.0 if i == 0 else 0.3 + 0.05 * (i % 3)  # the JS-vs-W scene's critic gap spike
+        m = {"w1": 0.4, "critic_gap": gap, "jsd_est": 0.2, "jsd_true": 0.2}
+        for p in (losses, metrics):
+            p.update_snapshot(_snap(step, "wgan-gp", h, metrics=m, events=(ev,) if i == 0 else ()))
+    lo, hi = losses.plot.getViewBox().viewRange()[1]
+    assert hi < 5.0 and lo > -5.0, (lo, hi)  # the WGAN-GP values (|x| < 1) fill the plot, not 1/500 of it
+    assert hi - lo > 0.5  # and they are not flattened to a line either
+    assert losses.y_range.clipped >= 1
+    assert "500" in losses.y_range.note.toPlainText() and f"step {switch}" in losses.y_range.note.toPlainText()
+    glo, ghi = metrics.plots["gap"].getViewBox().viewRange()[1]
+    assert ghi < 10.0, (glo, ghi)
+    assert "4e+04" in metrics._ranges["gap"].note.toPlainText()
+    dlo, dhi = metrics.plots["grad"].getViewBox().viewRange()[1]  # log10 units
+    assert dhi < 2.0, (dlo, dhi)  # the 5e4 gradient-norm spike is clipped too
+    jlo, jhi = metrics.plots["jsd"].getViewBox().viewRange()[1]
+    assert jlo <= 0.0 and jhi >= 0.693  # the JSD plot keeps its bounds 0 .. log 2 in view
+
+
+def test_losses_panel_is_not_blank_after_a_scene_change(make_window, qtbot):
+    w = make_window(data="gaussian-1d", z_dim=1)
+    wait_step(qtbot, w, 200)
+    first = w.last_snapshot.step
+    scene = scene_from_dict({"title": "next", "config": {**SMALL, "data": "gaussian-1d", "z_dim": 1,
+                                                          "objective": "hinge"}, "view": {"speed": 25}})
+    w.load_scene(scene)
+    qtbot.waitUntil(lambda: w.last_snapshot is not None and 20 <= w.last_snapshot.step < first
+                    and len(w.losses.series("d_loss")) > 5, timeout=20000)
+    w.losses.update_snapshot(w.last_snapshot)  # draw now, not at the panel's next 10 Hz slot
+    qtbot.wait(50)
+    (x0, x1), (y0, y1) = w.losses.plot.getViewBox().viewRange()
+    xs, ys = w.losses.series("d_loss").x, w.losses.series("d_loss").y
+    assert x0 <= xs[-1] <= x1 and x1 < first, ((x0, x1), xs[-1], first)  # not the previous scene's x-range
+    assert y0 <= ys[-1] <= y1

@@ -9,6 +9,7 @@ from PySide6 import QtWidgets
 from ganviz.core.snapshot import Snapshot
 from ganviz.qt import style
 from ganviz.qt.panels._common import EventMarkers, objective_of, peak_downsample_per_pixel
+from ganviz.qt.panels.yrange import RobustYRange
 from ganviz.qt.series import Series
 
 # (history key, legend label, palette attribute, width, pen style)
@@ -66,6 +67,8 @@ class LossPanel(QtWidgets.QWidget):
         self._eq_in_legend = True
 
         self.markers = EventMarkers(self.plot)
+        self.y_range = RobustYRange(self.plot)  # a one-step spike (a switch to WGAN-GP) must not flatten the rest
+        self._equilibrium: float | None = None
         self._last_step: int | None = None
         self._objective: str | None = None
 
@@ -75,6 +78,9 @@ class LossPanel(QtWidgets.QWidget):
             self.reset()
         self._last_step = snapshot.step
         if snapshot.objective != self._objective:
+            if self._objective is not None:  # the new objective's losses have their own scale
+                self.y_range.new_segment(float(snapshot.history.steps[0]) if snapshot.history.steps.size
+                                         else float(snapshot.step))
             self._objective = snapshot.objective
             self._set_equilibrium(objective_of(snapshot.objective).equilibrium_d_loss)
 
@@ -97,15 +103,24 @@ class LossPanel(QtWidgets.QWidget):
                     if key in HIDDEN_WHILE_ZERO and not np.any(series.y != 0):
                         continue
                     self.curves[key].setData(series.x, series.y)
+            self.refresh_range()
         if snapshot.events:
             self.markers.add(snapshot.events)
+
+    def refresh_range(self) -> None:
+        """Fit the y-range to the drawn curves, robustly (spikes clipped and marked)."""
+        shown = [(s.x, s.y) for key, s in self._series.items()
+                 if len(s) and not (key in HIDDEN_WHILE_ZERO and not np.any(s.y != 0))]
+        self.y_range.refresh(shown, near=[self._equilibrium])
 
     def reset(self) -> None:
         for key, series in self._series.items():
             series.clear()
             self.curves[key].setData([], [])
         self.markers.clear()
+        self.y_range.reset()
         self._last_step = None
+        self._objective = None
 
     def series(self, key: str) -> Series:
         """The buffer behind one curve (d_loss, g_loss, d_real_term, d_fake_term, d_penalty)."""
@@ -113,6 +128,7 @@ class LossPanel(QtWidgets.QWidget):
 
     # -- internals -------------------------------------------------------------------------------------
     def _set_equilibrium(self, value: float | None) -> None:
+        self._equilibrium = value
         if value is None:
             self.equilibrium_line.setVisible(False)
             if self._eq_in_legend:

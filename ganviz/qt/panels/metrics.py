@@ -21,6 +21,7 @@ from ganviz.qt.panels._common import (
     objective_of,
     peak_downsample_per_pixel,
 )
+from ganviz.qt.panels.yrange import RobustYRange
 from ganviz.qt.series import Series
 
 LOG2 = math.log(2.0)
@@ -144,6 +145,7 @@ class MetricsPanel(QtWidgets.QWidget):
         self._markers: dict[str, EventMarkers] = {}
         self._notes: dict[str, NaNote] = {}
         self._legends: dict[str, pg.LegendItem] = {}
+        self._ranges: dict[str, RobustYRange] = {}  # robust y-ranges: a spike must not flatten a plot
         first: pg.PlotItem | None = None
         self._auto_columns = columns is None
         self._columns = 2 if columns is None else int(columns)
@@ -175,6 +177,8 @@ class MetricsPanel(QtWidgets.QWidget):
                 self._sources[c.key] = c.source
                 self._plot_keys[spec.name].append(c.key)
             self._markers[spec.name] = EventMarkers(plot, rotate=False)
+            if spec.name != "modes":  # fractions keep their fixed 0..1 axis
+                self._ranges[spec.name] = RobustYRange(plot, log=spec.log_y)
             self._notes[spec.name] = NaNote(plot)
             self.plots[spec.name] = plot
 
@@ -196,6 +200,7 @@ class MetricsPanel(QtWidgets.QWidget):
         self._last_step: int | None = None
         self._objective: str | None = None
         self._modes_title = PLOTS[-1].title
+        self._fixed_d_range: tuple[float, float] | None = None
         self.image_mode = False
 
     # -- public API --------------------------------------------------------------------------------------
@@ -204,6 +209,9 @@ class MetricsPanel(QtWidgets.QWidget):
             self.reset()
         self._last_step = snapshot.step
         if snapshot.objective != self._objective:
+            if self._objective is not None:
+                for rng in self._ranges.values():
+                    rng.new_segment(float(snapshot.step))
             self._objective = snapshot.objective
             self._apply_objective(snapshot.objective)
         if is_image_snapshot(snapshot) != self.image_mode:
@@ -259,8 +267,11 @@ class MetricsPanel(QtWidgets.QWidget):
             self.curves[key].setData([], [])
         for markers in self._markers.values():
             markers.clear()
+        for rng in self._ranges.values():
+            rng.reset()
         self._last_metrics_step = None
         self._last_step = None
+        self._objective = None
         self._update_modes_title(float("nan"), float("nan"), float("nan"))
         self._refresh_notes_and_ranges()
 
@@ -320,20 +331,26 @@ class MetricsPanel(QtWidgets.QWidget):
         else:
             self.equilibrium_line.setPos(float(obj.equilibrium_d))
             self.equilibrium_line.setVisible(True)
-        if obj.display_range is None:
-            plot.enableAutoRange(y=True)
-        else:
+        self._fixed_d_range = obj.display_range  # a probability D has its 0..1 axis; a critic is ranged robustly
+        if obj.display_range is not None:
             plot.setYRange(*obj.display_range, padding=0.03)
 
     def _refresh_notes_and_ranges(self) -> None:
         for spec in self.specs():
             has = any(self._series[c.key].has_finite() for c in spec.curves)
             self._notes[spec.name].set_visible(not has)
-        jsd = [self._series[k].y for k in ("jsd_est", "jsd_true")]
-        finite = np.concatenate([y[np.isfinite(y)] for y in jsd])
-        lo = min(0.0, float(finite.min())) if finite.size else 0.0
-        hi = max(LOG2 * 1.08, float(finite.max())) if finite.size else LOG2 * 1.08
-        self.plots["jsd"].setYRange(lo, hi, padding=0.02)
+        for spec in self.specs():
+            rng = self._ranges.get(spec.name)
+            if rng is None or (spec.name == "d_means" and self._fixed_d_range is not None):
+                continue
+            curves = [(self._series[c.key].x, self._series[c.key].y) for c in spec.curves
+                      if len(self._series[c.key])]
+            # the JSD plot always shows 0 and log 2 (its bounds); an estimate's spike is clipped and marked
+            include = (0.0, LOG2 * 1.04) if spec.name == "jsd" else ()
+            near = (self.equilibrium_line.value(),) if spec.name == "d_means" and \
+                self.equilibrium_line.isVisible() else ()
+            if curves:
+                rng.refresh(curves, include=include, near=near)
 
     def _update_modes_title(self, covered: float, n_modes: float, kl: float) -> None:
         """(f)'s title and corner readout: modes covered and reverse KL, or for image data classes covered

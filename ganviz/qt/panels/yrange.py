@@ -1,0 +1,163 @@
+"""Robust y-ranges for time plots: a one-step spike must not flatten the rest of the run.
+
+The range follows the current segment (since the last objective change or reset; its recent part only in a
+long run) and the bulk of the values there (quartiles with Tukey's far-out fence); values beyond are clipped
+and marked: a triangle at the
+plot's edge over each off-scale step and a corner note with the largest one. Zooming with the mouse hands
+the range to the user; pyqtgraph's "A" (auto-range) button hands it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from ganviz.qt import style
+
+QUANTILES = (0.25, 0.75)
+FENCE = 3.0  # Tukey's far-out fence: values beyond FENCE x IQR outside the quartiles are spikes, clipped
+MAX_MARKS = 60
+
+
+def _refs(levels: Iterable[float | None], log: bool) -> list[float]:
+    out = [float(r) for r in levels if r is not None and np.isfinite(r) and (not log or r > 0)]
+    return [float(np.log10(r)) for r in out] if log else out
+
+
+def robust_limits(values: Sequence[np.ndarray], include: Iterable[float | None] = (),
+                  near: Iterable[float | None] = (), log: bool = False,
+                  pad: float = 0.08) -> tuple[float, float] | None:
+    """(lo, hi) (log10 units if log) that hold the bulk of `values`, the levels in `include` and those in
+    `near` that lie near the data (an equilibrium line); None when nothing is finite."""
+    parts = [np.asarray(v, dtype=np.float64).ravel() for v in values]
+    y = np.concatenate(parts) if parts else np.empty(0)
+    y = y[np.isfinite(y) & (y > 0)] if log else y[np.isfinite(y)]
+    if log:
+        y = np.log10(y)
+    if y.size == 0:
+        return None
+    q_lo, q_hi = (float(v) for v in np.quantile(y, QUANTILES))
+    spread = max(q_hi - q_lo, 1e-12)
+    lo = max(float(y.min()), q_lo - FENCE * spread)
+    hi = min(float(y.max()), q_hi + FENCE * spread)
+    width = max(hi - lo, spread)
+    for r in _refs(near, log):  # a reference level (equilibrium) is shown when it is near the data
+        if lo - 2 * width <= r <= hi + 2 * width:
+            lo, hi = min(lo, r), max(hi, r)
+    for r in _refs(include, log):
+        lo, hi = min(lo, r), max(hi, r)
+    if hi - lo < 1e-9:
+        half = max(abs(hi) * 0.05, 1e-3)
+        lo, hi = lo - half, hi + half
+    margin = pad * (hi - lo)
+    return lo - margin, hi + margin
+
+
+class RobustYRange:
+    """Keeps one PlotItem's y-range robust (see the module doc). Call `refresh(curves)` after new data and
+    `new_segment(x)` when the objective changes (scales differ between objectives)."""
+
+    def __init__(self, plot: pg.PlotItem, log: bool = False, recent_points: int = 4000) -> None:
+        self.plot = plot
+        self.log = log
+        self.recent_points = recent_points  # at most this many of the segment's latest values set the range
+        self.segment_start: float | None = None
+        self.user_range = False
+        self.limits: tuple[float, float] | None = None  # (lo, hi) last applied, view units (log10 if log)
+        self.clipped = 0  # values off scale in the last refresh
+        self._applying = False
+        vb = plot.getViewBox()
+        vb.enableAutoRange(y=False)
+        vb.sigRangeChangedManually.connect(self._on_manual)
+        pal = style.palette()
+        self.marks = pg.ScatterPlotItem(size=9, pen=pg.mkPen(pal.event), brush=pg.mkBrush(pal.event))
+        self.marks.setZValue(40)
+        vb.addItem(self.marks, ignoreBounds=True)
+        self.note = pg.TextItem("", color=pal.foreground, anchor=(1, 0))
+        self.note.setFont(style.font(style.LEGEND_PT))
+        self.note.setParentItem(vb)
+        self.note.setZValue(60)
+        vb.sigResized.connect(self._place_note)
+        self._place_note()
+
+    def _place_note(self, *_: object) -> None:
+        r = self.plot.getViewBox().boundingRect()
+        self.note.setPos(QtCore.QPointF(r.right() - 4, r.top() + 2))
+
+    def _on_manual(self, *_: object) -> None:
+        if not self._applying:
+            self.user_range = True
+
+    def new_segment(self, x: float) -> None:
+        self.segment_start = float(x)
+
+    def reset(self) -> None:
+        self.segment_start = None
+        self.user_range = False
+        self.limits = None
+        self.clipped = 0
+        self.marks.setData([], [])
+        self.note.setText("")
+        self.plot.getViewBox().enableAutoRange(x=True, y=False)
+
+    def refresh(self, curves: Sequence[tuple[np.ndarray, np.ndarray]], include: Iterable[float | None] = (),
+                near: Iterable[float | None] = ()) -> None:
+        vb = self.plot.getViewBox()
+        if vb.autoRangeEnabled()[1]:  # the "A" button: robust ranging is back
+            self.user_range = False
+            vb.enableAutoRange(y=False)
+        if self.user_range:
+            return
+        window = [self._window(x, y) for x, y in curves]
+        limits = robust_limits(window, include, near, log=self.log)
+        if limits is None:
+            return
+        self.limits = limits
+        self._applying = True
+        try:
+            vb.setYRange(*limits, padding=0.0)
+        finally:
+            self._applying = False
+        self._mark(curves, *limits)
+
+    def _window(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The values that set the range: the current segment's latest `recent_points`."""
+        x, y = np.asarray(x), np.asarray(y)
+        if x.size == 0 or self.segment_start is None:
+            return y[-self.recent_points:]
+        seg = y[x >= self.segment_start]
+        # a segment with only a few values yet: the previous ones fill in (the x-axis shows them too)
+        return seg[-self.recent_points:] if seg.size >= 8 else y[-self.recent_points:]
+
+    def _mark(self, curves: Sequence[tuple[np.ndarray, np.ndarray]], lo: float, hi: float) -> None:
+        xs, ys, worst = [], [], None
+        for x, y in curves:
+            y = np.asarray(y, dtype=np.float64)
+            v = np.log10(np.where(y > 0, y, np.nan)) if self.log else y
+            with np.errstate(invalid="ignore"):
+                above, below = v > hi, v < lo
+            for mask, edge in ((above, hi), (below, lo)):
+                if mask.any():
+                    xs.append(np.asarray(x)[mask])
+                    ys.append(np.full(int(mask.sum()), edge))
+                    i = int(np.nanargmax(np.abs(np.where(mask, y, np.nan))))
+                    if worst is None or abs(y[i]) > abs(worst[1]):
+                        worst = (float(np.asarray(x)[i]), float(y[i]))
+        if not xs:
+            self.clipped = 0
+            self.marks.setData([], [])
+            self.note.setText("")
+            return
+        x_all, y_all = np.concatenate(xs), np.concatenate(ys)
+        self.clipped = int(x_all.size)
+        if x_all.size > MAX_MARKS:
+            keep = np.linspace(0, x_all.size - 1, MAX_MARKS).astype(int)
+            x_all, y_all = x_all[keep], y_all[keep]
+        symbols = ["t1" if v >= hi else "t" for v in y_all]  # t1: a triangle pointing up, t: down
+        self.marks.setData(x=x_all, y=y_all, symbol=symbols)
+        assert worst is not None
+        self.note.setText(f"off scale: {worst[1]:.3g} at step {worst[0]:.0f}")
+        self._place_note()
