@@ -283,8 +283,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
             print(f"ganviz: error: --compare takes 2 to 4 of {', '.join(OBJECTIVES)}; got {args.compare!r}",
                   file=sys.stderr)
             return EXIT_BAD_ARGS
+    named = any(getattr(args, k, None) for k in ("preset", "data", "objective", "seed", "device", "set",
+                                                   "paper_defaults"))
     return run_app(cfg, screenshot=args.screenshot, after=args.after, threads=args.threads, scene=scene,
-                   compare=compare)
+                   compare=compare, with_settings=named)
 
 
 def main(argv: list[str] | None = None) -> int:

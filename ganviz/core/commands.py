@@ -167,6 +167,12 @@ class StepBoth(Command):
 MANUAL = (StepD, StepG, StepBoth)
 
 
+@dataclass(frozen=True)
+class ClearSchedule(Command):
+    """Cancel the scheduled (scripted) commands not yet applied: a scene's script after the user changed the
+    scene's data. Not a setting: it is neither logged nor replayed."""
+
+
 def command_for_change(key: str, value: Any) -> Command:
     """The typed command that sets one config field (what a control or a scripted action sends)."""
     if key == "objective":

@@ -13,7 +13,7 @@ import queue
 import time
 from typing import Any
 
-from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
+from .commands import MANUAL, ClearSchedule, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from .config import ConfigError
 from .snapshot import Event
 
@@ -130,6 +130,9 @@ class CommandDrain:
             latest[cmd.key()] = cmd
         manual: list[Command] = []
         for cmd in latest.values():
+            if isinstance(cmd, ClearSchedule):  # not a setting: nothing to log or replay
+                self._scheduled.clear()
+                continue
             if isinstance(cmd, MANUAL):
                 manual.append(cmd)
                 self.command_log.append((self.step, cmd))

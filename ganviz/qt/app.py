@@ -57,7 +57,7 @@ def run_events(seconds: float, until=None) -> None:
 
 
 def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3.0, threads: int = 1,
-            scene=None, compare: list[str] | None = None) -> int:
+            scene=None, compare: list[str] | None = None, with_settings: bool = False) -> int:
     """Open the window (training starts at once). With screenshot, save a PNG after `after` s and exit."""
     import torch
     from qtpy import QtCore
@@ -77,6 +77,7 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
         window = CompareWindow(config, compare, threads=threads)
     else:
         window = MainWindow(config, settings=settings, threads=threads, autostart=scene is None)
+        window.launched_with_settings = with_settings  # `ganviz --data ...`: never resume the last scene
         if scene is not None:
             window.load_scene(scene)
     window.show()

@@ -14,7 +14,7 @@ from collections import deque
 import numpy as np
 from qtpy import QtCore, QtGui, QtWidgets
 
-from ..core.commands import Command, SetSpeed
+from ..core.commands import ClearSchedule, Command, SetSpeed
 from ..core.config import TrainConfig
 from ..core.runstate import RunState
 from ..core.snapshot import History, Snapshot
@@ -292,7 +292,25 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -------------------------------------------------------------- commands
     def send(self, cmd: Command) -> None:
+        self._end_script_on_new_data(cmd)
         self.session.submit(cmd)
+
+    def _end_script_on_new_data(self, cmd: Command) -> None:
+        """A scene's script belongs to its data: a dataset the user picks cancels the steps still to come."""
+        scene = getattr(self, "current_scene", None)
+        try:
+            new_data = "data" in cmd.changes() and cmd.changes()["data"] != self.run_state.config.data
+        except ValueError:
+            return
+        if scene is None or not new_data:
+            return
+        left = [a for a in scene.actions if a.step > self.run_state.step]
+        self.current_scene = None
+        self.setWindowTitle("ganviz — GAN lab")
+        if left:
+            self.session.submit(ClearSchedule())
+            self.statusBar().showMessage(f"New data: the scene “{scene.title}” ends here; its "
+                                         f"{len(left)} scripted step(s) still to come are cancelled.", 15000)
 
     def toggle_running(self) -> None:
         self.toolbar.toggle_running()

@@ -168,3 +168,47 @@ def test_losses_panel_is_not_blank_after_a_scene_change(make_window, qtbot):
     xs, ys = w.losses.series("d_loss").x, w.losses.series("d_loss").y
     assert x0 <= xs[-1] <= x1 and x1 < first, ((x0, x1), xs[-1], first)  # not the previous scene's x-range
     assert y0 <= ys[-1] <= y1
+
+
+# ----------------------------------------------------------------------------- 9: scenes belong to their data
+
+def test_a_new_dataset_during_a_scene_cancels_its_script(make_window, qtbot):
+    w = make_window(data="gaussian-1d", z_dim=1)
+    scene = scene_from_dict({"title": "ring lesson", "config": {**SMALL, "data": "ring8", "objective": "ns"},
+                             "view": {"speed": 100},
+                             "actions": [{"step": 120, "set": {"objective": "wgan-gp"}, "label": "to WGAN-GP"}]})
+    w.classroom.load(scene)
+    wait_step(qtbot, w, 2)
+    assert w.last_snapshot.step < 100
+    combo = w.controls.widgets["data"]
+    combo.setCurrentIndex(combo.findData("moons"))  # the user picks other data mid-scene
+    qtbot.waitUntil(lambda: w.run_state.config.data == "moons", timeout=10000)
+    wait_step(qtbot, w, 140)
+    assert w.run_state.config.objective == "ns"  # the ring scene's switch did not fire on moons
+    assert not [e for e in w.run_state.events if e.kind == "objective"]
+    assert getattr(w, "current_scene", None) is None
+    qtbot.waitUntil(lambda: "ended" in w.classroom.info.text(), timeout=5000)
+
+
+def test_a_launch_that_names_settings_does_not_resume_the_last_scene(make_window, qtbot):
+    w = make_window(d_width=128, g_width=128, batch_size=256, n_view=1024, grid_size=64, mode_samples=2500,
+                    w1_samples=256, kde_samples=4096)
+    w.settings.setValue("classroom/last_scene", w.classroom.scenes[1].name)
+    w.settings.setValue("classroom/resume_last_scene", True)
+    w.settings.sync()
+    w.shutdown()
+    path = w.settings.fileName()
+    from qtpy import QtCore
+
+    from ganviz.qt.main_window import MainWindow
+
+    for named in (True, False):
+        settings = QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat)
+        w2 = MainWindow(TrainConfig(), settings=settings)  # `ganviz --data ring8` gives the default config
+        w2.launched_with_settings = named
+        qtbot.addWidget(w2)
+        make_window.made.append(w2)
+        qtbot.wait(300)
+        resumed = getattr(w2, "current_scene", None) is not None
+        assert resumed is (not named)
+        w2.shutdown()

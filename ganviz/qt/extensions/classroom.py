@@ -772,6 +772,14 @@ class Classroom(QtCore.QObject):
     def adopt_window_scene(self) -> None:
         """A scene the window loaded without this menu (ganviz --preset, another extension): show it here."""
         scene = getattr(self.window, "current_scene", None)
+        if scene is None and self._seen_scene is not None:  # the window ended it: the user changed the data
+            ended, self._seen_scene = self._seen_scene, None
+            for a in self.scene_actions:
+                with signals_blocked(a):
+                    a.setChecked(False)
+            self.info.show_scene(None, f"“{ended.title}” ended: the data changed, so its script stopped. Home "
+                                 "restarts the scene, PageDown goes to the next one.", title="Scene ended")
+            return
         if scene is None or scene is self._seen_scene:
             return
         self._seen_scene = scene
@@ -877,7 +885,7 @@ class Classroom(QtCore.QObject):
                 self.window.addAction(record)
         w = self.window
         plain_launch = (w.session.is_running() and getattr(w, "current_scene", None) is None
-                        and w.session.config == TrainConfig())
+                        and not getattr(w, "launched_with_settings", False) and w.session.config == TrainConfig())
         if not (plain_launch and self.actions["resume_last_scene"].isChecked()):
             return
         last = str(self.settings.value("classroom/last_scene", "") or "")
