@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "gelu")
 NOISE_KINDS = ("gaussian", "uniform")
@@ -104,6 +106,13 @@ class TrainConfig:
                     "per-feature std of D's last hidden layer as one extra feature (0 = off)", lo=0, hi=1,
                     reinit=True)
 
+    def __post_init__(self) -> None:
+        for f in fields(self):  # numpy scalars become Python numbers here, so no file ever sees np.float64(...)
+            value = getattr(self, f.name)
+            plain = _plain_scalar(f.name, value)
+            if plain is not value:
+                object.__setattr__(self, f.name, plain)
+
     def replace(self, **changes: Any) -> TrainConfig:
         """A validated copy with some fields changed."""
         for key in changes:
@@ -129,6 +138,30 @@ class TrainConfig:
 
 class ConfigError(ValueError):
     """A config key or value that is out of range; the message names the key and what is allowed."""
+
+
+def _plain_scalar(key: str, value: Any) -> Any:
+    """A numpy scalar as the Python value of the field's type: np.float64 / np.float32 -> float, a whole
+    np.int64 -> int (or float for a float field), np.str_ -> str. np.bool_ stays (check_value refuses it
+    for a number field) and so does anything else; data_points rows of numpy numbers become float tuples."""
+    if type(value) in (int, float, str, tuple) and key != "data_points":
+        return value
+    if key == "data_points":
+        if isinstance(value, tuple) and not hasattr(value, "array") and any(
+                isinstance(v, np.generic) for row in value if isinstance(row, tuple) for v in row):
+            return tuple(tuple(v.item() if isinstance(v, np.generic) and not isinstance(v, np.bool_) else v
+                               for v in row) if isinstance(row, tuple) else row for row in value)
+        return value
+    if not isinstance(value, np.generic) or isinstance(value, np.bool_):
+        return value
+    ftype = FIELDS[key].type
+    if isinstance(value, np.integer):
+        return float(value) if ftype in ("float", float) else int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.str_):
+        return str(value)
+    return value
 
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}

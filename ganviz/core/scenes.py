@@ -199,29 +199,15 @@ def _action(raw: Any, index: int, where: str) -> Action:
 
 
 def scene_to_toml(title: str, description: str, config: TrainConfig, view: dict[str, Any] | None = None) -> str:
-    """A scene file for the current set-up (only the fields that differ from the defaults)."""
+    """A scene file for the current set-up (only the fields that differ from the defaults, and user data).
+
+    Written with tomli-w (ganviz.core.tomlio): any title or description text loads back as it was."""
+    from .tomlio import dumps
+
     default = TrainConfig()
-    lines = [f"title = {_toml(title)}", f"description = {_toml(description)}", "", "[config]"]
-    for key in FIELDS:
-        value = getattr(config, key)
-        if key == "data_points" and value:
-            rows = [_toml(row) for row in value]  # user data: a few rows per line
-            lines.append("data_points = [\n" + ",\n".join("  " + ", ".join(rows[i:i + 4])
-                                                           for i in range(0, len(rows), 4)) + ",\n]")
-        elif value != getattr(default, key):
-            lines.append(f"{key} = {_toml(value)}")
+    table = {key: getattr(config, key) for key in FIELDS
+             if (key == "data_points" and config.data_points) or getattr(config, key) != getattr(default, key)}
+    data: dict[str, Any] = {"title": title, "description": description, "config": table}
     if view:
-        lines += ["", "[view]"] + [f"{k} = {_toml(v)}" for k, v in view.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to a scene")
+        data["view"] = dict(view)
+    return dumps(data)

@@ -7,14 +7,17 @@
     final_step = 1200            # the run's step when it was saved: replay stops (pauses) here
     scene = "ring-collapse-basic"   # optional, informational
 
+    commands = [                 # in the order they took effect (or as [[commands]] tables)
+        # step: when it took effect (see "Steps" below); command: a class of ganviz.core.commands;
+        # args: its fields, a field left out is None (TOML has no null)
+        { step = 300, command = "SetObjective", args = { name = "wgan-gp" } },
+    ]
+
     [config]                     # every TrainConfig field, as the run started
     data = "ring8"
     ...
 
-    [[commands]]                 # in the order they took effect
-    step = 300                   # the step at which it took effect (see "steps" below)
-    command = "SetObjective"     # a class of ganviz.core.commands
-    args = { name = "wgan-gp" }  # its fields; a field left out is None (TOML has no null)
+Written with tomli-w (ganviz.core.tomlio): notes, paths and names hold any Unicode text.
 
 Steps. An entry's `step` is the trainer's step when the command took effect: a setting is applied before
 that step's training; a manual StepD / StepG / StepBoth *is* that step (it moves the run to step + 1); a
@@ -51,6 +54,7 @@ from ..core.commands import MANUAL, Command, Reset
 from ..core.config import FIELDS, ConfigError, TrainConfig, check_value, describe_range
 from ..core.safeio import FileRefused, open_regular
 from ..core.snapshot import Event
+from ..core.tomlio import TomlWriteError, dumps, plain
 from .errors import ExportError, write_atomically
 
 if sys.version_info >= (3, 11):
@@ -445,22 +449,19 @@ def session_from_dict(data: Any, where: str = "session") -> Session:
     return session
 
 
+_COMMENT = ("ganviz session: the starting config and every live change; `ganviz replay FILE -o out.mp4`\n"
+            "reproduces the run exactly on the CPU. Steps: see ganviz/export/session.py.")
+
+
 def dumps_session(session: Session, fmt: str = "toml") -> str:
     """The session as TOML (default) or JSON text."""
     data = session_to_dict(session)
-    if fmt == "json":
-        return json.dumps(data, indent=1, allow_nan=True) + "\n"
-    lines = ["# ganviz session: the starting config and every live change; `ganviz replay FILE -o out.mp4`",
-             "# reproduces the run exactly on the CPU. Steps: see ganviz/export/session.py."]
-    for key in ("format", "format_version", "ganviz_version", "seed", "final_step", "scene", "checkpoint", "note"):
-        if key in data:
-            lines.append(f"{key} = {_toml(data[key])}")
-    lines += ["", "[config]"] + [f"{k} = {_toml(v)}" for k, v in data["config"].items()]
-    for entry in data["commands"]:
-        args = ", ".join(f"{_toml_key(k)} = {_toml(v)}" for k, v in entry["args"].items())
-        lines += ["", "[[commands]]", f"step = {entry['step']}", f"command = {_toml(entry['command'])}",
-                  f"args = {{ {args} }}" if args else "args = {}"]
-    return "\n".join(lines) + "\n"
+    try:
+        if fmt == "json":
+            return json.dumps(plain(data, "session"), indent=1, allow_nan=True) + "\n"
+        return dumps(data, _COMMENT)
+    except TomlWriteError as e:
+        raise ExportError(f"cannot write the session: {e}") from None
 
 
 def loads_session(text: str, where: str = "session", fmt: str = "toml") -> Session:
@@ -535,28 +536,3 @@ def is_session_file(path: str | os.PathLike[str]) -> bool:
     except (OSError, FileRefused):
         return False
     return f'"{FORMAT}"' in text
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").isalnum() else json.dumps(key)
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        text = repr(value)
-        return text if any(c in text for c in ".en") else text + ".0"
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
-    raise ExportError(f"cannot write {type(value).__name__} to a session file")

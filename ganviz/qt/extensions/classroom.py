@@ -850,8 +850,12 @@ class Classroom(QtCore.QObject):
         cfg: TrainConfig = self.window.session.config
         if cfg.data_points and not str(cfg.data).startswith("user:"):
             cfg = dc_replace(cfg, data_points=())
-        text = scene_to_toml(title, description, cfg, self.current_view())
         target = Path(path)
+        try:
+            text = scene_to_toml(title, description, cfg, self.current_view())
+        except ValueError as e:  # TomlWriteError: text UTF-8 cannot hold (an undecodable file name)
+            self._message("ganviz: cannot save the scene", f"Could not write {target}:\n{e}")
+            return False
         tmp = None
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
