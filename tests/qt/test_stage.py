@@ -212,3 +212,39 @@ def test_a_launch_that_names_settings_does_not_resume_the_last_scene(make_window
         resumed = getattr(w2, "current_scene", None) is not None
         assert resumed is (not named)
         w2.shutdown()
+
+
+# ----------------------------------------------------------------------------- 11: change markers
+
+def test_change_markers_never_overlap_or_clip_and_pause_is_not_a_marker(qtbot):
+    from ganviz.core.snapshot import Event
+    from ganviz.qt.panels.losses import LossPanel
+    from ganviz.qt.panels.metrics import MetricsPanel
+
+    losses, metrics = LossPanel(), MetricsPanel(columns=2)
+    for p, size in ((losses, (700, 360)), (metrics, (700, 900))):
+        qtbot.addWidget(p)
+        p.resize(*size)
+        p.show()
+        qtbot.waitExposed(p)
+    events = [Event(s, "objective", f"objective: ns -> wgan-gp #{s}") for s in (100, 104, 108, 300, 590, 598)]
+    events += [Event(200, "run", "pause"), Event(201, "run", "play")]
+    for i in range(30):
+        snap = _snap(20 * i + 20, "ns", _history(20 * i, 20, 1.0, 0.05, seed=i), metrics={"w1": 0.5 + 0.01 * i},
+                     events=[e for e in events if 20 * i <= e.step < 20 * i + 20])
+        for p in (losses, metrics):
+            p.update_snapshot(snap)
+    qtbot.wait(150)  # the coalesced relayout
+    all_markers = [losses.markers] + [metrics.markers(n) for n in ("jsd", "w1", "gap")]
+    for markers in all_markers:
+        markers.relayout()
+        assert len(markers) == 6  # pause / play made no line
+        assert markers.label_at(200) is None
+        vb = markers._plot.getViewBox()
+        area = vb.sceneBoundingRect().adjusted(-1, -1, 1, 1)
+        shown = [lab.sceneBoundingRect() for lab in markers.visible_labels()]
+        assert shown, ("no label visible at all", all_markers.index(markers), area)
+        assert 598 in {int(round(lab.line.value())) for lab in markers.visible_labels()}  # the newest is shown
+        for i, r in enumerate(shown):
+            assert area.contains(r), (r, area)  # not cut at the plot's edge
+            assert not any(r.intersects(o) for o in shown[i + 1:])  # no "objectiveobject"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ganviz.core.objectives import Objective, get_objective
 from ganviz.core.snapshot import Event
@@ -19,8 +19,16 @@ def objective_of(name: str) -> Objective:
     return get_objective(name)
 
 
+NOT_CHANGES = frozenset({"run"})  # play / pause: not a change of the run, no marker
+
+
 class EventMarkers:
     """Vertical dashed lines with a short label, one per step with live-change events, on one time axis.
+
+    Play / pause are not changes and get no line. Labels never overlap or leave the plot: after every change
+    of the range or size (coalesced), the newest labels are placed first, a horizontal label flips to the
+    left of its line at the right edge, a rotated one is elided to the plot's height, and a label that would
+    overlap one already placed is hidden (its line keeps the full text as a tooltip).
 
     Events at the same step share one line, their labels joined with "; ". Events are de-duplicated by
     (step, kind, label), so re-sent events do not stack. Labels are rotated along the line (`rotate=True`,
@@ -38,6 +46,19 @@ class EventMarkers:
         self._lines: dict[int, pg.InfiniteLine] = {}  # step -> line (insertion ordered)
         self._texts: dict[int, list[str]] = {}
         self._seen: set[tuple[int, str, str]] = set()
+        self._timer: QtCore.QTimer | None = None
+        if show_labels:
+            self._timer = QtCore.QTimer()
+            self._timer.setSingleShot(True)
+            self._timer.setInterval(60)
+            self._timer.timeout.connect(self.relayout)
+            vb = plot.getViewBox()
+            vb.sigXRangeChanged.connect(self._schedule)
+            vb.sigResized.connect(self._schedule)
+
+    def _schedule(self, *_: object) -> None:
+        if self._timer is not None and not self._timer.isActive():
+            self._timer.start()
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -52,6 +73,8 @@ class EventMarkers:
 
     def add(self, events: Iterable[Event]) -> None:
         for ev in events:
+            if ev.kind in NOT_CHANGES:
+                continue
             key = (int(ev.step), str(ev.kind), str(ev.label))
             if key in self._seen:
                 continue
@@ -64,6 +87,7 @@ class EventMarkers:
                 if getattr(line, "label", None) is not None:
                     line.label.setFormat(_escape(text))
                 line.setToolTip(f"step {step}: {text}")
+                self._schedule()
                 continue
             self._lines[step] = self._new_line(step, key[2])
             self._texts[step] = [key[2]]
@@ -72,6 +96,7 @@ class EventMarkers:
                 self._plot.removeItem(self._lines.pop(old_step))
                 del self._texts[old_step]
                 self._seen = {k for k in self._seen if k[0] != old_step}
+            self._schedule()
 
     def _new_line(self, step: int, text: str) -> pg.InfiniteLine:
         pal = style.palette()
@@ -91,6 +116,51 @@ class EventMarkers:
         line.setToolTip(f"step {step}: {text}")
         self._plot.addItem(line, ignoreBounds=True)
         return line
+
+    def visible_labels(self) -> list[pg.InfLineLabel]:
+        return [line.label for line in self._lines.values()
+                if getattr(line, "label", None) is not None and line.label.isVisible()]
+
+    def relayout(self) -> None:
+        """Place the labels so that none overlaps another or leaves the plot (newest first)."""
+        if not self._show_labels or not self._lines:
+            return
+        vb = self._plot.getViewBox()
+        area = vb.sceneBoundingRect()
+        if area.width() < 20 or area.height() < 20:
+            return
+        vb.updateMatrix()  # the range may have changed since the last paint
+        x_lo, x_hi = vb.viewRange()[0]
+        placed: list[QtCore.QRectF] = []
+        for step in sorted(self._lines, reverse=True):
+            line = self._lines[step]
+            label = getattr(line, "label", None)
+            if label is None:
+                continue
+            if not x_lo <= step <= x_hi:
+                label.setVisible(False)
+                continue
+            text = "; ".join(self._texts[step])
+            label.setVisible(True)  # a hidden InfLineLabel ignores setFormat
+            if self._rotate:  # along the line: elide to the plot's height
+                room = int(area.height() * 0.9)
+                shown = QtGui.QFontMetrics(label.textItem.font()).elidedText(
+                    text, QtCore.Qt.TextElideMode.ElideRight, max(room, 20))
+                label.setFormat(_escape(shown))
+                rect = _scene_rect(label)
+            else:  # right of the line, or left of it at the right edge
+                label.anchors = [(0, 0), (0, 0)]
+                label.setFormat(_escape(text))
+                rect = _scene_rect(label)
+                if rect.right() > area.right():
+                    label.anchors = [(1, 0), (1, 0)]
+                    label.updatePosition()
+                    rect = _scene_rect(label)
+            inside = area.adjusted(-1, -1, 1, 1).contains(rect)
+            free = not any(rect.intersects(other) for other in placed)
+            label.setVisible(inside and free)
+            if inside and free:
+                placed.append(rect.adjusted(-3, 0, 3, 0))
 
     def clear(self) -> None:
         for line in self._lines.values():
@@ -138,6 +208,12 @@ class LogAxis(pg.AxisItem):
             mantissa = round(10 ** (float(v) - np.floor(float(v) + 1e-9)))
             out.append(s if mantissa in keep else "")
         return out
+
+
+def _scene_rect(label: pg.TextItem) -> QtCore.QRectF:
+    """Where a label is drawn now (a TextItem updates its transform only when painted)."""
+    label.updateTransform(force=True)
+    return label.sceneBoundingRect()
 
 
 def _escape(text: str) -> str:
