@@ -292,10 +292,10 @@ def stop_shards(procs: Sequence[Any], timeout: float = 0.5) -> bool:
     deadline = time.monotonic() + timeout
     for p in procs:
         p.join(max(0.0, deadline - time.monotonic()))
+    from .process import end_process
+
     for p in procs:
-        if p.is_alive():
-            p.terminate()
-            p.join(0.2)
+        end_process(p, 0.2)  # SIGTERM, then SIGKILL (a stopped shard ignores SIGTERM)
     return not any(p.is_alive() for p in procs)
 
 

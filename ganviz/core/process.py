@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import pickle
+import signal
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -33,15 +35,81 @@ from .snapshot import Snapshot
 
 PIPE_BYTES = 1 << 20  # snapshot pipe size asked for (Linux's default cap for unprivileged processes)
 IN_FLIGHT = 2  # snapshots the parent may hold undrawn: one being drawn, one being materialised
+HEARTBEAT = 0.5  # seconds between the child's "alive" messages (sent by a thread, so a slow step still beats)
+SILENT_SECONDS = 5.0  # no message for this long: the parent says the child is not answering
+STOPPED_SECONDS = 2.0  # the child stopped (SIGSTOP, Ctrl+Z) for this long: the parent says so
+STARTUP_SECONDS = 60.0  # grace before the first message (spawning and importing torch on a loaded machine)
+
+
+class ChildFailed(Exception):  # noqa: N818 (reads as what happened: the child failed)
+    """The training process died or stopped with an error. `message` says what happened in words;
+    `details` holds the child's traceback (if any); `exitcode` is the process's exit code (None: unknown).
+
+    Deliberately not a RuntimeError: superqt's GeneratorWorker takes a RuntimeError for "the worker was deleted"
+    and swallows it with a warning, which made a dead child invisible."""
+
+    def __init__(self, message: str, details: str = "", exitcode: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.exitcode = exitcode
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """A process's exit code in words: 'was killed (signal 9, SIGKILL)', 'exited with code 3'."""
+    if exitcode is None:
+        return "ended (exit code unknown)"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "an unknown signal"
+        hint = {"SIGKILL": " — by the user, or by the system when memory ran out",
+                "SIGSEGV": " — a crash inside a native library", "SIGTERM": ""}.get(name, "")
+        return f"was killed by signal {-exitcode} ({name}){hint}"
+    if exitcode == 0:
+        return "ended unexpectedly (exit code 0)"
+    return f"exited with code {exitcode}"
+
+
+def error_summary(exc: BaseException) -> str:
+    """An exception in words for a person: its message first, the exception's type in brackets."""
+    text = str(exc).strip() or "no message"
+    return f"{text} ({type(exc).__name__})"
+
+
+def process_state(pid: int | None) -> str | None:
+    """The process's state letter from /proc (R, S, D, T = stopped, t = traced, Z = zombie); None where it cannot
+    be read (not Linux, or the process is gone)."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("ascii", "replace")
+        return stat[stat.rindex(")") + 2]  # the name in brackets may contain spaces or ')'
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, metrics_interval: float,
                 threads: int, links: list | None = None) -> None:
-    import torch
+    send_lock = threading.Lock()  # the heartbeat thread and the main thread share the snapshot pipe
+    finished = threading.Event()
 
-    from .trainer import Trainer
+    def send(message: Any) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        with send_lock:
+            snap_conn.send_bytes(data)
 
-    torch.set_num_threads(max(1, threads))
+    def heartbeat() -> None:  # a thread: it beats during a slow step (torch releases the GIL), not when stopped
+        while not finished.wait(HEARTBEAT):
+            try:
+                send(("beat", None))
+            except (OSError, ValueError):  # the parent has gone or closed the pipe
+                return
+
+    send(("beat", None))
+    threading.Thread(target=heartbeat, name="ganviz-heartbeat", daemon=True).start()
     state = {"credits": IN_FLIGHT, "stop": False}
 
     def drain() -> None:
@@ -60,8 +128,8 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
                 try:
                     reply = (req_id, True, _answer(trainer, kind, arg, config))
                 except Exception as exc:  # the run goes on; the parent shows the message
-                    reply = (req_id, False, f"{type(exc).__name__}: {exc}")
-                snap_conn.send(("reply", reply))
+                    reply = (req_id, False, str(exc) or type(exc).__name__)
+                send(("reply", reply))
 
     def ready() -> bool:
         drain()
@@ -69,6 +137,11 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
 
     trainer: Any = None
     try:
+        import torch  # inside the try: a broken install is reported in words too
+
+        from .trainer import Trainer
+
+        torch.set_num_threads(max(1, threads))
         if isinstance(config, (list, tuple)):  # compare mode: several configs in lock-step
             from .compare import CompareTrainer
 
@@ -88,17 +161,19 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
             # a plain pickle, tensors inline (~0.3 MB a run): torch's multiprocessing pickler would move each
             # tensor to shared memory and pass its descriptor over a socket, served by a thread of this
             # process: measured 3.0-3.3 ms of this process's CPU per snapshot against 1.1-1.3 ms
-            snap_conn.send_bytes(pickle.dumps(("snapshot", snap), protocol=pickle.HIGHEST_PROTOCOL))
+            send(("snapshot", snap))
     except (KeyboardInterrupt, BrokenPipeError, EOFError):
         pass
     except Exception as exc:  # report, then exit: the parent keeps the window and the history
-        with contextlib.suppress(BrokenPipeError, OSError):
-            snap_conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
+        with contextlib.suppress(BrokenPipeError, OSError, ValueError, pickle.PicklingError):
+            send(("error", (error_summary(exc), traceback.format_exc(limit=6))))
     finally:
+        finished.set()
         if hasattr(trainer, "close"):
             with contextlib.suppress(Exception):
                 trainer.close()  # a comparison's shard processes
-        snap_conn.close()
+        with send_lock:
+            snap_conn.close()
 
 
 # Requests the parent may send with `TrainerProcess.request`; the child answers each with ("reply", (id, ok,
@@ -140,6 +215,20 @@ def _widen_pipe(conn: Any, size: int = PIPE_BYTES) -> None:
         pass
 
 
+def end_process(process: Any, timeout: float) -> bool:
+    """Terminate a process that has not ended, escalating to SIGKILL: a stopped process (SIGSTOP) ignores SIGTERM
+    until continued, and multiprocessing would wait for it with no timeout (at exit, for ever)."""
+    if process.pid is None or not process.is_alive():
+        return True
+    if process_state(process.pid) not in ("T", "t"):  # a stopped process would only wait for SIGCONT
+        process.terminate()
+        process.join(timeout / 2)
+    if process.is_alive():
+        process.kill()  # SIGKILL also ends a stopped process
+        process.join(max(timeout / 2, 0.5))  # reaping a killed process is quick; allow for a loaded machine
+    return not process.is_alive()
+
+
 class RequestError(RuntimeError):
     """A request to the training process failed (the message says why) or got no answer in time."""
 
@@ -175,6 +264,10 @@ class TrainerProcess:
         self._reply_ready = threading.Condition()
         self._next_request = 0
         self._stash: list[Snapshot] = []  # snapshots read by request() while nobody else was receiving
+        self.last_heard: float | None = None  # monotonic time of the child's last message (heartbeats included)
+        self.started_at: float | None = None
+        self._stopped_since: float | None = None
+        self._failure: ChildFailed | None = None  # met by request() while reading the pipe for its answer
 
     @property
     def workers(self) -> int:
@@ -187,6 +280,7 @@ class TrainerProcess:
 
             links, self._shards = start_shards(self.config, self._groups[1:], self.threads, self._ctx)
             self._links.extend(links)
+        self.started_at = time.monotonic()
         self.process.start()
         for conn in [*self._child_ends, *(link.conn for link in self._links)]:
             conn.close()  # the parent keeps only its own ends, so EOF is seen if a child dies
@@ -205,10 +299,12 @@ class TrainerProcess:
         self._send("ready")
 
     def receive(self, timeout: float) -> Snapshot | None:
-        """The next snapshot, or None if none arrived within timeout. Raises RuntimeError if the child
-        reported an error or died. Replies to requests are filed for `request()` (and None is returned)."""
+        """The next snapshot, or None if none arrived within timeout (or a heartbeat did). Raises ChildFailed if
+        the child reported an error or died. Replies to requests are filed for `request()` (and None is returned)."""
         if self._stash:
             return self._stash.pop(0)
+        if self._failure is not None:
+            raise self._failure
         with self._recv_lock:
             return self._receive(timeout)
 
@@ -217,12 +313,20 @@ class TrainerProcess:
             if not self._snaps.poll(timeout):
                 return None
             kind, payload = self._snaps.recv()
-        except (EOFError, OSError):
-            if self.process.exitcode not in (None, 0):
-                raise RuntimeError(f"the training process exited with code {self.process.exitcode}") from None
-            raise RuntimeError("the training process ended") from None
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError) as e:
+            self.process.join(3.0)  # a closed pipe: the child is ending (torch's teardown); its exit code tells how
+            code = self.process.exitcode
+            details = "" if isinstance(e, (EOFError, OSError)) else f"{type(e).__name__}: {e}"
+            if code is None:
+                raise ChildFailed("The training process stopped sending (its pipe broke or carried garbage); "
+                                  "it was still running and has been told to stop.", details) from None
+            raise ChildFailed(f"The training process {describe_exit(code)}.", details, code) from None
+        self.last_heard = time.monotonic()
+        if kind == "beat":
+            return None
         if kind == "error":
-            raise RuntimeError(payload)
+            summary, details = payload if isinstance(payload, tuple) else (str(payload), "")
+            raise ChildFailed(f"Training stopped with an error: {summary}", details)
         if kind == "reply":
             req_id, ok, result = payload
             with self._reply_ready:
@@ -261,6 +365,9 @@ class TrainerProcess:
             if self._recv_lock.acquire(blocking=False):
                 try:
                     snap = self._receive(min(left, 0.02))
+                except ChildFailed as e:  # kept for the next receive(): whoever trains must hear of it too
+                    self._failure = e
+                    raise RequestError(e.message) from None
                 finally:
                     self._recv_lock.release()
                 if snap is not None:
@@ -273,16 +380,37 @@ class TrainerProcess:
     def is_alive(self) -> bool:
         return self.process.is_alive() or any(p.is_alive() for p in self._shards)
 
+    def stall(self, now: float | None = None) -> str | None:
+        """None while the child answers; else what is wrong, in words: stopped by a signal (SIGSTOP, Ctrl+Z) for
+        STOPPED_SECONDS, or silent for SILENT_SECONDS (STARTUP_SECONDS before its first message)."""
+        now = time.monotonic() if now is None else now
+        if self.started_at is None or not self.process.is_alive():
+            return None
+        pid = self.process.pid
+        if process_state(pid) in ("T", "t"):
+            self._stopped_since = self._stopped_since or now
+            if now - self._stopped_since >= STOPPED_SECONDS:
+                return (f"The training process (pid {pid}) is stopped — suspended by a signal such as SIGSTOP or "
+                        f"Ctrl+Z — so nothing trains. It goes on if continued (kill -CONT {pid}); Reset starts a "
+                        "new one.")
+            return None
+        self._stopped_since = None
+        heard = self.last_heard if self.last_heard is not None else self.started_at
+        limit = SILENT_SECONDS if self.last_heard is not None else STARTUP_SECONDS
+        if now - heard >= limit:
+            return (f"The training process (pid {pid}) has not answered for {now - heard:.0f} s: it may be hung "
+                    "or the machine overloaded. Reset starts a new one.")
+        return None
+
     def stop(self, timeout: float = 1.0) -> bool:
         """Ask the child to stop, wait, and terminate it if it has not ended in time."""
         if self.process.pid is None:
             return True
         self._send("stop")
         share = 0.6 if self._shards else 0.7
-        self.process.join(timeout * share)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout * 0.2)
+        if process_state(self.process.pid) not in ("T", "t"):  # stopped (SIGSTOP): it cannot stop by itself
+            self.process.join(timeout * share)
+        end_process(self.process, timeout * 0.2)
         ok = True
         if self._shards:  # told to stop by the child; a terminated child's closed pipes end them too
             from .compare import stop_shards

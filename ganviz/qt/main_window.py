@@ -14,10 +14,11 @@ from collections import deque
 import numpy as np
 from qtpy import QtCore, QtGui, QtWidgets
 
-from ..core.commands import ClearSchedule, Command, SetSpeed
+from ..core.commands import ClearSchedule, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from ..core.config import TrainConfig
 from ..core.runstate import RunState
 from ..core.snapshot import History, Snapshot
+from .banner import RunBanner
 from .controls import ControlPanel
 from .panels.coverage import CoveragePanel
 from .panels.data1d import Data1DPanel
@@ -30,6 +31,8 @@ from .toolbar import RunToolbar
 from .worker import TrainingSession
 
 SETTINGS_VERSION = 1
+# commands that, once the training process has died, start a new one instead of going nowhere
+RESTARTING = (Reset, SetRunning, StepD, StepG, StepBoth)
 CLOSE_SECONDS = 1.0  # closing the window ends recordings, extra windows and training within this
 
 # Refresh rates per panel (Hz): the data view gets every frame; plots of slow-moving curves refresh less
@@ -75,6 +78,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_state = RunState(self.session.config)  # what trains, from the engine's snapshots only
         self.session.snapshot.connect(self.on_snapshot)
         self.session.failed.connect(self.on_failed)
+        self.session.stalled.connect(self.on_stalled)
         self.last_snapshot: Snapshot | None = None
         self.frames = 0
         self._frame_times: deque[float] = deque(maxlen=30)
@@ -105,7 +109,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.data_stack.addWidget(self.data2d)
         self.images = ImageGridPanel()
         self.data_stack.addWidget(self.images)
-        self.setCentralWidget(self.data_stack)
+        self.banner = RunBanner()  # what happened to the training process (dead, failed, stopped), non-modal
+        self.banner.restart_requested.connect(self.restart_training)
+        centre = QtWidgets.QWidget()
+        centre_layout = QtWidgets.QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(2)
+        centre_layout.addWidget(self.banner)
+        centre_layout.addWidget(self.data_stack, 1)
+        self.setCentralWidget(centre)
         self.losses = LossPanel()
         self.histograms = HistogramPanel()
         self.metrics = MetricsPanel()
@@ -209,6 +221,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QCoreApplication.processEvents()
         self.session.snapshot.disconnect(self.on_snapshot)
         self.session.failed.disconnect(self.on_failed)
+        self.session.stalled.disconnect(self.on_stalled)
         backend, interval, threads = self.session.backend, self.session.interval, self.session.threads
         old = self.session
         QtCore.QTimer.singleShot(3000, old.deleteLater)  # after its worker's last queued signal
@@ -216,6 +229,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.trainer = self.session.trainer
         self.session.snapshot.connect(self.on_snapshot)
         self.session.failed.connect(self.on_failed)
+        self.session.stalled.connect(self.on_stalled)
+        self.banner.clear()
         for p in self.panels:
             p.reset()
         for pending in self._pending.values():
@@ -293,7 +308,35 @@ class MainWindow(QtWidgets.QMainWindow):
     # -------------------------------------------------------------- commands
     def send(self, cmd: Command) -> None:
         self._end_script_on_new_data(cmd)
+        starts = isinstance(cmd, RESTARTING) and (not isinstance(cmd, SetRunning) or cmd.running)
+        if starts and (self.session.failure is not None or (self.session.stall and isinstance(cmd, Reset))):
+            # the training process is gone (or stopped): Reset, Play and the steps start a new one
+            self.restart_training(paused=isinstance(cmd, (StepD, StepG, StepBoth)))
+            if isinstance(cmd, (StepD, StepG, StepBoth)):
+                self.session.submit(cmd)
+            return
+        if isinstance(cmd, SetRunning) and not cmd.running and self.session.failure is None:
+            self._note_pausing()
         self.session.submit(cmd)
+
+    def restart_training(self, paused: bool = False) -> None:
+        """Start a new training process from the current settings (after the last one died, failed or
+        stopped answering); the old one is ended (SIGKILL if it is stopped)."""
+        config = self.session.config
+        self.restart(config, autostart=False)
+        if paused:
+            self.session.submit(SetRunning(False))
+            self._show_running(False)
+        self.session.start()
+        self.statusBar().showMessage("Started a new training process from the current settings (step 0).", 10000)
+
+    def _note_pausing(self) -> None:
+        """Pause applies at the next step boundary: with slow steps, say so instead of seeming to ignore it."""
+        snap = self.last_snapshot
+        if snap is None or not snap.running or snap.steps_per_sec <= 0 or snap.steps_per_sec >= 2.0:
+            return
+        self.statusBar().showMessage(f"Pausing after this step (steps take about {1 / snap.steps_per_sec:.0f} s "
+                                     "each)…", 60000)
 
     def _end_script_on_new_data(self, cmd: Command) -> None:
         """A scene's script belongs to its data: a dataset the user picks cancels the steps still to come."""
@@ -427,10 +470,23 @@ class MainWindow(QtWidgets.QMainWindow):
             self.toolbar.show_speed(self.run_state.speed)
 
     def on_failed(self, message: str) -> None:
+        """The training process died or failed: say what happened, keep the last drawn state, offer a restart."""
         self._show_running(False)
-        QtWidgets.QMessageBox.warning(self, "ganviz: training stopped",
-                                      f"The training thread stopped with an error:\n\n{message}\n\n"
-                                      "The window and the run's history are kept. Press Reset to start again.")
+        failure = self.session.failure
+        step = f" at step {self.last_snapshot.step}" if self.last_snapshot is not None else ""
+        self.banner.show_message("failed", f"{message}\nTraining has stopped{step}; the last state stays on "
+                                 "screen. Restart training (or Reset, or Play) starts a new training process "
+                                 "from the current settings.", failure.details if failure is not None else "")
+        self.status_rate.setText("stopped")
+
+    def on_stalled(self, message: str) -> None:
+        """The child stopped answering (message), or answers again ("")."""
+        if message:
+            self.banner.show_message("stalled", message)
+            self.status_rate.setText("not answering")
+        elif self.banner.kind == "stalled":
+            self.banner.clear()
+            self.statusBar().showMessage("The training process answers again.", 8000)
 
     # -------------------------------------------------------------- closing
     def shutdown(self) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ from ..core.commands import Command
 from ..core.compare import CompareSnapshot, CompareTrainer
 from ..core.config import TrainConfig
 from ..core.distributions import DATASETS
-from ..core.process import TrainerProcess
+from ..core.process import ChildFailed, TrainerProcess, error_summary
 from ..core.snapshot import Event, Snapshot
 from ..core.trainer import Trainer, resolve_device
 
@@ -46,6 +47,20 @@ class _MetricsCarry:
             self.metrics, self.step = snap.metrics, snap.metrics_step
             return snap
         return dataclasses.replace(snap, metrics=dict(self.metrics), metrics_step=self.step)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunNotice:
+    """What the training loop has to say besides snapshots. kind "failed": training has ended (message in
+    words, details: a traceback); "stalled": the child does not answer (stopped or hung); "answering": it
+    answers again. Yielded instead of raised: superqt swallows a RuntimeError from the generator as "aborted"."""
+
+    kind: str
+    message: str
+    details: str = ""
+
+
+STALL_CHECK_SECONDS = 0.5  # how often the receive loop asks whether the child still answers
 
 
 class _Worker(GeneratorWorker):
@@ -68,6 +83,7 @@ class TrainingSession(QObject):
 
     snapshot = Signal(object)  # a lazy Snapshot; call .materialized() before drawing
     failed = Signal(str)  # training stopped with an error; the message says what happened
+    stalled = Signal(str)  # the child stopped answering (the message says how); "" when it answers again
     stopped = Signal()
 
     def __init__(self, config: TrainConfig, backend: str = "process", interval: float = 0.04,
@@ -101,6 +117,8 @@ class TrainingSession(QObject):
         self._stop = threading.Event()
         self._worker: _Worker | None = None
         self._scheduled: list[tuple[int, Command]] = []
+        self.failure: RunNotice | None = None  # set when training has ended with an error or a dead child
+        self.stall: str = ""  # what is wrong while the child does not answer, else ""
         self._queued: list[Command] = []  # commands submitted before the child exists (handed over at start)
 
     @property
@@ -115,8 +133,17 @@ class TrainingSession(QObject):
 
             # intra-op threads are per OS thread: a pool thread would otherwise use every core and fight the GUI
             torch.set_num_threads(max(1, self.threads))
-            for snap in self.trainer.run(snapshot_interval=self.interval, metrics_interval=self.metrics_interval,
-                                         ready=self._ready.is_set):
+            run = self.trainer.run(snapshot_interval=self.interval, metrics_interval=self.metrics_interval,
+                                   ready=self._ready.is_set)
+            while True:
+                try:
+                    snap = next(run)
+                except StopIteration:
+                    return
+                except Exception as exc:  # said in words; never raised into superqt (see RunNotice)
+                    yield RunNotice("failed", f"Training stopped with an error: {error_summary(exc)}",
+                                    traceback.format_exc(limit=6))
+                    return
                 if self._stop.is_set():
                     return  # returning (not superqt's quit) runs this finally block promptly
                 if snap is not None:
@@ -132,10 +159,30 @@ class TrainingSession(QObject):
         draws; the child defers metrics, and the last computed ones are carried forward."""
         assert self.process is not None
         carries: list[_MetricsCarry] = []
+        process = self.process
+        stall, next_check = "", 0.0
         try:
             while not self._stop.is_set():
-                snap = self.process.receive(timeout=0.02)
+                try:
+                    snap = process.receive(timeout=0.02)
+                except ChildFailed as exc:
+                    process.stop(0.5)  # whatever is left of it (a child that reported an error is exiting)
+                    yield RunNotice("failed", exc.message, exc.details)
+                    return
+                except Exception as exc:  # e.g. a snapshot that cannot be unpickled
+                    process.stop(0.5)
+                    yield RunNotice("failed", f"Receiving from the training process failed: {error_summary(exc)}",
+                                    traceback.format_exc(limit=6))
+                    return
                 if snap is None:
+                    now = time.monotonic()
+                    if now >= next_check:
+                        next_check = now + STALL_CHECK_SECONDS
+                        reason = process.stall(now) or ""
+                        if reason != stall:
+                            stall = reason
+                            yield RunNotice("stalled" if reason else "answering", reason)
+                            continue
                     yield None  # a heartbeat
                     continue
                 if not isinstance(snap, (Snapshot, CompareSnapshot)):  # another engine's: its window materialises
@@ -155,6 +202,7 @@ class TrainingSession(QObject):
     def start(self) -> None:
         if self.is_running():
             return
+        self.failure, self.stall = None, ""
         self._done.clear()
         self._stop.clear()
         self._ready.set()
@@ -220,7 +268,15 @@ class TrainingSession(QObject):
         else:
             self._ready.set()
 
-    def _on_yielded(self, snap: Snapshot | None) -> None:
+    def _on_yielded(self, snap: Snapshot | RunNotice | None) -> None:
+        if isinstance(snap, RunNotice):
+            if snap.kind == "failed":
+                self.failure, self.stall = snap, ""
+                self.failed.emit(snap.message)
+            else:
+                self.stall = snap.message
+                self.stalled.emit(snap.message)
+            return
         if snap is not None:
             if snap.config is not None:
                 self.config = snap.config
@@ -229,4 +285,6 @@ class TrainingSession(QObject):
 
     def _on_error(self, exc: Exception) -> None:
         self._done.set()
-        self.failed.emit(str(exc))
+        message = f"Training stopped with an error: {error_summary(exc)}"
+        self.failure = RunNotice("failed", message)
+        self.failed.emit(message)

@@ -10,7 +10,7 @@ from qtpy import QtCore
 
 from ganviz.core.commands import SetObjective, SetRunning, StepD
 from ganviz.core.config import TrainConfig
-from ganviz.core.process import TrainerProcess
+from ganviz.core.process import ChildFailed, TrainerProcess
 from ganviz.qt.app import make_app
 from ganviz.qt.main_window import MainWindow
 
@@ -69,8 +69,12 @@ def test_child_error_is_reported_not_fatal(monkeypatch):
     object.__setattr__(bad, "objective", "no-such-objective")
     proc = TrainerProcess(bad)
     proc.start()
-    with pytest.raises(RuntimeError, match="no-such-objective"):
+    # not a RuntimeError: superqt's worker would swallow that as "aborted" and the failure would be invisible
+    with pytest.raises(ChildFailed, match="no-such-objective") as info:
         _next(proc)
+    assert not isinstance(info.value, RuntimeError)
+    assert info.value.message.startswith("Training stopped with an error: ")
+    assert "Traceback" in info.value.details
     proc.stop(1.0)
 
 
