@@ -116,11 +116,25 @@ def load_scene(name_or_path: str | Path) -> Scene:
         raise SceneError(f"{path}: cannot read the file ({e})") from None
     except tomllib.TOMLDecodeError as e:
         raise SceneError(f"{path}: not valid TOML: {e}") from None
+    except RecursionError:  # 5,000-deep nested arrays or tables
+        raise SceneError(f"{path}: nested too deeply to be a scene") from None
     return scene_from_dict(data, name=path.stem, path=path)
 
 
 def scene_from_dict(data: dict[str, Any], name: str = "scene", path: Path | None = None) -> Scene:
+    """A validated Scene; any problem with the data is a SceneError naming where (never another exception)."""
     where = str(path) if path else name
+    try:
+        return _scene_from_dict(data, name, path, where)
+    except SceneError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError) as e:
+        # a value of the wrong kind deep inside (data = ["ring8"]: TypeError; deep nesting: RecursionError)
+        problem = "nested too deeply" if isinstance(e, RecursionError) else f"{e}"
+        raise SceneError(f"{where}: not a usable scene: {problem}") from None
+
+
+def _scene_from_dict(data: dict[str, Any], name: str, path: Path | None, where: str) -> Scene:
     if not isinstance(data, dict):
         raise SceneError(f"{where}: a scene is a TOML table")
     unknown = set(data) - {"title", "description", "config", "view", "actions"}
@@ -160,6 +174,9 @@ def _coerce(table: dict[str, Any]) -> dict[str, Any]:
     for key, value in table.items():
         if key not in FIELDS:
             raise ConfigError(f"unknown config key {key!r}; see `ganviz list` for the keys")
+        if isinstance(value, (list, dict)) and key != "data_points":
+            kind = "a list" if isinstance(value, list) else "a table"
+            raise ConfigError(f"{key} must be a single value, not {kind}")
         if FIELDS[key].type in ("float", float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if key == "data_points":  # TOML arrays of arrays -> the config's tuple of float tuples

@@ -53,6 +53,10 @@ def test_scripted_action_fires_at_its_step():
     ("[[actions]]\nstep = 3\nset = {objective = 'nope'}\n", "objective"),
     ("surprise = 1\n", "surprise"),
     ("actions = 0\n", "actions must be a list"),  # found by the fuzz test: was a TypeError
+    ("[config]\ndata = ['ring8']\n", "data must be a single value, not a list"),  # issue 19.6: was TypeError
+    ("[config]\nobjective = {a = 1}\n", "objective must be a single value, not a table"),
+    ("[[actions]]\nstep = 3\nset = {data = ['ring8']}\n", "data must be a single value"),
+    ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),  # issue 19.6: was RecursionError
 ])
 def test_bad_scene_files_name_the_problem(tmp_path, text, message):
     path = tmp_path / "bad.toml"
@@ -97,3 +101,15 @@ def test_a_fifo_or_folder_named_as_a_scene_is_refused_without_blocking(tmp_path)
     folder.mkdir()
     with pytest.raises(SceneError, match="folder"):
         load_scene(folder)
+
+
+def test_a_bad_scene_on_the_command_line_exits_2_with_a_message(tmp_path, capsys):
+    """README: a bad scene gives exit 2 and a message (data = ["ring8"] printed a traceback and exited 1)."""
+    from ganviz.cli import main
+
+    for i, text in enumerate(["[config]\ndata = ['ring8']\n", "x = " + "[" * 5000 + "]" * 5000 + "\n"]):
+        path = tmp_path / f"bad{i}.toml"
+        path.write_text(text)
+        assert main(["train", "--preset", str(path), "--steps", "1", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"bad{i}.toml" in err and "Traceback" not in err
