@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--every", type=int, default=100, help="write metrics every N steps (default 100)")
     t.add_argument("--out", "-o", help="JSON-lines output file (default: stdout)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--points", metavar="FILE", help="train on your own 1D/2D points: a CSV / text file or a .npy "
+                   "array (delimiter, quotes, decimal commas, header and a pandas index column are recognised)")
+    t.add_argument("--columns", metavar="X,Y", help="with --points: the columns to use, by header name or number "
+                   "from 1 (e.g. 'lon,lat' or '2,3')")
 
     sub.add_parser("list", help="datasets, objectives (with formulas), config keys with defaults and ranges")
 
@@ -109,10 +113,32 @@ def _config_from_args(args: argparse.Namespace):
         chosen |= set(get_objective(cfg.objective).paper_defaults)
         cfg = cfg.replace(**get_objective(cfg.objective).paper_defaults)
     cfg = config_from_pairs(args.set, cfg)
+    if getattr(args, "points", None) or getattr(args, "columns", None):
+        cfg = _with_points(cfg, args, "data" in base)
     if scene is None:
         chosen |= {p.split("=", 1)[0].strip().replace("-", "_") for p in args.set}
         cfg = _with_image_defaults(cfg, chosen)
     return cfg
+
+
+def _with_points(cfg, args: argparse.Namespace, data_given: bool):
+    """cfg switched to the points in --points (stderr says what the reader assumed). ConfigError for a bad file."""
+    from pathlib import Path
+
+    from .core.config import ConfigError
+    from .core.userdata import PointsError, load_points, points_rows, user_config
+
+    if not getattr(args, "points", None):
+        raise ConfigError("--columns picks columns of a --points file; give --points FILE")
+    if data_given:
+        raise ConfigError("--points trains on your file: leave out --data")
+    notes: list[str] = []
+    try:
+        rows = points_rows(load_points(args.points, args.columns, notes))
+    except PointsError as e:
+        raise ConfigError(str(e)) from None
+    print(f"ganviz: points from {args.points}: {'; '.join(notes)}", file=sys.stderr)
+    return user_config(cfg, rows, label=Path(args.points).stem)
 
 
 def _with_image_defaults(cfg, chosen: set[str]):

@@ -47,10 +47,10 @@ from .distributions import (
     _logsumexp_rows,
     _square_view,
 )
+from .pointfiles import MAX_POINTS, PointsError, read_csv
 from .safeio import FileRefused, open_regular
 
 MIN_POINTS = 2
-MAX_POINTS = 20000
 MAX_COMPONENTS = 64
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_COORD = 1e6  # |coordinate|, |mean| and std at most this (beyond it the KDE covariance overflows float64)
@@ -460,17 +460,15 @@ def unregister_user_datasets() -> None:
 
 # ------------------------------------------------------------------------------------------ files
 
-class PointsError(ValueError):
-    """A points file that cannot be used; the message names the file and the line or the problem."""
-
-
-def load_points(path: str | Path) -> np.ndarray:
+def load_points(path: str | Path, columns: Any = None, notes: list[str] | None = None) -> np.ndarray:
     """Points from a CSV/text file or a .npy array, as a float64 (n, 1) or (n, 2) array.
 
-    CSV: one point per line, 1 or 2 numbers separated by commas, semicolons, tabs or spaces; blank lines and
-    lines starting with '#' are skipped; a first line of column names (x,y) is allowed. .npy: a numeric array
-    of shape (n,), (n, 1) or (n, 2), loaded with allow_pickle=False (a file of Python objects is refused).
-    Every problem raises PointsError naming the file and the line (CSV) or the row / shape / dtype (.npy).
+    CSV: one point per line; delimiter, quoting, decimal commas, a header line (names with units too) and a
+    pandas index column are recognised (ganviz.core.pointfiles); `columns` picks columns by header name or
+    number from 1 ("x,y", "2,3"); what was assumed is appended to `notes`. .npy: a numeric array of shape
+    (n,), (n, 1) or (n, 2), loaded with allow_pickle=False (a file of Python objects is refused).
+    Every problem raises PointsError naming the file and the line and column (CSV) or the row / shape /
+    dtype (.npy).
     """
     p = Path(path)
     if p.suffix.lower() not in (".npy", ".csv", ".txt", ".tsv", ".dat", ""):
@@ -483,7 +481,10 @@ def load_points(path: str | Path) -> np.ndarray:
                           f"{MAX_POINTS} points)") from None
     except OSError as e:
         raise PointsError(f"{p.name}: cannot read the file ({e.strerror or e})") from None
-    pts = _load_npy(p, head) if p.suffix.lower() == ".npy" else _load_csv(p, head)
+    if p.suffix.lower() == ".npy" and columns:
+        raise PointsError(f"{p.name}: columns pick columns of a CSV file; a .npy array must already be (n,), "
+                          "(n, 1) or (n, 2)")
+    pts = _load_npy(p, head) if p.suffix.lower() == ".npy" else read_csv(p, head, columns, notes)
     if len(pts) < MIN_POINTS:
         raise PointsError(f"{p.name}: only {len(pts)} point{'s' if len(pts) != 1 else ''}; "
                           f"a dataset needs at least {MIN_POINTS}")
@@ -494,61 +495,6 @@ def load_points(path: str | Path) -> np.ndarray:
     except ValueError as e:
         raise PointsError(f"{p.name}: {str(e).removeprefix('points: ')}") from None
     return pts
-
-
-_SPLIT = re.compile(r"[,;\t ]+")
-
-
-def _load_csv(p: Path, raw: bytes) -> np.ndarray:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise PointsError(f"{p.name}: not a text file (not UTF-8); use CSV text or .npy") from None
-    rows: list[list[float]] = []
-    ncols = 0
-    first_line = 0
-    header_allowed = True
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        fields = [f for f in _SPLIT.split(line) if f]
-        if header_allowed and all(_is_name(f) for f in fields):
-            header_allowed = False
-            continue  # a header line of column names
-        header_allowed = False
-        values = []
-        for f in fields:
-            try:
-                v = float(f)
-            except ValueError:
-                raise PointsError(f"{p.name}: line {lineno}: {f!r} is not a number") from None
-            if not math.isfinite(v):
-                raise PointsError(f"{p.name}: line {lineno}: {f!r} is not a finite number (NaN or Inf)")
-            values.append(v)
-        if ncols == 0:
-            if len(values) not in (1, 2):
-                raise PointsError(f"{p.name}: line {lineno}: {len(values)} columns; points have 1 column (x) "
-                                  "or 2 columns (x, y)")
-            ncols, first_line = len(values), lineno
-        elif len(values) != ncols:
-            raise PointsError(f"{p.name}: line {lineno}: {len(values)} column{'s' if len(values) != 1 else ''}, "
-                              f"but line {first_line} has {ncols}; every point needs the same number")
-        rows.append(values)
-        if len(rows) > MAX_POINTS:
-            raise PointsError(f"{p.name}: line {lineno}: more than {MAX_POINTS} points; ganviz takes at most "
-                              f"{MAX_POINTS} (subsample the file)")
-    if not rows:
-        raise PointsError(f"{p.name}: no points in the file (it is empty or has only comments)")
-    return np.array(rows, dtype=np.float64)
-
-
-def _is_name(field: str) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return bool(re.fullmatch(r"[A-Za-z_\"'][A-Za-z0-9_ \"'.\-]*", field))
-    return False
 
 
 def _load_npy(p: Path, magic: bytes) -> np.ndarray:

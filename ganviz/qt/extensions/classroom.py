@@ -42,6 +42,7 @@ from superqt.utils import signals_blocked
 
 from ...core.config import ConfigError, TrainConfig
 from ...core.distributions import make_distribution
+from ...core.pointfiles import ColumnsNeeded
 from ...core.scenes import Scene, SceneError, list_scenes, load_scene, scene_to_toml
 from ...core.userdata import PointsError, load_points, points_rows, user_config
 from .. import style
@@ -1184,18 +1185,35 @@ class Classroom(QtCore.QObject):
             self._save("classroom/data_dir", str(Path(path).parent))
             self.import_points(path)
 
-    def import_points(self, path: str | os.PathLike) -> bool:
-        """Train on the points in a CSV / .npy file; a bad file gives a message and changes nothing."""
+    def import_points(self, path: str | os.PathLike, columns: str | None = None) -> bool:
+        """Train on the points in a CSV / .npy file; a bad file gives a message and changes nothing. A file with
+        more columns than a point has asks which to use (ask_columns); what the reader assumed is shown."""
+        notes: list[str] = []
         try:
-            pts = load_points(path)
+            pts = load_points(path, columns, notes)
             rows = points_rows(pts)
+        except ColumnsNeeded as e:
+            chosen = self.ask_columns(str(e), e.header)
+            if chosen:
+                return self.import_points(path, chosen)
+            return False
         except (PointsError, ConfigError) as e:
             self._message("ganviz: cannot import the points", str(e))
             return False
-        return self.apply_user_rows(rows, Path(path).stem)
+        return self.apply_user_rows(rows, Path(path).stem, f"Read {Path(path).name}: {'; '.join(notes)}."
+                                    if notes else "")
 
-    def apply_user_rows(self, rows: tuple, label: str) -> bool:
-        """Restart the run on a user dataset (from the draw tool, the mixture editor or an import)."""
+    def ask_columns(self, problem: str, header: list[str] | None) -> str:
+        """Which columns of a wide points file to use (names or numbers from 1); '' to cancel (tests replace)."""
+        default = ",".join(header[:2]) if header and all("," not in h for h in header[:2]) else "1,2"
+        text, ok = QtWidgets.QInputDialog.getText(
+            self.window, "ganviz: choose the columns",
+            f"{problem}\n\nColumns to use: their names or numbers from 1, e.g. x,y or 2,3", text=default)
+        return text.strip() if ok else ""
+
+    def apply_user_rows(self, rows: tuple, label: str, read: str = "") -> bool:
+        """Restart the run on a user dataset (from the draw tool, the mixture editor or an import); `read`: what
+        the file reader assumed (shown with it)."""
         w = self.window
         try:
             cfg = user_config(w.session.config, rows, label)
@@ -1211,10 +1229,10 @@ class Classroom(QtCore.QObject):
             with signals_blocked(a):
                 a.setChecked(False)
         info = f"Training on your data “{label}”: {_describe_user(cfg)}"
-        self.info.show_scene(None, info + " The dataset list in the controls keeps it; Ctrl+S saves it as a "
-                             "scene.", title="Your data")
+        self.info.show_scene(None, info + (f" {read}" if read else "") + " The dataset list in the controls keeps "
+                             "it; Ctrl+S saves it as a scene.", title="Your data")
         self.formula.set_config(cfg)
-        w.statusBar().showMessage(info, 10000)
+        w.statusBar().showMessage(f"{info}. {read}" if read else info, 15000)
         return True
 
     # ------------------------------------------------------------------ signals
