@@ -370,33 +370,4 @@ def test_collapse_preset_covers_fewer_modes_than_k_d_steps():
     assert remedy[-1] >= 6
 
 
-# ================================================================== ganviz reproduce
-def test_reproduce_methods_table_and_a_tiny_run(tmp_path, capsys):
-    import argparse
-
-    from ganviz.cli_ext import reproduce as R
-
-    assert R.method_changes("gan") == {} and R.method_changes("unrolled") == {"unroll": 5}
-    assert R.method_changes("unrolled10") == {"unroll": 10} and R.method_changes("pacgan3") == {"pack": 3}
-    assert R.method_changes("dsteps5") == {"d_steps": 5} and R.method_changes("mbstd") == {"mbstd": 1}
-    assert R.method_changes("wgan-gp")["objective"] == "wgan-gp"
-    for bad in ("foo", "gan2", "mbstd3"):
-        with pytest.raises(ValueError):
-            R.method_changes(bad)
-    rows = [{"data": "ring8", "method": "gan", "seed": s, "n_modes": 8.0, "diverged": False,
-             "modes_covered": c, "hq_fraction": h, "reverse_kl": r}
-            for s, (c, h, r) in enumerate([(1.0, 0.5, math.log(8)), (3.0, 0.7, float("nan"))])]
-    table = R.format_table(rows, ["ring8"], ["gan"])
-    assert "| ring8 | gan | 2 | 2.0 ± 1.4 / 8 | 60.0 ± 14.1 | 2.08 ± 0.00 (1 of 2 runs: no HQ sample) |" in table
-    assert "1/8 (VEEGAN T1); 6.3/8 (PacGAN T1)" in table
-    out = tmp_path / "t.md"
-    args = argparse.Namespace(methods="gan,pacgan2", data="ring8", seeds=1, steps=2, jobs=1, quiet=True,
-                              set=["mode_samples=200", "batch_size=16"], out=str(out))
-    assert R.run(args) == 0
-    text = out.read_text()
-    assert "| ring8 | gan | 1 |" in text and "| ring8 | pacgan2 | 1 |" in text and "7.9/8 (PacGAN T1)" in text
-    assert "on 200 generated samples" in text
-    assert ("ganviz reproduce --methods gan,pacgan2 --data ring8 --seeds 1 --steps 2 --jobs 1 "
-            "--set mode_samples=200 --set batch_size=16") in text
-    assert R.run(argparse.Namespace(**{**vars(args), "methods": "nope"})) == 2
-    capsys.readouterr()
+# `ganviz reproduce` (method names, the table, a tiny run, JSONL beside the table): tests/core/test_sweep.py

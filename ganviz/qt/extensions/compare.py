@@ -27,6 +27,41 @@ def open_comparison(window, objectives: list[str]):
     return cw
 
 
+def open_sweep_results(window, path: str | None = None):
+    """Compare -> Open sweep results...: a JSONL file of `ganviz sweep` as a heatmap; a click on a cell starts
+    that run in this window. Returns the SweepWindow (None if nothing was opened)."""
+    from ...sweep.store import read_rows
+    from ..sweep_window import SweepWindow
+
+    if path is None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(window, "Open sweep results", "",
+                                                        "Sweep results (*.jsonl);;All files (*)")
+        if not path:
+            return None
+    try:
+        rows, bad = read_rows(path)
+    except (OSError, UnicodeDecodeError) as e:
+        QtWidgets.QMessageBox.warning(window, "Open sweep results", f"Cannot read {path}: {e}")
+        return None
+    if not rows:
+        QtWidgets.QMessageBox.warning(window, "Open sweep results", f"{path} has no sweep rows "
+                                      "(one JSON object per line, as `ganviz sweep --out` writes).")
+        return None
+
+    def open_run(config) -> None:
+        window.restart(config)
+        window.raise_()
+        window.statusBar().showMessage(f"Opened a sweep run (seed {config.seed}) from {path}", 8000)
+
+    sw = SweepWindow(rows, title=f"Sweep results: {path}")
+    sw.open_config.connect(open_run)
+    if bad:
+        sw.info.setText(sw.info.text() + f" ({bad} unreadable line(s) skipped.)")
+    window._sweep_windows = [w for w in getattr(window, "_sweep_windows", []) if w.isVisible()] + [sw]
+    sw.show()
+    return sw
+
+
 def install(window) -> None:
     from ..compare_window import ask_objectives
 
@@ -38,9 +73,12 @@ def install(window) -> None:
     pick = menu.addAction("Compare objectives...")
     pick.setShortcut(QtGui.QKeySequence("Ctrl+Alt+K"))
     pick.triggered.connect(lambda: (lambda objs: objs and open_comparison(window, objs))(ask_objectives(window)))
+    sweep = menu.addAction("Open sweep results...")
+    sweep.setToolTip("A `ganviz sweep` JSONL file as a phase diagram; click a cell to run it here")
+    sweep.triggered.connect(lambda: open_sweep_results(window))
 
     def close_all() -> None:
-        for cw in getattr(window, "_compare_windows", []):
+        for cw in getattr(window, "_compare_windows", []) + getattr(window, "_sweep_windows", []):
             cw.close()
 
     window.destroyed.connect(close_all)
