@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--after", type=float, default=3.0, help="seconds of training before --screenshot")
     p.add_argument("--compare", metavar="OBJ,OBJ[,...]",
                    help="open compare mode: 2-4 objectives side by side in lock-step, e.g. ns,wgan-gp")
+    p.add_argument("--safe-mode", action="store_true", default=False,
+                   help="start with the default layout and settings and resume no scene (if a saved scene or "
+                        "layout keeps the window from opening)")
     _add_config_args(p)
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -312,7 +315,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     named = any(getattr(args, k, None) for k in ("preset", "data", "objective", "seed", "device", "set",
                                                    "paper_defaults"))
     return run_app(cfg, screenshot=args.screenshot, after=args.after, threads=args.threads, scene=scene,
-                   compare=compare, with_settings=named)
+                   compare=compare, with_settings=named, safe=bool(getattr(args, "safe_mode", False)))
 
 
 def main(argv: list[str] | None = None) -> int:

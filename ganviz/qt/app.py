@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..core.config import TrainConfig
@@ -20,6 +21,22 @@ def make_app():
     app.setOrganizationName("ganviz")
     collect_garbage_in_gui_thread()
     return app
+
+
+def safe_mode() -> bool:
+    """`ganviz --safe-mode`: start with the default layout and settings, resume no scene."""
+    from qtpy import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    return bool(app is not None and app.property("ganviz_safe_mode"))
+
+
+def set_safe_mode(on: bool) -> None:
+    from qtpy import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is not None:
+        app.setProperty("ganviz_safe_mode", bool(on))
 
 
 def collect_garbage_in_gui_thread(interval: float = 0.5) -> None:
@@ -57,7 +74,8 @@ def run_events(seconds: float, until=None) -> None:
 
 
 def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3.0, threads: int = 1,
-            scene=None, compare: list[str] | None = None, with_settings: bool = False) -> int:
+            scene=None, compare: list[str] | None = None, with_settings: bool = False,
+            safe: bool = False) -> int:
     """Open the window (training starts at once). With screenshot, save a PNG after `after` s and exit."""
     import torch
     from qtpy import QtCore
@@ -66,7 +84,14 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
 
     torch.set_num_threads(max(1, threads))
     app = make_app()
+    set_safe_mode(safe)
     settings = None
+    if safe:  # defaults: a fresh settings file, so no saved layout or scene takes part
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="ganviz-safe-", suffix=".ini")
+        os.close(fd)
+        settings = QtCore.QSettings(name, QtCore.QSettings.Format.IniFormat)
     if screenshot:  # a screenshot run should not read or overwrite the user's saved layout
         settings = QtCore.QSettings(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope,
                                     "ganviz", "ganviz-screenshot")

@@ -18,6 +18,7 @@ from ..core.commands import ClearSchedule, Command, Reset, SetRunning, SetSpeed,
 from ..core.config import TrainConfig
 from ..core.runstate import RunState
 from ..core.snapshot import History, Snapshot
+from . import text_bounds
 from .banner import RunBanner
 from .controls import ControlPanel
 from .panels.coverage import CoveragePanel
@@ -262,8 +263,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.send(SetSpeed(speed))
         self.current_scene = scene
         self.session.start()
-        self.setWindowTitle(f"ganviz — {scene.title}")
-        self.statusBar().showMessage(f"Scene: {scene.title}", 10000)
+        title = text_bounds.clean(scene.title, text_bounds.TITLE_CHARS)  # a scene file's title is any text
+        self.setWindowTitle(f"ganviz — {title}")
+        self.statusBar().showMessage(f"Scene: {title}", 10000)
 
     # -------------------------------------------------------------- layout memory
     def _default_layout(self) -> None:
@@ -352,7 +354,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle("ganviz — GAN lab")
         if left:
             self.session.submit(ClearSchedule())
-            self.statusBar().showMessage(f"New data: the scene “{scene.title}” ends here; its "
+            title = text_bounds.clean(scene.title, text_bounds.TITLE_CHARS)
+            self.statusBar().showMessage(f"New data: the scene “{title}” ends here; its "
                                          f"{len(left)} scripted step(s) still to come are cancelled.", 15000)
 
     def toggle_running(self) -> None:

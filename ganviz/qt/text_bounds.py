@@ -8,6 +8,7 @@ and `breakable` lets a word-wrapping label wrap a long unbroken word instead of 
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -19,7 +20,7 @@ TEXT_CHARS = 20_000  # a scene's description
 PATH_CHARS = 260  # a file path shown to the user
 ELLIPSIS = "…"
 ZWSP = "\u200b"  # zero-width space: a place where a label may wrap
-BREAK_EVERY = 40  # characters of an unbroken word between wrap points
+BREAK_EVERY = 12  # characters of an unbroken word between wrap points (12 wide bold letters: ~250 px)
 
 # bidirectional embeddings, overrides and isolates: in a title they can reverse the rest of the line
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
@@ -60,6 +61,16 @@ def breakable(text: str, every: int = BREAK_EVERY) -> str:
                           text)
 
 
+def label_text(text: object, max_chars: int = LABEL_CHARS) -> str:
+    """clean, then breakable: plain text for a (word-wrapping) label."""
+    return breakable(clean(text, max_chars))
+
+
+def label_html(text: object, max_chars: int = LABEL_CHARS) -> str:
+    """label_text escaped for a rich-text label."""
+    return html.escape(label_text(text, max_chars))
+
+
 def elide_px(text: str, font: QtGui.QFont, width: int,
              mode: QtCore.Qt.TextElideMode = QtCore.Qt.TextElideMode.ElideMiddle) -> str:
     """text elided to fit width pixels in font (middle by default: a path keeps its start and its file name)."""
@@ -68,8 +79,9 @@ def elide_px(text: str, font: QtGui.QFont, width: int,
 
 def path_text(path: object, max_chars: int = PATH_CHARS) -> str:
     """A file path for a message: cleaned and, if long, cut in the middle so the file name stays visible."""
-    s = clean(path, 10 * max_chars)
-    if len(s) <= max_chars:
-        return s
+    raw = str(path)
+    if len(raw) <= max_chars:
+        return clean(raw, max_chars)
     head = max_chars // 3
-    return s[:head] + ELLIPSIS + s[len(s) - (max_chars - head - 1):]
+    tail = max_chars - head - 1
+    return clean(raw[:head], head) + ELLIPSIS + clean(raw[len(raw) - tail:], tail)

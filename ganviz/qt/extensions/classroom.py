@@ -46,6 +46,8 @@ from ...core.pointfiles import ColumnsNeeded
 from ...core.scenes import Scene, SceneError, list_scenes, load_scene, scene_to_toml
 from ...core.userdata import PointsError, load_points, points_rows, user_config
 from .. import style
+from .. import text_bounds as tb
+from ..app import safe_mode
 from ..draw import DrawTool
 from ..formula import FormulaPanel
 
@@ -67,6 +69,7 @@ LECTURE_ORDER = ("d-half-1d", "saturating-vs-ns", "k-d-steps", "dirac-gan", "mod
                  "js-vs-wasserstein", "clip-vs-gp", "instance-noise")  # others follow, by name
 PLOT_FONT_SHARE = 0.6  # plots grow their fonts by this share of the presentation factor (small multiples)
 SPEED_KEYS = ("]", "[")
+CLEAN_FRAMES = 3  # frames a loaded scene must draw before it counts as opened cleanly (and may be resumed)
 
 
 # ============================================================================================ themes
@@ -375,27 +378,28 @@ class SceneInfo(QtWidgets.QWidget):
     def _render(self) -> None:
         pt = 11 * self.scale
         if self.scene is None:
-            self.title.setText(f"<span style='font-size:{pt * 1.25:.1f}pt'><b>{html.escape(self.empty_title)}"
-                               "</b></span>")
+            self.title.setText(f"<span style='font-size:{pt * 1.25:.1f}pt'><b>"
+                               f"{tb.label_html(self.empty_title, tb.TITLE_CHARS)}</b></span>")
             text = self.note or ("Pick a lecture scene from the Scenes menu (PageDown: next scene), or open "
                                  "a scene file. Every scene says here what to watch.")
-            body = f"<p>{html.escape(text)}</p>"
-        else:
-            self.title.setText(f"<span style='font-size:{pt * 1.25:.1f}pt'><b>{html.escape(self.scene.title)}"
-                               "</b></span>")
-            paras = [p.replace("\n", " ").strip() for p in self.scene.description.split("\n\n")]
-            body = "".join(f"<p>{html.escape(p)}</p>" for p in paras if p)
+            body = f"<p>{tb.label_html(text, tb.TEXT_CHARS)}</p>"
+        else:  # a scene file's text is bounded and made wrappable: a long word widened the whole window
+            self.title.setText(f"<span style='font-size:{pt * 1.25:.1f}pt'><b>"
+                               f"{tb.label_html(self.scene.title, tb.TITLE_CHARS)}</b></span>")
+            description = tb.clean(self.scene.description, tb.TEXT_CHARS, keep_newlines=True)
+            paras = [p.replace("\n", " ").strip() for p in description.split("\n\n")]
+            body = "".join(f"<p>{tb.label_html(p, tb.TEXT_CHARS)}</p>" for p in paras if p)
             if self.scene.actions:
                 items = []
                 for a in sorted(self.scene.actions, key=lambda a: a.step):
                     done = self.step >= a.step
                     mark = "✓" if done else "○"
                     colour = "gray" if done else "inherit"
-                    items.append(f"<li style='color:{colour}'>{mark} step {a.step}: {html.escape(a.label)}</li>")
+                    items.append(f"<li style='color:{colour}'>{mark} step {a.step}: {tb.label_html(a.label)}</li>")
                 body += "<p><b>Script</b></p><ul style='-qt-list-indent:0'>" + "".join(items) + "</ul>"
             if self.scene.path is not None:
-                body += (f"<p style='color:gray; font-size:{0.8 * pt:.1f}pt'>{html.escape(self.scene.path.name)}"
-                         "</p>")
+                name = tb.label_html(self.scene.path.name, tb.PATH_CHARS)
+                body += f"<p style='color:gray; font-size:{0.8 * pt:.1f}pt'>{name}</p>"
         body = f"<div style='font-size:{pt:.1f}pt'>{body}</div>"
         if body != self._html:
             self._html = body
@@ -694,10 +698,10 @@ class Classroom(QtCore.QObject):
                 continue
             idx = len(self.scenes)
             self.scenes.append(scene)
-            a = QtGui.QAction(scene.title, self.window)
+            a = QtGui.QAction(tb.clean(scene.title, tb.TITLE_CHARS), self.window)
             a.setCheckable(True)
-            a.setToolTip(scene.description)
-            a.setStatusTip(scene.description.replace("\n", " ")[:200])
+            a.setToolTip(tb.breakable(tb.clean(scene.description, 2000, keep_newlines=True)))
+            a.setStatusTip(tb.clean(scene.description, 200))
             a.triggered.connect(lambda _c=False, i=idx: self.load_index(i))
             group.addAction(a)
             menu.addAction(a)
@@ -737,6 +741,9 @@ class Classroom(QtCore.QObject):
         if not self.draw_dock.isHidden():
             self.draw_dock.hide()
         self.ensure_data_choice(scene.config)
+        # marked until the scene has drawn a few frames: a scene that crashes the app is not resumed next launch
+        self._save("classroom/scene_pending", self._scene_key(scene))
+        self._clean_frames = CLEAN_FRAMES
         w.load_scene(scene)
         for name, shown in mine.items():
             if name not in scene.view.get("docks", []):
@@ -750,8 +757,7 @@ class Classroom(QtCore.QObject):
         self.info.show_scene(scene)
         self.formula.set_config(scene.config)
         self._open_tool(scene)
-        self._save("classroom/last_scene", str(scene.path) if self.current_index is None and scene.path
-                   else scene.name)
+        self._save("classroom/last_scene", self._scene_key(scene))
         if self.presenting:
             QtCore.QTimer.singleShot(0, self._restyle)
 
@@ -778,7 +784,8 @@ class Classroom(QtCore.QObject):
             for a in self.scene_actions:
                 with signals_blocked(a):
                     a.setChecked(False)
-            self.info.show_scene(None, f"“{ended.title}” ended: the data changed, so its script stopped. Home "
+            title = tb.clean(ended.title, tb.TITLE_CHARS)
+            self.info.show_scene(None, f"“{title}” ended: the data changed, so its script stopped. Home "
                                  "restarts the scene, PageDown goes to the next one.", title="Scene ended")
             return
         if scene is None or scene is self._seen_scene:
@@ -891,18 +898,36 @@ class Classroom(QtCore.QObject):
         w = self.window
         plain_launch = (w.session.is_running() and getattr(w, "current_scene", None) is None
                         and not getattr(w, "launched_with_settings", False) and w.session.config == TrainConfig())
-        if not (plain_launch and self.actions["resume_last_scene"].isChecked()):
+        if not (plain_launch and self.actions["resume_last_scene"].isChecked()) or safe_mode():
             return
         last = str(self.settings.value("classroom/last_scene", "") or "")
         if not last:
+            return
+        if str(self.settings.value("classroom/scene_pending", "") or "") == last:
+            # the last launch loaded this scene and never drew a frame with it (a crash, a hang, a kill)
+            self._save("classroom/scene_pending", "")
+            self._save("classroom/last_scene", "")
+            self.window.statusBar().showMessage(
+                f"The last scene ({tb.path_text(last, 80)}) was not resumed: it did not open cleanly last time. "
+                "Open it from the Scenes menu to try again.", 30000)
             return
         for i, s in enumerate(self.scenes):
             if s.name == last:
                 self.load_index(i)
                 return
         if last.endswith(".toml") and Path(last).is_file():
-            with contextlib.suppress(SceneError):
-                self.load(load_scene(Path(last)))
+            try:
+                scene = load_scene(Path(last))
+            except SceneError as e:  # changed since: say so, and do not try again next time
+                self._save("classroom/last_scene", "")
+                self.window.statusBar().showMessage(f"The last scene was not resumed: {tb.clean(e, 300)}", 30000)
+                return
+            self.load(scene)
+
+    def _scene_key(self, scene: Scene) -> str:
+        """How last_scene names a scene: a shipped scene by name, another by its path."""
+        shipped = any(s is scene for s in self.scenes)
+        return str(scene.path) if not shipped and scene.path else scene.name
 
     # ------------------------------------------------------------------ view menu: theme, presentation
     def _build_view_menu(self) -> None:
@@ -1237,6 +1262,10 @@ class Classroom(QtCore.QObject):
 
     # ------------------------------------------------------------------ signals
     def _on_snapshot(self, snap: Any) -> None:
+        if getattr(self, "_clean_frames", 0) > 0:
+            self._clean_frames -= 1
+            if self._clean_frames == 0:  # the scene opened cleanly: it may be resumed on the next launch
+                self._save("classroom/scene_pending", "")
         if getattr(self.window, "current_scene", None) is not self._seen_scene:
             self.adopt_window_scene()
         self.formula.on_snapshot(snap)
