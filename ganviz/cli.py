@@ -299,6 +299,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"ganviz: error: {e}", file=sys.stderr)
         return EXIT_BAD_ARGS
+    from .core.preflight import data_problem
+
+    problem = data_problem(cfg)
+    if problem:  # the window would open on a run that dies at once (issue 19.4)
+        print(f"ganviz: error: {problem}", file=sys.stderr)
+        return EXIT_BAD_ARGS
     from .qt.app import run_app
 
     scene = _scene_from_args(args)

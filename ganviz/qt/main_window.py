@@ -16,6 +16,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ..core.commands import ClearSchedule, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from ..core.config import TrainConfig
+from ..core.preflight import data_problem
 from ..core.runstate import RunState
 from ..core.snapshot import History, Snapshot
 from . import text_bounds
@@ -245,8 +246,15 @@ class MainWindow(QtWidgets.QMainWindow):
         if autostart:
             self.session.start()
 
-    def load_scene(self, scene) -> None:
-        """Start a scene (ganviz.core.scenes.Scene): its config, scripted actions and view hints."""
+    def load_scene(self, scene) -> bool:
+        """Start a scene (ganviz.core.scenes.Scene): its config, scripted actions and view hints. A scene whose data
+        cannot be found (a missing image file) is not started: the current run goes on, and the banner says why."""
+        problem = data_problem(scene.config)
+        if problem:
+            title = text_bounds.clean(scene.title, text_bounds.TITLE_CHARS)
+            self.banner.show_message("info", f"The scene “{title}” was not started: {problem}. The current run goes "
+                                     "on.", restart=False)
+            return False
         self.restart(scene.config, autostart=False)
         scene.schedule_on(self.session)  # before the run starts, so no action can be late
         view = scene.view
@@ -266,6 +274,7 @@ class MainWindow(QtWidgets.QMainWindow):
         title = text_bounds.clean(scene.title, text_bounds.TITLE_CHARS)  # a scene file's title is any text
         self.setWindowTitle(f"ganviz — {title}")
         self.statusBar().showMessage(f"Scene: {title}", 10000)
+        return True
 
     # -------------------------------------------------------------- layout memory
     def _default_layout(self) -> None:

@@ -120,3 +120,34 @@ def test_a_missing_image_file_fails_in_words_not_waiting_for_ever(make_window, q
     text = w.banner.label.text()
     assert "gone.png" in text and "ImageDataError" in text
     assert not text.startswith("ImageDataError")  # the message first, the class in brackets
+
+
+def test_a_scene_naming_a_missing_image_file_leaves_the_running_session(make_window, qtbot, tmp_path, monkeypatch):
+    """Issue 19.4: the scene replaced the run, and the new one waited for its first image for ever."""
+    from qtpy import QtWidgets
+
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    w = make_window()
+    qtbot.waitUntil(lambda: w.frames >= 3, timeout=START)
+    session, pid = w.session, _child_pid(w)
+    path = tmp_path / "images.toml"
+    path.write_text(f'title = "Digits"\n[config]\ndata = "image-file"\nimage_path = "{tmp_path / "gone.npz"}"\n')
+    assert not w.classroom.open_scene_file(path)
+    assert shown and "gone.npz does not exist" in shown[0] and "The current run goes on" in shown[0]
+    from ganviz.core.scenes import load_scene
+
+    assert not w.load_scene(load_scene(path))  # the window's own entry (ganviz --preset) refuses it too
+    assert "was not started" in w.banner.label.text()
+    assert w.session is session and _child_pid(w) == pid and w.session.is_running()
+    step = w.last_snapshot.step
+    qtbot.waitUntil(lambda: w.last_snapshot.step > step, timeout=10_000)  # the old run trains on
+
+
+def test_the_command_line_refuses_a_missing_image_file_before_opening_the_window(tmp_path, capsys):
+    from ganviz.cli import main
+
+    path = tmp_path / "images.toml"
+    path.write_text(f'[config]\ndata = "image-file"\nimage_path = "{tmp_path / "gone.npz"}"\n')
+    assert main(["--preset", str(path)]) == 2
+    assert "gone.npz does not exist" in capsys.readouterr().err

@@ -42,6 +42,7 @@ from superqt.utils import signals_blocked
 
 from ...core.config import ConfigError, TrainConfig
 from ...core.distributions import make_distribution
+from ...core.preflight import data_problem
 from ...core.pointfiles import ColumnsNeeded
 from ...core.scenes import Scene, SceneError, list_scenes, load_scene, scene_to_toml
 from ...core.userdata import PointsError, load_points, points_rows, user_config
@@ -734,9 +735,15 @@ class Classroom(QtCore.QObject):
         self.load(self.scenes[index])
         self.current_index = index
 
-    def load(self, scene: Scene) -> None:
-        """Start a scene in the window; the Scene / Formulas docks keep their visibility unless it names them."""
+    def load(self, scene: Scene) -> bool:
+        """Start a scene in the window; the Scene / Formulas docks keep their visibility unless it names them.
+        A scene whose data cannot be found (a missing image file) leaves the current run as it is: False."""
         w = self.window
+        problem = data_problem(scene.config)
+        if problem:
+            where = tb.path_text(scene.path) if scene.path else tb.clean(scene.name, tb.TITLE_CHARS)
+            self._message("ganviz: cannot open the scene", f"{where}: {problem}. The current run goes on.")
+            return False
         mine = {n: not w.docks[n].isHidden() for n in ("scene", "formula") if n in w.docks}
         if not self.draw_dock.isHidden():
             self.draw_dock.hide()
@@ -760,6 +767,7 @@ class Classroom(QtCore.QObject):
         self._save("classroom/last_scene", self._scene_key(scene))
         if self.presenting:
             QtCore.QTimer.singleShot(0, self._restyle)
+        return True
 
     def _open_tool(self, scene: Scene) -> None:
         """[view] tool: open that Theory window beside the lab (if the theory extension is installed)."""
@@ -828,8 +836,7 @@ class Classroom(QtCore.QObject):
         except SceneError as e:
             self._message("ganviz: cannot open the scene", str(e))
             return False
-        self.load(scene)
-        return True
+        return self.load(scene)
 
     def save_scene_dialog(self) -> None:
         title = self.current_scene.title if self.current_scene else "My scene"
