@@ -42,8 +42,8 @@ from superqt.utils import signals_blocked
 
 from ...core.config import ConfigError, TrainConfig
 from ...core.distributions import make_distribution
-from ...core.preflight import data_problem
 from ...core.pointfiles import ColumnsNeeded
+from ...core.preflight import data_problem
 from ...core.scenes import Scene, SceneError, list_scenes, load_scene, scene_to_toml
 from ...core.userdata import PointsError, load_points, points_rows, user_config
 from .. import style
