@@ -19,7 +19,7 @@ from ..core.config import TrainConfig
 from ..core.preflight import data_problem
 from ..core.runstate import RunState
 from ..core.snapshot import History, Snapshot
-from . import text_bounds
+from . import layout, text_bounds
 from .banner import RunBanner
 from .controls import ControlPanel
 from .panels.coverage import CoveragePanel
@@ -32,7 +32,7 @@ from .panels.metrics import MetricsPanel
 from .toolbar import RunToolbar
 from .worker import TrainingSession
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2  # 2: the right-column layout (a version-1 layout is not restored)
 # commands that, once the training process has died, start a new one instead of going nowhere
 RESTARTING = (Reset, SetRunning, StepD, StepG, StepBoth)
 CLOSE_SECONDS = 1.0  # closing the window ends recordings, extra windows and training within this
@@ -97,6 +97,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.set_config(self.session.config)
         self._install_extensions()
         self._show_dim(self.session.dim)  # after the extensions: it also hides their toy-data docks
+        if self.settings.value("state") is None:
+            layout.raise_defaults(self)  # the extensions have added (and raised) their docks
+        layout.cap_minimum_sizes(self)
         for ev in self.session.startup_events:
             self.statusBar().showMessage(ev.label, 15000)
         if autostart:
@@ -278,34 +281,45 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -------------------------------------------------------------- layout memory
     def _default_layout(self) -> None:
-        """Controls full height on the left, metrics full height on the right, losses | histograms under
-        the data view."""
-        Qt = QtCore.Qt
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.splitDockWidget(self.docks["losses"], self.docks["histograms"], Qt.Orientation.Horizontal)
-        self.tabifyDockWidget(self.docks["metrics"], self.docks["coverage"])  # image runs raise coverage
-        self.resize(1400, 900)
-        self.resizeDocks([self.docks["controls"], self.docks["metrics"]], [300, 520], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["losses"]], [330], Qt.Orientation.Vertical)
+        """Fitted to the screen: controls on the left, the data view about square in the centre, losses over
+        metrics on the right (ganviz.qt.layout)."""
+        layout.default_layout(self)
 
     def _restore_layout(self) -> None:
+        """The saved layout, when it fits this screen; one that does not (a drifted or a foreign one) is
+        replaced by the default once the window shows."""
         self._default_state = self.saveState(SETTINGS_VERSION)
         geometry = self.settings.value("geometry")
         state = self.settings.value("state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        if geometry is not None and self.restoreGeometry(geometry) and layout.layout_problem(self):
+            layout.fit_to_screen(self)
         if state is not None:
             self.restoreState(state, SETTINGS_VERSION)
+            QtCore.QTimer.singleShot(0, self._check_layout)
+
+    def _check_layout(self) -> None:
+        problem = layout.layout_problem(self) if self.isVisible() else None
+        if problem:
+            self._reset_layout()
+            self.statusBar().showMessage(f"The saved layout was not used ({problem}); View → Reset layout "
+                                         "gives this one.", 10000)
 
     def _reset_layout(self) -> None:
+        """The default layout for this screen; only the docks that apply to the data shown are raised."""
+        if self.isFullScreen() or self.isMaximized():
+            self.showNormal()
         self.restoreState(self._default_state, SETTINGS_VERSION)
+        layout.size_docks(self, layout.fit_to_screen(self))
+        image = bool(self._image_mode)
+        self._image_mode = None  # re-apply which docks suit the data (coverage only for images, ...)
+        self._show_dim(self._last_dim, image)
+        layout.raise_defaults(self)
 
     def save_layout(self) -> None:
         """Remember geometry and docks. Docks hidden only because image data is shown are saved as the user
         left them (shown), so the next toy-data launch has them back."""
+        if self.isVisible() and layout.layout_problem(self, screen=False):
+            return  # never remember a drifted layout (the last good one stays)
         hidden_for_images = [self.docks[n] for n, shown in self._toy_dock_visible.items()
                              if shown and n in self.docks]
         for dock in hidden_for_images:
@@ -383,7 +397,10 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._image_mode = image
         self.docks["coverage"].setVisible(image)
-        (self.docks["coverage"] if image else self.docks["metrics"]).raise_()
+        if image:
+            self.docks["coverage"].raise_()
+        elif self.docks["losses"] not in self.tabifiedDockWidgets(self.docks["metrics"]):
+            self.docks["metrics"].raise_()
         for name in TOY_ONLY_DOCKS:
             dock = self.docks.get(name)
             if dock is None:

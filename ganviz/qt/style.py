@@ -176,6 +176,49 @@ def style_plot(plot: pg.PlotItem, bottom: str, left: str, title: str | None = No
         set_title(plot, title)
     plot.hideButtons()
     plot.setMenuEnabled(True)
+    for side in ("bottom", "left"):
+        readable_ticks(plot.getAxis(side))
+
+
+def _next_nice(step: float) -> float:
+    """The next tick interval in the 1-2-5 sequence."""
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    return step * (2.5 if 1.5 <= mantissa < 3 else 2.0)
+
+
+def readable_ticks(axis: pg.AxisItem) -> None:
+    """Tick labels that never run together ("0 20004000 6000"): the major interval grows until each label
+    has room, finer levels whose labels would not fit are dropped; the axis' text space shrinks again after
+    a spike's wide labels are gone (autoReduceTextSpace), so a plot never stays wider than it needs."""
+    if getattr(axis, "_readable", False):
+        return
+    axis._readable = True
+    axis.setStyle(autoReduceTextSpace=True)
+    original = axis.tickSpacing
+    horizontal = axis.orientation in ("top", "bottom")
+
+    def spacing(lo: float, hi: float, size: float) -> list:
+        levels = original(lo, hi, size)
+        if not levels or axis._tickSpacing is not None or axis.logMode or size <= 0 or hi == lo:
+            return levels
+        px_per_unit = size / abs(hi - lo)
+        metrics = QtGui.QFontMetrics(axis.style.get("tickFont") or axis.font())
+
+        def room(step: float) -> float:
+            if not horizontal:
+                return metrics.height() + 2.0
+            strings = axis.tickStrings([lo, hi, lo + step, hi - step], 1.0, step)
+            return max(metrics.horizontalAdvance(t) for t in strings) + 12.0
+
+        major = levels[0][0]
+        for _ in range(30):
+            if major * px_per_unit >= room(major):
+                break
+            major = _next_nice(major)
+        return [(major, 0.0)] + [(step, off) for step, off in levels[1:]
+                                 if step < major and step * px_per_unit >= room(step)]
+
+    axis.tickSpacing = spacing
 
 
 def set_title(plot: pg.PlotItem, title: str) -> None:

@@ -3,6 +3,7 @@ app's default PROCESS backend here (the one users get)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from qtpy import QtWidgets
@@ -248,3 +249,119 @@ def test_change_markers_never_overlap_or_clip_and_pause_is_not_a_marker(qtbot):
         for i, r in enumerate(shown):
             assert area.contains(r), (r, area)  # not cut at the plot's edge
             assert not any(r.intersects(o) for o in shown[i + 1:])  # no "objectiveobject"
+
+
+# ----------------------------------------------------------------------------- 13, 15: screen fit, steady layout
+
+def _plain_window(qtbot, tmp_path, name: str, **cfg):
+    from qtpy import QtCore
+
+    from ganviz.qt.main_window import MainWindow
+
+    settings = QtCore.QSettings(str(tmp_path / name), QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(TrainConfig(**{**SMALL, **cfg}), settings=settings, autostart=False)
+    qtbot.addWidget(w)
+    return w
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (1920, 1080)])
+def test_the_window_fits_the_screen_it_opens_on_and_the_data_view_is_the_key_plot(qtbot, tmp_path, monkeypatch,
+                                                                                   screen):
+    from qtpy import QtCore
+
+    from ganviz.qt import layout
+
+    avail = QtCore.QRect(0, 0, screen[0], screen[1] - 40)  # a panel at the screen's edge
+    monkeypatch.setattr(layout, "available", lambda window: avail)
+    w = _plain_window(qtbot, tmp_path, "fit.ini")
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(50)
+    assert w.width() + layout.FRAME[0] <= avail.width() and w.height() + layout.FRAME[1] <= avail.height()
+    assert w.minimumSizeHint().width() <= avail.width() and w.minimumSizeHint().height() <= avail.height()
+    centre = w.centralWidget()
+    assert centre.width() * centre.height() >= 0.3 * w.width() * w.height()  # not a quarter any more
+    assert 0.75 <= centre.width() / centre.height() <= 1.35  # about square: the 1:1 2D view fills it
+    assert layout.layout_problem(w) is None
+    assert w.docks["losses"].isVisible() and not w.docks["coverage"].isVisible()  # toy data: no class coverage
+    w.shutdown()
+
+
+def test_layout_does_not_drift_over_switches_and_presentation_and_saved_layouts_are_checked(make_window, qtbot,
+                                                                                            tmp_path, monkeypatch):
+    from qtpy import QtCore
+
+    from ganviz.qt import layout
+
+    w = make_window()
+    size = w.size()
+    widths = {n: w.docks[n].width() for n in ("controls", "losses")}
+    wait_step(qtbot, w, 5)
+    combo = w.controls.widgets["objective"]
+    for obj in ("wgan-gp", "hinge", "wgan-gp", "ns"):
+        combo.setCurrentIndex(combo.findData(obj))
+        qtbot.waitUntil(lambda o=obj: w.run_state.config.objective == o, timeout=10000)
+        qtbot.wait(300)
+    w.classroom.toggle_presentation(True)
+    qtbot.wait(200)
+    w.classroom.toggle_presentation(False)
+    qtbot.wait(300)
+    # (the offscreen screen is 800 px: restoring a 1200 px window may move its frame by a few pixels)
+    assert abs(w.width() - size.width()) <= 8 and w.height() <= size.height(), (w.size(), size)
+    for name, width in widths.items():
+        assert abs(w.docks[name].width() - width) <= 8, (name, width, w.docks[name].width())
+    # a drifted layout on disk (a window larger than the screen) is not restored as it is
+    w.settings.setValue("geometry", w.saveGeometry())
+    w.save_layout()
+    big = QtCore.QSettings(str(tmp_path / "drifted.ini"), QtCore.QSettings.Format.IniFormat)
+    w.resize(layout.available(w).width() + 500, layout.available(w).height() + 400)
+    big.setValue("geometry", w.saveGeometry())
+    big.setValue("state", w.saveState(2))
+    big.sync()
+    avail = QtCore.QRect(0, 0, 1366, 728)  # the laptop of the issue (the offscreen screen is 800 x 800)
+    monkeypatch.setattr(layout, "available", lambda window: avail)
+    w2 = _plain_window(qtbot, tmp_path, "drifted.ini")
+    w2.show()
+    qtbot.waitExposed(w2)
+    qtbot.wait(100)
+    assert w2.width() <= avail.width() and w2.height() <= avail.height()
+    # Reset layout: the default for this screen, with no dock raised that does not apply to toy data
+    w2.docks["coverage"].show()
+    w2._reset_layout()
+    qtbot.wait(50)
+    assert not w2.docks["coverage"].isVisible()
+    assert w2.docks["losses"].isVisible() and w2.docks["losses"].visibleRegion().isEmpty() is False
+    assert layout.layout_problem(w2) is None
+    w2.shutdown()
+
+
+# ----------------------------------------------------------------------------- 12: tick labels
+
+def test_tick_labels_never_run_together_on_a_narrow_plot(qtbot):
+    import pyqtgraph as pg
+    from qtpy import QtGui
+
+    from ganviz.qt import style
+
+    glw = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(glw)
+    plot = glw.addPlot()
+    style.style_plot(plot, bottom="step", left="loss")
+    plot.plot([0, 7000], [0, 1])
+    glw.show()
+    axis = plot.getAxis("bottom")
+    fm = QtGui.QFontMetrics(axis.style.get("tickFont") or axis.font())
+
+    def crowded(levels, lo, hi, size) -> bool:  # a labelled level whose labels are wider than their spacing
+        return any(step * size / (hi - lo) < max(fm.horizontalAdvance(t) for t in axis.tickStrings(
+            list(np.arange(np.ceil(lo / step) * step, hi, step)) or [lo], 1.0, step)) + 4 for step, _ in levels)
+
+    plain_crowded = False
+    for width in (140, 200, 260, 400):  # small multiples in narrow docks
+        glw.resize(width, 150)
+        qtbot.wait(30)
+        lo, hi = axis.range
+        size = axis.geometry().width()
+        assert not crowded(axis.tickSpacing(lo, hi, size), lo, hi, size), width  # not "0 20004000 6000"
+        plain_crowded |= crowded(type(axis).tickSpacing(axis, lo, hi, size), lo, hi, size)
+    assert plain_crowded  # pyqtgraph's own spacing does crowd at some of these widths

@@ -669,10 +669,10 @@ class Classroom(QtCore.QObject):
         saved_layout = w.settings.value("state") is not None
         restored = saved_layout and w.restoreDockWidget(self.scene_dock) and w.restoreDockWidget(self.formula_dock)
         if not restored and "histograms" in w.docks:
-            # tabbed with the histograms under the data view, so the metrics keep the right column's full height
-            w.tabifyDockWidget(w.docks["histograms"], self.scene_dock)
+            # tabbed with the controls: the scene's text beside its settings, the plots keep the right column
+            w.tabifyDockWidget(w.docks["controls"], self.scene_dock)
             w.tabifyDockWidget(self.scene_dock, self.formula_dock)
-            w.docks["histograms"].raise_()
+            w.docks["controls"].raise_()
         view = w.data2d.plot.scene().views()[0]
         self.draw = DrawTool(w.data2d.plot, view)
         self.draw_dock = w.add_dock("draw", "Make your own data", self.draw, Area.LeftDockWidgetArea,
@@ -1007,7 +1007,8 @@ class Classroom(QtCore.QObject):
         w = self.window
         app = QtWidgets.QApplication.instance()
         if on:
-            self._saved = {"state": w.saveState(), "fullscreen": w.isFullScreen(), "maximized": w.isMaximized(),
+            self._saved = {"state": w.saveState(), "geometry": w.saveGeometry(),
+                           "fullscreen": w.isFullScreen(), "maximized": w.isMaximized(),
                            "font": QtGui.QFont(app.font()), "status": not w.statusBar().isHidden(),
                            "menu": not w.menuBar().isHidden(),
                            "toolbars": {tb: not tb.isHidden() for tb in w.findChildren(QtWidgets.QToolBar)}}
@@ -1043,10 +1044,21 @@ class Classroom(QtCore.QObject):
                     w.showMaximized()
                 else:
                     w.showNormal()
+                    self._restore_frame(saved)
+                    QtCore.QTimer.singleShot(0, lambda: self._restore_frame(saved))  # after the fonts settle
         self._restyle()
         self._sync_checks()
         w.statusBar().showMessage("Presentation mode: Esc leaves, F1 lists the keys" if on else
                                   "Presentation mode off", 5000)
+
+    def _restore_frame(self, saved: dict) -> None:
+        """The window exactly as before presenting: its geometry and its docks' sizes (no drift)."""
+        if self.presenting:
+            return
+        if "geometry" in saved:
+            self.window.restoreGeometry(saved["geometry"])
+        if "state" in saved:
+            self.window.restoreState(saved["state"])
 
     def _hide_stale_tab_bars(self) -> None:
         """Qt can leave the tab bar of a group of tabbed docks on screen after every dock in it is hidden (it

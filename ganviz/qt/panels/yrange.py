@@ -1,8 +1,8 @@
 """Robust y-ranges for time plots: a one-step spike must not flatten the rest of the run.
 
 The range follows the current segment (since the last objective change or reset; its recent part only in a
-long run) and the bulk of the values there (quartiles with Tukey's far-out fence); values beyond are clipped
-and marked: a triangle at the
+long run) and the bulk of the values there (the 10-90 % quantiles, fenced at twice their distance); values
+beyond are clipped and marked: a triangle at the
 plot's edge over each off-scale step and a corner note with the largest one. Zooming with the mouse hands
 the range to the user; pyqtgraph's "A" (auto-range) button hands it back.
 """
@@ -17,8 +17,8 @@ from PySide6 import QtCore
 
 from ganviz.qt import style
 
-QUANTILES = (0.25, 0.75)
-FENCE = 3.0  # Tukey's far-out fence: values beyond FENCE x IQR outside the quartiles are spikes, clipped
+QUANTILES = (0.1, 0.9)  # the bulk: its 80 % (a decaying curve's first values stay in it on short series)
+FENCE = 2.0  # values further than FENCE x (q90 - q10) beyond the bulk are spikes, clipped and marked
 MAX_MARKS = 60
 
 
@@ -160,4 +160,9 @@ class RobustYRange:
         self.marks.setData(x=x_all, y=y_all, symbol=symbols)
         assert worst is not None
         self.note.setText(f"off scale: {worst[1]:.3g} at step {worst[0]:.0f}")
+        room = self.plot.getViewBox().boundingRect().width() - 8
+        if self.note.boundingRect().width() > room:  # a narrow plot: the value alone
+            self.note.setText(f"off scale: {worst[1]:.3g}")
+            if self.note.boundingRect().width() > room:
+                self.note.setText(f"{'↑' if worst[1] > hi else '↓'}{worst[1]:.2g}")
         self._place_note()

@@ -1,0 +1,125 @@
+"""The main window's layout: fitted to the screen it opens on, the data view as the key plot, and saved
+layouts checked before they are used.
+
+Default: controls on the left (full height); the data view in the centre, about as wide as it is tall (the
+2D view keeps a 1:1 aspect, so a wide centre would only add empty margins); a right column with the losses
+(tabbed with the histograms, scene and formulas) above the metrics (tabbed with the class coverage). On a
+small screen (a 1366x768 laptop) the right column is one group of tabs, so each plot keeps a readable size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtpy import QtCore, QtGui, QtWidgets
+
+Qt = QtCore.Qt
+MAX_SIZE = (1600, 1000)  # the default window on a large screen
+FRAME = (16, 40)  # room for the window manager's frame and title bar, outside the geometry
+CHROME_HEIGHT = 110  # menu bar, toolbar and status bar, roughly
+MIN_DOCK = (110, 70)  # a dock narrower or lower than this in a saved layout is a drifted one
+MIN_CENTRE = 0.3  # the centre (data view) keeps at least this share of the window's width
+SMALL_HEIGHT = 900  # screens lower than this get one tab group on the right
+
+
+def small_screen(window: QtWidgets.QWidget) -> bool:
+    return available(window).height() < SMALL_HEIGHT
+
+
+def screen_of(window: QtWidgets.QWidget) -> QtGui.QScreen | None:
+    return window.screen() or QtGui.QGuiApplication.primaryScreen()
+
+
+def available(window: QtWidgets.QWidget) -> QtCore.QRect:
+    screen = screen_of(window)
+    return screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, *MAX_SIZE)
+
+
+def fit_to_screen(window: QtWidgets.QMainWindow) -> QtCore.QSize:
+    """Size the window to the screen it opens on (at most MAX_SIZE) and place it on that screen."""
+    avail = available(window)
+    size = QtCore.QSize(max(640, min(MAX_SIZE[0], avail.width() - FRAME[0])),
+                        max(480, min(MAX_SIZE[1], avail.height() - FRAME[1])))
+    window.resize(size)
+    x = avail.x() + max(0, (avail.width() - size.width() - FRAME[0]) // 2)
+    y = avail.y() + max(0, (avail.height() - size.height() - FRAME[1]) // 2)
+    window.move(x, y)
+    return size
+
+
+def default_layout(window: Any) -> None:
+    """Arrange the main window's docks (window.docks: controls, losses, histograms, metrics, coverage) and
+    size the window to its screen."""
+    docks = window.docks
+    window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+    window.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+    window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+    window.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    window.addDockWidget(right, docks["losses"])
+    if small_screen(window):
+        window.tabifyDockWidget(docks["losses"], docks["metrics"])
+    else:
+        window.splitDockWidget(docks["losses"], docks["metrics"], Qt.Orientation.Vertical)
+    window.tabifyDockWidget(docks["losses"], docks["histograms"])
+    window.tabifyDockWidget(docks["metrics"], docks["coverage"])  # image runs raise coverage
+    docks["metrics"].raise_()
+    docks["losses"].raise_()
+    size_docks(window, fit_to_screen(window))
+
+
+def raise_defaults(window: Any) -> None:
+    """The tabs a fresh layout shows: the controls on the left, the losses on the right (the metrics too when
+    they have a group of their own)."""
+    docks = window.docks
+    docks["controls"].raise_()
+    if not small_screen(window) and not docks["metrics"].isHidden():
+        docks["metrics"].raise_()
+    docks["losses"].raise_()
+
+
+def size_docks(window: Any, size: QtCore.QSize) -> None:
+    """Dock sizes for a window of this size: the centre about square, the right column the rest."""
+    docks = window.docks
+    w, h = size.width(), size.height()
+    content = max(200, h - CHROME_HEIGHT)
+    controls = int(min(300, max(240, 0.2 * w)))
+    right = int(max(0.3 * w, w - controls - content))
+    window.resizeDocks([docks["controls"], docks["losses"]], [controls, right], Qt.Orientation.Horizontal)
+    if not small_screen(window):
+        window.resizeDocks([docks["losses"], docks["metrics"]], [int(content * 0.45), int(content * 0.55)],
+                           Qt.Orientation.Vertical)
+
+
+UNCAPPED = ("controls", "recording")  # docks whose minimum width is their content's (forms)
+MIN_CAP = (280, 200)  # other docks never demand more than this: a growing label must not widen the window
+
+
+def cap_minimum_sizes(window: Any) -> None:
+    """Fix each plot dock's minimum size at what it needs now, at most MIN_CAP, so that content that grows
+    later (a longer title, a legend, a readout) cannot widen its dock and the window (layout drift)."""
+    for name, dock in window.docks.items():
+        widget = dock.widget()
+        if name in UNCAPPED or widget is None or getattr(widget, "_min_capped", False):
+            continue
+        hint = widget.minimumSizeHint()
+        widget.setMinimumSize(min(max(hint.width(), 1), MIN_CAP[0]), min(max(hint.height(), 1), MIN_CAP[1]))
+        widget._min_capped = True
+
+
+def layout_problem(window: Any, screen: bool = True) -> str | None:
+    """Why the window's current layout is not fit to keep (or show at launch), or None when it is fine;
+    screen=False leaves out whether it fits the screen (the next launch fits it to its own)."""
+    avail = available(window)
+    frame = window.frameGeometry()
+    if screen and (frame.width() > avail.width() + 2 or frame.height() > avail.height() + 2):
+        return f"the window ({frame.width()}x{frame.height()}) is larger than the screen " \
+               f"({avail.width()}x{avail.height()})"
+    centre = window.centralWidget()
+    if centre is not None and window.isVisible() and centre.width() < MIN_CENTRE * window.width():
+        return f"the data view is {centre.width()} px of {window.width()}"
+    for name, dock in window.docks.items():
+        if dock.isVisible() and not dock.visibleRegion().isEmpty() and not dock.isFloating() and (
+                dock.width() < MIN_DOCK[0] or dock.height() < MIN_DOCK[1]):
+            return f"the {name} dock is {dock.width()}x{dock.height()} px"
+    return None
