@@ -19,6 +19,7 @@ import copy
 import math
 import queue
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,6 +50,37 @@ IMAGE_SNAPSHOT_INTERVAL = 0.15
 IMAGE_METRICS_INTERVAL = 2.0
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real_term", "d_fake_term", "d_penalty", "g_grad_norm", "d_grad_norm",
                 "d_real_mean", "d_fake_mean")
+
+
+# The divergence guard keeps the last state whose snapshot window was finite *and* sane: every loss and gradient
+# norm within SANE_FACTOR of its recent peaks (or under a floor that ordinary values never reach). A finite state
+# taken while a blow-up was already under way was kept before, and the run diverged again at once after the rollback.
+SANE_FLOORS = {"d_loss": 10.0, "g_loss": 10.0, "d_grad_norm": 100.0, "g_grad_norm": 100.0}
+SANE_FACTOR = 10.0
+SANE_WINDOWS = 20  # the recent windows whose median peaks are the reference
+SANE_PATIENCE = 100  # consecutive out-of-range windows (~5 s) after which their range is the new normal
+CALM_EVENTS = frozenset({"run", "diverged", "checkpoint", "device", "error"})  # others may change the scale
+
+
+def window_peaks(history: History) -> dict[str, float]:
+    """The largest magnitude of each guarded value in one snapshot's history."""
+    out: dict[str, float] = {}
+    for key in SANE_FLOORS:
+        v = history.values.get(key)
+        if v is not None and v.size and np.isfinite(v).any():
+            out[key] = float(np.nanmax(np.abs(v)))
+    return out
+
+
+def peaks_in_range(peaks: dict[str, float], recent: Any) -> bool:
+    """Whether a window's peaks are within SANE_FACTOR of the median of the recent windows' (or under the floors)."""
+    for key, value in peaks.items():
+        if value <= SANE_FLOORS[key]:
+            continue
+        ref = [p[key] for p in recent if key in p]
+        if len(ref) < 3 or value > SANE_FACTOR * max(float(np.median(ref)), SANE_FLOORS[key] / SANE_FACTOR):
+            return False
+    return True
 
 
 class DivergenceError(RuntimeError):
@@ -198,6 +230,8 @@ class Trainer(CommandDrain, GanSteps):
         self._metrics_step = -1
         self._mode_counts: np.ndarray | None = None
         self._good_state: dict[str, Any] | None = None
+        self._recent_peaks: deque[dict[str, float]] = deque(maxlen=SANE_WINDOWS)
+        self._out_of_range = 0  # consecutive finite windows not kept as the good state
         self._rate_t0 = time.perf_counter()
         self._rate_step0 = 0
         self._rate = 0.0
@@ -502,14 +536,31 @@ class Trainer(CommandDrain, GanSteps):
         metrics there too; until materialised, such a snapshot carries the previous metrics.
         """
         history, finite = self._collect_history()
+        if any(e.kind not in CALM_EVENTS for e in self._new_events):  # a change may set a new scale
+            self._recent_peaks.clear()
+            self._out_of_range = 0
         diverged = not finite or not self._weights_finite()
         if diverged:
+            assert self._good_state is not None
+            good_step, skipped = self._good_state["step"], self._out_of_range
             self._restore_good_state()
             self.running = False
-            self._log("diverged", "NaN/Inf: rolled back and paused",
-                      hint="lower the learning rates, or add a penalty (R1, gradient penalty)")
+            self._out_of_range = 0
+            back = max(0, self.step - good_step)
+            why = (f" (the {skipped} snapshot(s) since had losses or gradient norms out of range)" if skipped
+                   else "")
+            self._log("diverged", f"NaN/Inf: rolled back {back} steps to the state of step {good_step}{why}, "
+                      "paused", hint="lower the learning rates, or add a penalty (R1, gradient penalty)",
+                      rolled_back_to=good_step, steps_back=back, skipped_windows=skipped)
         else:
-            self._save_good_state()
+            peaks = window_peaks(history)
+            if peaks_in_range(peaks, self._recent_peaks) or self._out_of_range + 1 >= SANE_PATIENCE:
+                self._save_good_state()
+                if peaks:
+                    self._recent_peaks.append(peaks)
+                self._out_of_range = 0
+            else:  # finite, but losses or gradients jumped: a blow-up may be under way; keep the older state
+                self._out_of_range += 1
         self._update_rate()
         deferred = with_metrics and defer_metrics and lazy
         if with_metrics and not deferred:

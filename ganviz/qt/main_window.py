@@ -484,9 +484,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self._show_running(snap.running)
         for ev in snap.events:
             if ev.kind == "diverged":
+                back = ev.detail.get("steps_back")
+                where = (f"{back} steps, to step {ev.detail.get('rolled_back_to')} (the last state with finite "
+                         "and bounded losses and gradients)," if back is not None else "to the last good state")
                 self.statusBar().showMessage(
-                    f"Step {ev.step}: training diverged (NaN/Inf). Rolled back to the last good state and "
-                    f"paused — try lower learning rates or a penalty (R1, gradient penalty).", 20000)
+                    f"Step {ev.step}: training diverged (NaN/Inf). Rolled back {where} and paused — try lower "
+                    "learning rates or a penalty (R1, gradient penalty).", 20000)
             elif ev.kind in ("device", "error"):
                 self.statusBar().showMessage(ev.label, 15000)
         self._render_run_state(self.run_state.update(snap))

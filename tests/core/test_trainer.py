@@ -850,3 +850,48 @@ def test_scheduling_after_a_refused_command_keeps_order_and_never_compares_comma
     applied = [type(c).__name__ for _, c in t.command_log]
     assert applied[-2:] == ["SetRunning", "SetSpeed"] and t.steps_per_sec_limit == 20
     assert any(e.kind == "error" for e in t.events)
+
+
+def test_rollback_skips_a_finite_state_that_was_already_blowing_up():
+    """Issue 19.9: the guard kept every finite state, so it could roll back into a blow-up already under way (in
+    1 of 3 window runs it diverged again at once). Now a window whose losses or gradient norms jumped far above the
+    recent ones is not kept, and the event says how far back the rollback went."""
+    t = Trainer(small())
+    for _ in range(6):  # a calm run: the reference windows
+        t.train(3)
+        assert not t.snapshot(with_metrics=False, with_fields=False).events
+    calm_step, calm_d, calm_g = t.step, state(t.D), state(t.G)
+    with torch.no_grad():  # a blow-up under way: D's last layer is 1e4 times too large, everything still finite
+        t.D.net[-1].weight.mul_(1e4)
+        t.D.net[-1].bias.add_(1e3)
+    t.train(2)
+    blowing = t.snapshot(with_metrics=False, with_fields=False)
+    assert np.isfinite(blowing.history.values["d_loss"]).all() and not blowing.events
+    assert np.abs(blowing.history.values["d_loss"]).max() > 100
+    t.train(2)
+    poison_d(t)
+    t.train(1)
+    snap = t.snapshot(with_metrics=False, with_fields=False)
+    (ev,) = [e for e in snap.events if e.kind == "diverged"]
+    assert same_state(calm_d, state(t.D)) and same_state(calm_g, state(t.G))  # not the blowing-up state
+    assert ev.detail["rolled_back_to"] == calm_step and ev.detail["steps_back"] == t.step - calm_step == 5
+    assert f"rolled back 5 steps to the state of step {calm_step}" in ev.label and "out of range" in ev.label
+    t.submit(SetRunning(True))
+    t.train(5)  # and it trains on without diverging again
+    later = t.snapshot(with_metrics=False, with_fields=False)
+    assert later.running and not any(e.kind == "diverged" for e in later.events)
+    assert np.abs(later.history.values["d_loss"]).max() < 10
+
+
+def test_a_change_of_objective_sets_a_new_scale_for_the_guard():
+    """WGAN's critic loss is on another scale than BCE: after the switch its windows are kept as good states."""
+    t = Trainer(small())
+    for _ in range(5):
+        t.train(2)
+        t.snapshot(with_metrics=False, with_fields=False)
+    t.submit(SetObjective("wgan"))
+    t.train(3)
+    t.snapshot(with_metrics=False, with_fields=False)
+    t.train(3)
+    t.snapshot(with_metrics=False, with_fields=False)
+    assert t._good_state["step"] == t.step and t._out_of_range == 0
