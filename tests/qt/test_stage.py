@@ -8,6 +8,7 @@ import pytest
 import torch
 from qtpy import QtWidgets
 
+from ganviz.core.commands import SetObjective
 from ganviz.core.config import TrainConfig
 from ganviz.core.runstate import RunState
 from ganviz.core.scenes import scene_from_dict
@@ -365,3 +366,28 @@ def test_tick_labels_never_run_together_on_a_narrow_plot(qtbot):
         assert not crowded(axis.tickSpacing(lo, hi, size), lo, hi, size), width  # not "0 20004000 6000"
         plain_crowded |= crowded(type(axis).tickSpacing(axis, lo, hi, size), lo, hi, size)
     assert plain_crowded  # pyqtgraph's own spacing does crowd at some of these widths
+
+
+# ----------------------------------------------------------------------------- 14: presentation toolbar
+
+def test_presentation_toolbar_switches_the_objective_live_and_shows_what_trains(make_window, qtbot):
+    w = make_window(data="gaussian-1d", z_dim=1)
+    bar = w.classroom.presentation_bar
+    assert bar.isHidden()
+    wait_step(qtbot, w, 3)
+    w.classroom.toggle_presentation(True)
+    qtbot.wait(50)
+    assert bar.isVisible() and not w.docks["controls"].isVisible()
+    assert bar.objective.currentData() == "ns"
+    texts = {a.text() for a in bar.actions()}
+    assert {"Step D", "Step G", "Step", "Reset"} <= texts and w.play_action in bar.actions()
+    bar.objective.setCurrentIndex(bar.objective.findData("wgan-gp"))  # the lecturer switches on stage
+    qtbot.waitUntil(lambda: w.run_state.config.objective == "wgan-gp", timeout=10000)
+    assert w.controls.widgets["objective"].currentData() == "wgan-gp"
+    bar.speed.setCurrentIndex(bar.speed.findData(100.0))
+    qtbot.waitUntil(lambda: w.run_state.speed == 100.0, timeout=10000)
+    w.send(SetObjective("hinge"))  # as a scripted switch would
+    qtbot.waitUntil(lambda: bar.objective.currentData() == "hinge", timeout=10000)
+    w.classroom.toggle_presentation(False)
+    qtbot.wait(50)
+    assert bar.isHidden() and w.toolbar.isVisible()

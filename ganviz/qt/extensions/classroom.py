@@ -51,6 +51,7 @@ from .. import text_bounds as tb
 from ..app import safe_mode
 from ..draw import DrawTool
 from ..formula import FormulaPanel
+from ..presentation_bar import PresentationBar
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets"
 ICON_PATHS = (ASSETS / "icons" / "ganviz.png", ASSETS / "icons" / "ganviz.svg")
@@ -609,6 +610,9 @@ class Classroom(QtCore.QObject):
         self.actions: dict[str, QtGui.QAction] = {}
 
         self._build_docks()
+        self.presentation_bar = PresentationBar(window)  # objective and run controls while presenting
+        window.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, self.presentation_bar)
+        self.presentation_bar.hide()
         self._build_scenes_menu()
         self._build_view_menu()
         self._build_data_menu()
@@ -1020,9 +1024,11 @@ class Classroom(QtCore.QObject):
                 w.statusBar().hide()
             if "menu bar" in self.hide_in_presentation:
                 w.menuBar().hide()
-            if "toolbar" in self.hide_in_presentation:
-                for tb in self._saved["toolbars"]:
+            for tb in self._saved["toolbars"]:  # the presentation bar replaces the run toolbar (or nothing)
+                if "toolbar" in self.hide_in_presentation or tb is getattr(w, "toolbar", None):
                     tb.hide()
+            self.presentation_bar.render()
+            self.presentation_bar.show()
             font = QtGui.QFont(self._saved["font"])
             if font.pointSizeF() > 0:
                 font.setPointSizeF(font.pointSizeF() * self.presentation_scale)
