@@ -208,10 +208,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValueError as e:  # e.g. a bad image file (ImageDataError names the file and the problem)
         print(f"ganviz train: error: {e}", file=sys.stderr)
         return EXIT_BAD_ARGS
+    for note in getattr(trainer.data, "notes", ()):  # what the image loader assumed (range, resizing, ...)
+        print(f"ganviz: {cfg.image_path}: {note}", file=sys.stderr)
     if trainer.is_image:  # coverage metrics from the first row on (trains the classifier on first use)
         from .core.images.views import classifier_nowait
 
-        classifier_nowait(getattr(trainer.data, "classifier_name", None), wait=True)
+        entry = classifier_nowait(getattr(trainer.data, "classifier_name", None), wait=True)
+        if entry is not None and cfg.data == "image-file":
+            print(f"ganviz: class coverage: classifier accuracy {entry[0].heldout_accuracy:.1%} on held-out images "
+                  "of the file", file=sys.stderr)
     scene = _scene_from_args(args)
     if scene is not None:
         scene.schedule_on(trainer)

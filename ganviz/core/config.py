@@ -18,6 +18,7 @@ NOISE_KINDS = ("gaussian", "uniform")
 GENERATOR_MODES = ("learned", "shift", "noise")
 DEVICES = ("auto", "cpu", "cuda")
 ARCHS = ("auto", "mlp", "dcgan")
+IMAGE_RANGES = ("auto", "0-1", "-1-1", "0-16", "0-255", "min-max")  # as images.pixels
 
 
 def _f(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
@@ -59,6 +60,9 @@ class TrainConfig:
                             "mirror (c, 2c)", lo=4, hi=256, reinit=True)
     image_path: str = _f("", "local image data for data = 'image-file': an MNIST idx file (optionally .gz), "
                          "an .npz / .npy array, or a folder of images", reinit=True)
+    image_range: str = _f("auto", "pixel values of image_path's arrays, mapped to 0..255: 0-1, -1-1, 0-16, 0-255, "
+                          "min-max (the file's own), or auto (the first of 0-1, -1-1, 0-16 for whole numbers, "
+                          "0-255 that fits; the run's notes say which)", choices=IMAGE_RANGES, reinit=True)
     # optimisation
     batch_size: int = _f(256, "samples per batch (real and fake)", lo=2, hi=8192)
     d_steps: int = _f(1, "k: D (critic) updates per iteration", lo=1, hi=20)

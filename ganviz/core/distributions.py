@@ -318,7 +318,7 @@ def toy_datasets() -> list[str]:
 
 
 def make_distribution(name: str, ring_radius: float = 2.0, ring_std: float = 0.02,
-                      image_path: str = "") -> Distribution:
+                      image_path: str = "", image_range: str = "auto") -> Distribution:
     """Build a registered dataset by name. ring_radius / ring_std apply to ring8 only, image_path to
     "image-file" only (image data: see ganviz.core.images.distribution).
 
@@ -333,7 +333,7 @@ def make_distribution(name: str, ring_radius: float = 2.0, ring_std: float = 0.0
     if name == "ring8":
         return DATASETS[name].factory(radius=ring_radius, std=ring_std)
     if name == "image-file":
-        return DATASETS[name].factory(image_path=image_path)
+        return DATASETS[name].factory(image_path=image_path, image_range=image_range)
     return DATASETS[name].factory()
 
 

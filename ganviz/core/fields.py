@@ -161,7 +161,7 @@ _DIST_CACHE: dict[tuple, Distribution] = {}
 
 
 def _distribution(cfg: TrainConfig) -> Distribution:
-    key = (cfg.data, cfg.ring_radius, cfg.ring_std, cfg.image_path)
+    key = (cfg.data, cfg.ring_radius, cfg.ring_std, cfg.image_path, cfg.image_range)
     if key not in _DIST_CACHE:
         if len(_DIST_CACHE) > 16:
             _DIST_CACHE.clear()

@@ -36,20 +36,25 @@ class PointsError(ValueError):
 
 
 class ColumnsNeeded(PointsError):
-    """The file has more columns than a point has: the caller may ask which to use (`header`: their names)."""
+    """The file has more columns than a point has: the caller may ask which to use (`header`: their names or
+    None, `width`: how many, `numeric`: 0-based indices of the columns holding numbers on the first data line)."""
 
-    def __init__(self, message: str, header: list[str] | None) -> None:
+    def __init__(self, message: str, header: list[str] | None, width: int = 0, numeric: tuple[int, ...] = ()) -> None:
         super().__init__(message)
         self.header = header
+        self.width = width
+        self.numeric = numeric
 
 
 class _Fail(Exception):
     """One delimiter guess failed at a line (lines before it parsed)."""
 
-    def __init__(self, message: str, progress: int, header: list[str] | None | bool = False) -> None:
+    def __init__(self, message: str, progress: int, header: list[str] | None | bool = False, width: int = 0,
+                 numeric: tuple[int, ...] = ()) -> None:
         super().__init__(message)
         self.progress = progress
         self.header = header  # False, or the header (None: no header) when columns must be chosen
+        self.width, self.numeric = width, numeric
 
 
 def parse_columns(spec: str | Sequence[str | int] | None) -> list[str | int] | None:
@@ -150,7 +155,8 @@ def _parse(lines: list[tuple[int, str]], delim: str | None, columns: list[str | 
     if columns is None and not drop_index and width not in (1, 2):
         names = f" ({', '.join(repr(h) for h in header)})" if header else ""
         raise _Fail(f"{name}: line {first}: {width} columns{names}; points have 1 column (x) or 2 columns (x, y): "
-                    "choose them with columns (--columns x,y or --columns 2,3)", 0, header)
+                    "choose them with columns (--columns x,y or --columns 2,3)", 0, header, width,
+                    tuple(i for i, f in enumerate(rows[0][1]) if _number(f, decimal_comma) is not None))
     col_names = [header[i] if header and i < len(header) else f"column {i + 1}" for i in use]
     out = np.empty((len(rows), len(use)))
     for r, (lineno, fields) in enumerate(rows):
@@ -215,5 +221,5 @@ def read_csv(p: Path, raw: bytes, columns: str | Sequence[str | int] | None = No
         return pts
     assert best is not None
     if best.header is not False:
-        raise ColumnsNeeded(str(best), best.header)
+        raise ColumnsNeeded(str(best), best.header, best.width, best.numeric)
     raise PointsError(str(best))

@@ -194,7 +194,8 @@ class Trainer(CommandDrain, GanSteps):
     def _build(self, reset_events: bool = True) -> None:
         cfg = self.config
         self.objective: Objective = get_objective(cfg.objective)
-        self.data: Distribution = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std, cfg.image_path)
+        self.data: Distribution = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std, cfg.image_path,
+                                                    cfg.image_range)
         self.dim = self.data.dim
         self.is_image = bool(getattr(self.data, "is_image", False))
         self.prior = NoisePrior(cfg.z_prior, cfg.z_dim)
@@ -260,11 +261,11 @@ class Trainer(CommandDrain, GanSteps):
             return
         needs_build = bool(REINIT_KEYS & set(changed))
         new_data = None
-        if {"data", "ring_radius", "ring_std", "image_path"} & set(changed):
+        if {"data", "ring_radius", "ring_std", "image_path", "image_range"} & set(changed):
             # built before anything changes: a bad image file raises here and leaves the run as it was
-            new_data = make_distribution(new.data, new.ring_radius, new.ring_std, new.image_path)
+            new_data = make_distribution(new.data, new.ring_radius, new.ring_std, new.image_path, new.image_range)
         self.config = new
-        if set(changed) <= {"data", "ring_radius", "ring_std", "image_path"}:
+        if set(changed) <= {"data", "ring_radius", "ring_std", "image_path", "image_range"}:
             assert new_data is not None
             if new_data.dim == self.dim:  # hot swap: same networks, new data
                 self.data = new_data

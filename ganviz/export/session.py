@@ -364,7 +364,7 @@ def _hot_swap(changed: set[str], old: TrainConfig, new: TrainConfig) -> bool:
     """A data change the engine applies without re-initialising (same dimension)."""
     from ..core.distributions import DATASETS
 
-    return changed <= {"data", "ring_radius", "ring_std", "image_path"} and \
+    return changed <= {"data", "ring_radius", "ring_std", "image_path", "image_range"} and \
         DATASETS[old.data].dim == DATASETS[new.data].dim  # as Trainer.set_config decides
 
 

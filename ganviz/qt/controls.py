@@ -6,6 +6,7 @@ the trainer's config back without re-emitting (signals_blocked), so there are no
 
 from __future__ import annotations
 
+import html
 import os
 from typing import Any
 
@@ -19,7 +20,8 @@ from ..core.images.distribution import IMAGE_DEFAULTS, image_default_changes, is
 from ..core.objectives import OBJECTIVES
 
 GROUPS: list[tuple[str, list[str]]] = [
-    ("Scene", ["data", "image_path", "ring_radius", "ring_std", "generator", "shift_x", "shift_y", "noise_sigma"]),
+    ("Scene", ["data", "image_path", "image_range", "ring_radius", "ring_std", "generator", "shift_x", "shift_y",
+               "noise_sigma"]),
     ("Objective", ["objective"]),
     ("Optimisation", ["d_optimizer", "g_optimizer", "d_lr", "g_lr", "beta1", "beta2", "momentum",
                       "d_steps", "g_steps", "batch_size"]),
@@ -44,7 +46,8 @@ LABELS = {
     "d_depth": "D depth", "d_width": "D width", "activation": "Activation", "seed": "Seed", "device": "Device",
     "unroll": "Unroll k steps", "pack": "Pack m (PacGAN)", "mbdisc": "Minibatch disc. B",
     "mbdisc_dim": "Minibatch disc. C", "mbstd": "Minibatch std",
-    "image_path": "Image file", "arch": "Network family", "conv_channels": "Conv channels c",
+    "image_path": "Image file", "image_range": "Pixel range", "arch": "Network family",
+    "conv_channels": "Conv channels c",
 }
 
 LOG_KEYS = {"d_lr", "g_lr"}  # spin boxes that step by factors, not increments
@@ -135,6 +138,7 @@ class ControlPanel(QtWidgets.QScrollArea):
         self._user_keys: set[str] = set()  # fields the user has set in this panel (never overridden)
         self._image_auto: dict[str, tuple[Any, Any]] = {}  # key -> (value before, value applied) for images
         self.error_box: QtWidgets.QMessageBox | None = None
+        self._notes_for: tuple[str, str] | None = None  # (image_path, image_range) the notes label describes
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QtWidgets.QWidget()
@@ -154,6 +158,13 @@ class ControlPanel(QtWidgets.QScrollArea):
                 w.setToolTip(tip)
                 form.addRow(label, w)
                 self.widgets[key] = w
+            if title == "Scene":  # what the image loader assumed (pixel range, resizing, inversion, labels)
+                self.image_notes = QtWidgets.QLabel()
+                self.image_notes.setWordWrap(True)
+                self.image_notes.setTextFormat(QtCore.Qt.TextFormat.RichText)
+                self.image_notes.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+                self.image_notes.hide()
+                form.insertRow(keys.index("image_range") + 1, self.image_notes)
             if title == "Objective":
                 self.formula = QtWidgets.QLabel()
                 self.formula.setWordWrap(True)
@@ -219,6 +230,10 @@ class ControlPanel(QtWidgets.QScrollArea):
     def _changed(self, key: str, value: Any) -> None:
         if key == "data":
             self._data_changed(value)
+            return
+        if key == "image_range" and self._config.data == "image-file" and not self.check_image_path(
+                self._config.image_path, value):
+            self.set_config(self._config)  # a range the file does not fit: the message says why; nothing changes
             return
         self._user_keys.add(key)
         cmd = self.command_for(key, value)
@@ -301,22 +316,45 @@ class ControlPanel(QtWidgets.QScrollArea):
         self._config = self._config.replace(image_path=path)
         self.command.emit(SetConfig({"image_path": path}))
 
-    def check_image_path(self, path: str) -> bool:
-        """Load the file once here, so a bad one gets a clear message box instead of a failed run."""
+    def check_image_path(self, path: str, image_range: str | None = None, quiet: bool = False) -> bool:
+        """Load the file once here, so a bad one gets a clear message box instead of a failed run; what the
+        loader assumed (pixel range, resizing, inversion, labels) is shown under the path and in the status
+        bar. quiet: no message box (the label says what is wrong)."""
         try:
             from ..core.images.files import ImageDataError, describe
         except ImportError:  # no image support in this build: the trainer reports any problem
             return True
+        rng = image_range or self._config.image_range
+        name = os.path.basename(os.path.normpath(path))
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
-            line = describe(path)
+            line = describe(path, rng)
         except ImageDataError as exc:
-            self.show_error("This image data cannot be used", str(exc))
+            if quiet:
+                self._show_image_notes(name, [], str(exc))
+            else:
+                self.show_error("This image data cannot be used", str(exc))
             return False
         finally:
             QtWidgets.QApplication.restoreOverrideCursor()
-        self.notice.emit(f"{os.path.basename(os.path.normpath(path))}: {line}")
+        self._show_image_notes(name, line.split("; "))
+        self._notes_for = (path, rng)
+        self.notice.emit(f"{name}: {line}")
         return True
+
+    def _show_image_notes(self, name: str, parts: list[str], error: str = "") -> None:
+        """The loader's notes under the image path: the counts, then one line per assumption; warnings in red."""
+        esc = html.escape
+        rows = [f"<b>{esc(name)}</b>: {esc(parts[0])}" if parts else f"<b>{esc(name)}</b>"]
+        for part in parts[1:] + ([error] if error else []):
+            text, _, warning = part.partition("WARNING: ")
+            bad = bool(warning) or part is error
+            text = esc(text.rstrip("; "))
+            item = (f"{text}<br>" if text and warning else text) + (
+                f"<b>Warning:</b> {esc(warning)}" if warning else "")
+            rows.append(f"<span style='color:#c0392b'>• {item}</span>" if bad else f"• {item}")
+        self.image_notes.setText("<br>".join(rows))
+        self.image_notes.setVisible(True)
 
     def show_error(self, title: str, text: str) -> None:
         box = QtWidgets.QMessageBox(
@@ -364,7 +402,7 @@ class ControlPanel(QtWidgets.QScrollArea):
             "generator": not image,
             "shift_x": cfg.generator == "shift" and not image, "shift_y": cfg.generator == "shift" and not image,
             "noise_sigma": cfg.generator == "noise" and not image,
-            "conv_channels": dcgan,
+            "conv_channels": dcgan, "image_range": cfg.data == "image-file",
             **{k: not dcgan for k in ("g_depth", "g_width", "d_depth", "d_width", "activation")},
             "clip": obj.weight_clip, "gp_lambda": obj.gradient_penalty,
             "label_smoothing": obj.is_probability or obj.name == "lsgan",
@@ -375,3 +413,8 @@ class ControlPanel(QtWidgets.QScrollArea):
         }
         for key, on in enabled.items():
             self.widgets[key].setEnabled(on)
+        shown = cfg.data == "image-file" and bool(cfg.image_path)
+        self.image_notes.setVisible(shown and bool(self.image_notes.text()))
+        if shown and self._notes_for != (cfg.image_path, cfg.image_range):  # a file set from outside (a scene,
+            self._notes_for = (cfg.image_path, cfg.image_range)  # a session, the command line): say what it is
+            QtCore.QTimer.singleShot(0, lambda: self.check_image_path(self._config.image_path, quiet=True))

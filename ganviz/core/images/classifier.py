@@ -7,6 +7,10 @@ torch.load(weights_only=True), a corrupt file is retrained) and in this process 
 held-out accuracy on render(name, 2000, 12345), images it never saw, is measured after training and kept
 with the weights (`heldout_accuracy`).
 
+Image files with labels (npz y / labels, MNIST idx labels beside the images, folder-per-class) get their own
+classifier the same way (`register_file_data`): trained on 9 of every 10 of the file's images (at least
+FILE_MIN_SAMPLES images seen), its accuracy measured on the tenth, cached under a hash of the data.
+
 Inputs are float tensors in [-1, 1] (x = pixels / 127.5 - 1), shaped (n, 784), (n, 28, 28) or
 (n, 1, 28, 28), on any device (moved to the classifier's); results come back on the CPU.
 
@@ -19,6 +23,7 @@ ranks runs on the same built-in data against each other.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import math
@@ -72,11 +77,11 @@ class _Net(nn.Module):
 
 
 class Classifier:
-    """A trained coverage classifier for one built-in dataset, on one device (inference only)."""
+    """A trained coverage classifier for one built-in dataset or labelled file, on one device (inference only)."""
 
     def __init__(self, name: str, net: _Net, heldout_accuracy: float, device: torch.device | str = "cpu") -> None:
         self.name = name
-        self.class_names = CLASS_NAMES[name]
+        self.class_names = class_names(name)
         self.n_classes = len(self.class_names)
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
@@ -125,21 +130,66 @@ def to_unit(images: np.ndarray) -> Tensor:
 
 # ----------------------------------------------------------------------------------------------- training
 
+# ------------------------------------------------------------------------------------ labelled user files
+FILE_MIN_SAMPLES = 40_000  # a labelled file's classifier sees at least this many images (epochs over a small file)
+FILE_MAX_EPOCHS = 60
+_FILE_DATA: dict[str, tuple[np.ndarray, np.ndarray, tuple[str, ...]]] = {}
+
+
+def register_file_data(images: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> str:
+    """Make a labelled image file's classes available as a coverage classifier; returns its name
+    ("file-<hash of images, labels, names>": the weights are cached on disk under it). Every 10th image is
+    held out to measure its accuracy; the rest train it."""
+    h = hashlib.sha256(np.ascontiguousarray(images, np.uint8).tobytes())
+    h.update(np.ascontiguousarray(labels, np.int64).tobytes())
+    h.update("\0".join(names).encode("utf-8", "replace"))
+    name = f"file-{h.hexdigest()[:16]}"
+    with _LOCK:
+        _FILE_DATA[name] = (np.asarray(images, np.uint8), np.asarray(labels, np.int64), tuple(names))
+    return name
+
+
+def class_names(name: str) -> tuple[str, ...]:
+    if name in _FILE_DATA:
+        return _FILE_DATA[name][2]
+    if name in CLASS_NAMES:
+        return CLASS_NAMES[name]
+    raise ValueError(f"no coverage classifier for {name!r}; choose from {sorted(CLASS_NAMES)} (or a labelled file)")
+
+
+def _data(name: str, part: str) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 images, labels) of a classifier's data: part = train, heldout or stats."""
+    if name in _FILE_DATA:
+        images, labels, _ = _FILE_DATA[name]
+        held = np.arange(len(images)) % 10 == 0
+        if part == "train" and len(images) >= 20:
+            return images[~held], labels[~held]
+        if part == "heldout" and len(images) >= 20:
+            return images[held], labels[held]
+        return images[:REAL_STATS_SIZE], labels[:REAL_STATS_SIZE]
+    if part == "train":
+        return bank(name, TRAIN_SIZE, TRAIN_SEED)
+    if part == "heldout":
+        return render(name, HELDOUT_SIZE, HELDOUT_SEED)
+    return bank(name, REAL_STATS_SIZE, REAL_STATS_SEED)
+
+
 def _train(name: str) -> tuple[_Net, float, float]:
     """Train on CPU with a fixed seed; (net, held-out accuracy, seconds). The global RNG is left untouched."""
     t0 = time.perf_counter()
-    images, labels = bank(name, TRAIN_SIZE, TRAIN_SEED)
+    images, labels = _data(name, "train")
     x, y = to_unit(images), torch.from_numpy(labels)
     with torch.random.fork_rng(devices=[]):  # seeds (and then restores) only the CPU default generator
         torch.default_generator.manual_seed(1234)
-        net = _Net(len(CLASS_NAMES[name]))
+        net = _Net(len(class_names(name)))
     gen = torch.Generator().manual_seed(4321)
-    steps = EPOCHS * math.ceil(len(x) / BATCH)
+    epochs = EPOCHS if name in CLASS_NAMES else max(EPOCHS, min(FILE_MAX_EPOCHS, math.ceil(FILE_MIN_SAMPLES / len(x))))
+    steps = epochs * math.ceil(len(x) / BATCH)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     warm = max(1, steps // 10)  # linear warm-up over the first 10% of steps, then linear decay to 0
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1.0 - s / steps))
     net.train()
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         order = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), BATCH):
             idx = order[i:i + BATCH]
@@ -155,7 +205,7 @@ def _train(name: str) -> tuple[_Net, float, float]:
             sched.step()
     net.eval()
     clf = Classifier(name, net, float("nan"))
-    acc = clf.accuracy(*render(name, HELDOUT_SIZE, HELDOUT_SEED))
+    acc = clf.accuracy(*_data(name, "heldout"))
     seconds = time.perf_counter() - t0
     log.info("trained the %s classifier in %.1f s: held-out accuracy %.4f", name, seconds, acc)
     return net, acc, seconds
@@ -171,7 +221,7 @@ def _load_cached(name: str) -> tuple[_Net, float] | None:
         return None
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        net = _Net(len(CLASS_NAMES[name]))
+        net = _Net(len(class_names(name)))
         net.load_state_dict(blob["state_dict"])
         acc = float(blob["heldout_accuracy"])
         if int(blob["version"]) != CLASSIFIER_VERSION or not all(
@@ -191,8 +241,7 @@ _STATS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 def get_classifier(name: str, device: torch.device | str = "cpu") -> Classifier:
     """The coverage classifier for the built-in dataset name on device: memoised, disk-cached, or trained
     (well under a minute on one core). Thread-safe."""
-    if name not in CLASS_NAMES:
-        raise ValueError(f"no coverage classifier for {name!r}; choose from {sorted(CLASS_NAMES)}")
+    class_names(name)  # ValueError for an unknown name
     dev = torch.device(device)
     key = (name, str(dev))
     with _LOCK:
@@ -304,7 +353,7 @@ def real_feature_stats(name: str, device: torch.device | str = "cpu") -> tuple[n
     with _LOCK:
         if name not in _STATS:
             clf = get_classifier(name, device)
-            images, _ = bank(name, REAL_STATS_SIZE, REAL_STATS_SEED)
+            images, _ = _data(name, "stats")
             _STATS[name] = feature_stats(clf.features(to_unit(images)))
         return _STATS[name]
 

@@ -32,7 +32,7 @@ class ImageDistribution(Distribution):
 
     def __init__(self, name: str, images: np.ndarray, labels: np.ndarray | None,
                  class_names: tuple[str, ...] | None, description: str = "",
-                 classifier_name: str | None = None) -> None:
+                 classifier_name: str | None = None, notes: tuple[str, ...] = ()) -> None:
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) == 0:
             raise ValueError(f"{name}: expected (n, 28, 28) images, got shape {images.shape}")
@@ -42,6 +42,7 @@ class ImageDistribution(Distribution):
         self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
         self.class_names = class_names
         self.classifier_name = classifier_name
+        self.notes = tuple(notes)  # what the file loader assumed (pixel range, resizing, inversion, labels)
         self._banks: dict[str, torch.Tensor] = {}
         self._lock = threading.Lock()
 
@@ -98,9 +99,11 @@ def builtin(name: str) -> ImageDistribution:
         return _BUILTIN[name]
 
 
-def from_file(path: str) -> ImageDistribution:
+def from_file(path: str, image_range: str = "auto") -> ImageDistribution:
     """The images at path (see `files.load_images`); raises files.ImageDataError with a message when the
-    path is missing or the file is bad. Loaded once per process per (path, size, mtime)."""
+    path is missing or the file is bad. Loaded once per process per (path, size, mtime, range). `notes` says
+    what the loader assumed. Labels in the file drive class coverage: a classifier is trained on them
+    (`classifier.register_file_data`)."""
     from .files import ImageDataError, load_images
 
     if not path:
@@ -110,14 +113,24 @@ def from_file(path: str) -> ImageDistribution:
         st = os.stat(path)
     except OSError as exc:
         raise ImageDataError(f"{path}: cannot open ({exc.strerror or exc})") from None
-    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, image_range)
     with _CACHE_LOCK:
         if key not in _FILES:
-            images, labels, names = load_images(path)
+            notes: list[str] = []
+            images, labels, names = load_images(path, notes, image_range)
+            clf = None
+            if labels is not None:
+                from .classifier import register_file_data
+
+                k = len(names) if names else int(labels.max()) + 1
+                names = names or tuple(str(i) for i in range(k))
+                clf = register_file_data(images, labels, names)
+                notes.append(f"{k} classes from the file's labels: class coverage uses a classifier trained on them")
             if len(_FILES) > 4:
                 _FILES.clear()
             _FILES[key] = ImageDistribution("image-file", images, labels, names,
-                                            f"{len(images)} images from {os.path.basename(path)}")
+                                            f"{len(images)} images from {os.path.basename(path)}",
+                                            classifier_name=clf, notes=tuple(notes))
         return _FILES[key]
 
 
@@ -138,8 +151,8 @@ def _shapes() -> ImageDistribution:
 
 
 @register("image-file", IMAGE_DIM, "your own images: config image_path = an MNIST idx / npz / npy file or a folder")
-def _image_file(image_path: str = "") -> ImageDistribution:
-    return from_file(image_path)
+def _image_file(image_path: str = "", image_range: str = "auto") -> ImageDistribution:
+    return from_file(image_path, image_range)
 
 
 # The DCGAN settings image data starts with (the window applies them when switching to image data, the

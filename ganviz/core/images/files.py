@@ -9,9 +9,10 @@ are checked before any array is allocated; sizes are checked before files are re
 
 Conversions, each reported in the optional `notes` list (and logged):
 
-- pixels: integers must lie in 0..255; floats in [0, 1] or [-1, 1] are rescaled to 0..255, floats in
-  [0, 255] are rounded; NaN / Inf are refused. RGB(A) arrays and images become grayscale (ITU-R 601 luma,
-  transparent image pixels are composited onto white).
+- pixels: the range given by `image_range` (0-1, -1-1, 0-16, 0-255, min-max) or guessed (auto: see
+  `pixels`; e.g. whole numbers up to 16 are scikit-learn's digits) is mapped to 0..255, and the note says
+  which; NaN / Inf are refused. RGB(A) arrays and images become grayscale (ITU-R 601 luma, transparent image
+  pixels are composited onto white).
 - size: other sizes are resized to fit 28x28 keeping the aspect ratio (Pillow, Lanczos), padded with the
   image's own border colour.
 - polarity: if most images are dark-on-light (median of the per-image mean > 127) all are inverted, so
@@ -36,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import IMAGE_SIZE
+from .pixels import to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -64,36 +66,6 @@ def _note(notes: list[str] | None, src: str, text: str) -> None:
 
 # ---------------------------------------------------------------------------------------- pixel handling
 
-def _to_uint8(arr: np.ndarray, src: str, notes: list[str] | None) -> np.ndarray:
-    """Pixels of any real dtype to uint8 0..255 (see the module docstring for the rules)."""
-    if arr.dtype == np.bool_:
-        return arr.astype(np.uint8) * 255
-    if arr.dtype.kind in "ui":
-        if arr.size and (int(arr.min()) < 0 or int(arr.max()) > 255):
-            raise ImageDataError(f"{src}: integer pixel values must lie in 0..255, found "
-                                 f"{int(arr.min())}..{int(arr.max())}")
-        return arr.astype(np.uint8)
-    if arr.dtype.kind != "f":
-        raise ImageDataError(f"{src}: pixels must be numbers (integer or float), not dtype {arr.dtype}")
-    a = arr.astype(np.float64 if arr.dtype.itemsize > 4 else np.float32, copy=False)
-    if not np.isfinite(a).all():
-        bad = int(np.count_nonzero(~np.isfinite(a)))
-        raise ImageDataError(f"{src}: {bad} pixel values are NaN or infinite")
-    lo, hi = float(a.min()), float(a.max())
-    tol = 1e-6
-    if lo >= -tol and hi <= 1 + tol:
-        out, how = a * 255.0, "float pixels in [0, 1] scaled to 0..255"
-    elif lo >= -1 - tol and hi <= 1 + tol:
-        out, how = (a + 1.0) * 127.5, "float pixels in [-1, 1] scaled to 0..255"
-    elif lo >= -tol and hi <= 255 + tol:
-        out, how = a, "float pixels in [0, 255] rounded"
-    else:
-        raise ImageDataError(f"{src}: float pixel values must lie in [0, 1], [-1, 1] or [0, 255], "
-                             f"found [{lo:.4g}, {hi:.4g}]")
-    _note(notes, src, how)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
 def _fit(img, size: int = IMAGE_SIZE) -> np.ndarray:
     """A Pillow 'L' image resized to fit size x size keeping its aspect, padded with its border colour."""
     from PIL import Image
@@ -120,7 +92,7 @@ def _gray(arr: np.ndarray, channel_axis: int) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114])
 
 
-def _as_images(arr: np.ndarray, src: str, notes: list[str] | None) -> np.ndarray:
+def _as_images(arr: np.ndarray, src: str, notes: list[str] | None, image_range: str = "auto") -> np.ndarray:
     """An array of images (n, 28, 28), (n, 784), (n, h, w), (n, h*w) square, or with a channel axis
     (n, h, w, c) / (n, c, h, w), c in 1, 3, 4 -> uint8 (n, 28, 28), white on black."""
     arr = np.asarray(arr)
@@ -150,7 +122,7 @@ def _as_images(arr: np.ndarray, src: str, notes: list[str] | None) -> np.ndarray
         raise ImageDataError(f"{src}: {n} images is more than the limit of {MAX_IMAGES}")
     if h == 0 or w == 0:
         raise ImageDataError(f"{src}: images of size {h}x{w} are empty")
-    pixels = _to_uint8(arr, src, notes)
+    pixels = to_uint8(arr, src, notes, image_range)
     if (h, w) != (IMAGE_SIZE, IMAGE_SIZE):
         from PIL import Image
 
@@ -281,7 +253,8 @@ def _labels_path(path: Path) -> Path | None:
     return None
 
 
-def _load_idx(path: Path, notes: list[str] | None) -> tuple[np.ndarray, np.ndarray | None, None]:
+def _load_idx(path: Path, notes: list[str] | None, image_range: str = "auto"
+              ) -> tuple[np.ndarray, np.ndarray | None, None]:
     src = str(path)
     arr = _read_idx(path)
     if arr.ndim == 1:
@@ -289,7 +262,7 @@ def _load_idx(path: Path, notes: list[str] | None) -> tuple[np.ndarray, np.ndarr
                              "(for example train-images-idx3-ubyte) and its labels are found beside it")
     if arr.ndim == 2:
         raise ImageDataError(f"{src}: idx file with 2 dimensions {arr.shape}; expected images (n, rows, cols)")
-    images = _as_images(arr, src, notes)
+    images = _as_images(arr, src, notes, image_range)
     labels = None
     lpath = _labels_path(path)
     if lpath is not None:
@@ -347,17 +320,18 @@ def _read_npy(fh, size: int, src: str) -> np.ndarray:
         raise ImageDataError(f"{src}: cannot read the .npy array ({exc})") from None
 
 
-def _load_npy(path: Path, notes: list[str] | None) -> tuple[np.ndarray, None, None]:
+def _load_npy(path: Path, notes: list[str] | None, image_range: str = "auto") -> tuple[np.ndarray, None, None]:
     src = str(path)
     with open(path, "rb") as fh:
         arr = _read_npy(fh, path.stat().st_size, src)
-    return _as_images(arr, src, notes), None, None
+    return _as_images(arr, src, notes, image_range), None, None
 
 
 _NPZ_KEYS = (("x_train", "y_train"), ("images", "labels"), ("x", "y"))
 
 
-def _load_npz(path: Path, notes: list[str] | None) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None]:
+def _load_npz(path: Path, notes: list[str] | None, image_range: str = "auto"
+              ) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None]:
     src = str(path)
     try:
         zf = zipfile.ZipFile(path)
@@ -406,7 +380,7 @@ def _load_npz(path: Path, notes: list[str] | None) -> tuple[np.ndarray, np.ndarr
                 raise ImageDataError(f"{src}: cannot tell which array holds the images: keys {sorted(members)} "
                                      f"(expected x_train/y_train, images/labels, x/y, or a single array)")
             x, y = get(arrays[0]), None
-        images = _as_images(x, src, notes)
+        images = _as_images(x, src, notes, image_range)
         labels = None if y is None else _as_labels(y, len(images), f"{src} labels")
         names = None
         if "class_names" in members:
@@ -540,7 +514,7 @@ def _kind(path: Path) -> str:
                          "or .npy array, or a folder of images")
 
 
-def _load(path: Path, notes: list[str] | None):
+def _load(path: Path, notes: list[str] | None, image_range: str = "auto"):
     if not os.path.lexists(path):
         raise ImageDataError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -550,13 +524,13 @@ def _load(path: Path, notes: list[str] | None):
     _check_size(path)
     kind = _kind(path)
     if kind == "npy":
-        return _load_npy(path, notes)
+        return _load_npy(path, notes, image_range)
     if kind == "npz":
-        return _load_npz(path, notes)
-    return _load_idx(path, notes)
+        return _load_npz(path, notes, image_range)
+    return _load_idx(path, notes, image_range)
 
 
-def load_images(path: str | os.PathLike, notes: list[str] | None = None
+def load_images(path: str | os.PathLike, notes: list[str] | None = None, image_range: str = "auto"
                 ) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None]:
     """(images uint8 (n, 28, 28) white on black, labels int64 (n,) or None, class names or None).
 
@@ -565,7 +539,7 @@ def load_images(path: str | os.PathLike, notes: list[str] | None = None
     when given, and logged."""
     p = Path(os.fspath(path))
     try:
-        images, labels, names = _load(p, notes)
+        images, labels, names = _load(p, notes, image_range)
     except ImageDataError:
         raise
     except MemoryError:
@@ -579,10 +553,11 @@ def load_images(path: str | os.PathLike, notes: list[str] | None = None
     return images, labels, names
 
 
-def describe(path: str | os.PathLike) -> str:
+def describe(path: str | os.PathLike, image_range: str = "auto") -> str:
     """One line about what load_images(path) gives: counts, classes and the conversions made (loads it)."""
     notes: list[str] = []
-    images, labels, names = load_images(path, notes)
+    images, labels, names = load_images(path, notes, image_range)
     n_classes = len(names) if names else (int(labels.max()) + 1 if labels is not None else 0)
-    text = f"{len(images)} images" + (f", {n_classes} classes" if labels is not None else ", unlabelled")
+    text = f"{len(images)} images" + (f", {n_classes} classes (labels: class coverage is measured against them)"
+                                      if labels is not None else ", unlabelled")
     return text + "".join(f"; {n}" for n in notes)

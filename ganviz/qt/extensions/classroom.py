@@ -1243,7 +1243,7 @@ class Classroom(QtCore.QObject):
             pts = load_points(path, columns, notes)
             rows = points_rows(pts)
         except ColumnsNeeded as e:
-            chosen = self.ask_columns(str(e), e.header)
+            chosen = self.ask_columns(Path(path).name, e)
             if chosen:
                 return self.import_points(path, chosen)
             return False
@@ -1253,12 +1253,19 @@ class Classroom(QtCore.QObject):
         return self.apply_user_rows(rows, Path(path).stem, f"Read {Path(path).name}: {'; '.join(notes)}."
                                     if notes else "")
 
-    def ask_columns(self, problem: str, header: list[str] | None) -> str:
-        """Which columns of a wide points file to use (names or numbers from 1); '' to cancel (tests replace)."""
-        default = ",".join(header[:2]) if header and all("," not in h for h in header[:2]) else "1,2"
+    def ask_columns(self, name: str, need: ColumnsNeeded) -> str:
+        """Which columns of a wide points file to use (names or numbers from 1); '' to cancel (tests replace).
+        Suggested: the first two columns that hold numbers."""
+        header = need.header
+        cols = (", ".join(f"{i + 1}: {h}" for i, h in enumerate(header)) if header
+                else f"{need.width} columns, no header line")
+        pick = list(need.numeric[:2]) or [0, 1]
+        names = [header[i] for i in pick] if header else []
+        default = ",".join(names) if names and all("," not in n for n in names) else ",".join(str(i + 1) for i in pick)
         text, ok = QtWidgets.QInputDialog.getText(
             self.window, "ganviz: choose the columns",
-            f"{problem}\n\nColumns to use: their names or numbers from 1, e.g. x,y or 2,3", text=default)
+            f"{name} has {need.width} columns; a point has 1 (x) or 2 (x, y).\n\n{cols}\n\n"
+            "Columns to use: their names or numbers from 1, e.g. x,y or 2,3", text=default)
         return text.strip() if ok else ""
 
     def apply_user_rows(self, rows: tuple, label: str, read: str = "") -> bool:
@@ -1282,7 +1289,7 @@ class Classroom(QtCore.QObject):
         self.info.show_scene(None, info + (f" {read}" if read else "") + " The dataset list in the controls keeps "
                              "it; Ctrl+S saves it as a scene.", title="Your data")
         self.formula.set_config(cfg)
-        w.statusBar().showMessage(f"{info}. {read}" if read else info, 15000)
+        w.statusBar().showMessage(f"{info.rstrip('.')}. {read}" if read else info, 15000)
         return True
 
     # ------------------------------------------------------------------ signals

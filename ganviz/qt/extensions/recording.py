@@ -456,7 +456,7 @@ def _check_data_file(config: TrainConfig) -> None:
     from ...core.distributions import make_distribution
 
     try:
-        make_distribution(config.data, config.ring_radius, config.ring_std, config.image_path)
+        make_distribution(config.data, config.ring_radius, config.ring_std, config.image_path, config.image_range)
     except ValueError as e:  # ImageDataError names the file and the problem
         raise SessionError(f"the session's image data cannot be loaded: {e}") from None
 
