@@ -4,20 +4,36 @@
     ganviz train ...             headless training, JSON lines out
     ganviz list                  datasets, objectives, config keys
     ganviz bench ...             engine vs plain PyTorch loop (and the window, with --gui)
+
+Options before a subcommand are the window's; `train` also takes the run's settings there and merges them
+(`ganviz --data moons train --steps 100`); other subcommands refuse them with a message.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
+import os
 import sys
+import textwrap
 import time
 from typing import Any
+
+from . import __version__
 
 EXIT_BAD_ARGS = 2
 EXIT_DIVERGED = 3
 EXIT_OOM = 4  # out of memory on the CPU (on CUDA, train falls back to the CPU and goes on)
+EXIT_NO_DISPLAY = 5  # the window was asked for on a machine with no display
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (`ganviz list | head`): 128 + SIGPIPE, like Unix tools
+
+# The run's settings (_add_config_args) and their defaults. None of them has an argparse default, so main can
+# tell what was given, and where: before a subcommand they are stored as top_NAME.
+CONFIG_DEFAULTS: dict[str, Any] = {"preset": None, "data": None, "objective": None, "seed": None, "device": None,
+                                   "set": [], "paper_defaults": False, "threads": 1}
+WINDOW_DEFAULTS: dict[str, Any] = {"screenshot": None, "after": 3.0, "compare": None}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,33 +42,48 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_ARGS, f"{self.prog}: error: {message}\n")
 
 
-def _add_config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", metavar="NAME|FILE",
-                   help="start from a scene (assets/scenes/NAME.toml or a .toml path); other options override")
-    p.add_argument("--data", help="dataset (see `ganviz list`)")
-    p.add_argument("--objective", help="objective (see `ganviz list`)")
-    p.add_argument("--seed", help="integer seed")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="auto picks CUDA when available")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="set any config field (repeatable); `ganviz list` shows keys and ranges")
-    p.add_argument("--paper-defaults", action="store_true",
-                   help="apply the objective's paper hyper-parameters (e.g. WGAN: RMSProp 5e-5, c=0.01, "
-                        "n_critic=5) before --set")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch intra-op threads (default 1: small MLPs gain nothing from more, and the "
-                        "window needs a core)")
+def _add_config_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The run's settings, with no argparse defaults (CONFIG_DEFAULTS fills them after parsing); prefix "top_"
+    on the top-level parser, so that `ganviz --data moons train` can be told from `ganviz train --data moons`."""
+    def add(*flags: str, **kw: Any) -> None:
+        dest = kw.pop("dest", flags[0].lstrip("-").replace("-", "_"))
+        if "action" not in kw and "choices" not in kw:
+            kw.setdefault("metavar", dest.upper())
+        p.add_argument(*flags, dest=prefix + dest, default=argparse.SUPPRESS, **kw)
+
+    add("--preset", metavar="NAME|FILE", help="start from a shipped scene (`ganviz list` names them) or a .toml "
+        "path; other options override")
+    add("--data", help="dataset (see `ganviz list`)")
+    add("--objective", help="objective (see `ganviz list`)")
+    add("--seed", help="integer seed")
+    add("--device", choices=["auto", "cpu", "cuda"], help="auto picks CUDA when available")
+    add("--set", action="append", metavar="KEY=VALUE",
+        help="set any config field (repeatable); `ganviz list` shows keys and ranges")
+    add("--paper-defaults", action="store_true",
+        help="apply the objective's paper hyper-parameters (e.g. WGAN: RMSProp 5e-5, c=0.01, n_critic=5) before "
+             "--set")
+    add("--threads", type=int,
+        help="torch intra-op threads (default 1: small MLPs gain nothing from more, and the window needs a core)")
+
+
+def _add_verbose(p: argparse.ArgumentParser, top: bool = False) -> None:
+    p.add_argument("-v", "--verbose", action="count", default=0 if top else argparse.SUPPRESS,
+                   help="say more on stderr (-v: what the loaders assumed, -vv: debug)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ganviz", description="A desktop lab for watching GANs train.")
-    p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG after --after seconds, exit")
-    p.add_argument("--after", type=float, default=3.0, help="seconds of training before --screenshot")
-    p.add_argument("--compare", metavar="OBJ,OBJ[,...]",
+    p.add_argument("--version", action="version", version=f"ganviz {__version__}")
+    _add_verbose(p, top=True)
+    p.add_argument("--screenshot", metavar="PNG", default=argparse.SUPPRESS,
+                   help="render the window to PNG after --after seconds, exit (works with no display)")
+    p.add_argument("--after", type=float, default=argparse.SUPPRESS, help="seconds of training before --screenshot")
+    p.add_argument("--compare", metavar="OBJ,OBJ[,...]", default=argparse.SUPPRESS,
                    help="open compare mode: 2-4 objectives side by side in lock-step, e.g. ns,wgan-gp")
     p.add_argument("--safe-mode", action="store_true", default=False,
                    help="start with the default layout and settings and resume no scene (if a saved scene or "
                         "layout keeps the window from opening)")
-    _add_config_args(p)
+    _add_config_args(p, prefix="top_")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train headless and write metrics as JSON lines",
@@ -62,12 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--every", type=int, default=100, help="write metrics every N steps (default 100)")
     t.add_argument("--out", "-o", help="JSON-lines output file (default: stdout)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--tensorboard", metavar="DIR",
+                   help="also write the same scalars as TensorBoard events to DIR (pip install 'ganviz[tensorboard]')")
     t.add_argument("--points", metavar="FILE", help="train on your own 1D/2D points: a CSV / text file or a .npy "
                    "array (delimiter, quotes, decimal commas, header and a pandas index column are recognised)")
     t.add_argument("--columns", metavar="X,Y", help="with --points: the columns to use, by header name or number "
                    "from 1 (e.g. 'lon,lat' or '2,3')")
 
-    sub.add_parser("list", help="datasets, objectives (with formulas), config keys with defaults and ranges")
+    sub.add_parser("list", help="datasets, objectives (with formulas), scenes, config keys with defaults and "
+                   "ranges")
 
     b = sub.add_parser("bench", help="engine steps/s vs a plain PyTorch loop (and the window with --gui)")
     b.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
@@ -82,7 +116,41 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module in extension_commands().items():
         ext = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(ext)
+    for subparser in sub.choices.values():
+        _add_verbose(subparser)
     return p
+
+
+def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """Parse, then settle the options given before a subcommand: the window takes them, `train` merges them
+    (after the subcommand wins; --set from both places apply, the earlier first), any other subcommand refuses
+    them with a message (exit 2) instead of dropping them silently."""
+    parser = parser or build_parser()
+    args = parser.parse_args(argv)
+    top = {k[4:]: v for k, v in vars(args).items() if k.startswith("top_")}
+    for k in top:
+        delattr(args, "top_" + k)
+    window_only = [k for k in WINDOW_DEFAULTS if hasattr(args, k)]
+    def flags(keys: list[str]) -> str:
+        return ", ".join("--" + k.replace("_", "-") for k in keys)
+
+    if args.command is not None and window_only:
+        parser.error(f"{flags(window_only)}: only for the window (`ganviz` with no subcommand), not "
+                     f"`ganviz {args.command}`")
+    if args.command not in (None, "train") and top:
+        parser.error(f"{flags(list(top))} before `{args.command}` would be ignored: options before a subcommand "
+                     f"are for the window and `ganviz train`; put it after `{args.command}` if "
+                     f"`ganviz {args.command} --help` lists it")
+    if args.command in (None, "train"):
+        if "set" in top:
+            args.set = top.pop("set") + getattr(args, "set", [])
+        for k, v in top.items():
+            if not hasattr(args, k):
+                setattr(args, k, v)
+    for k, v in {**CONFIG_DEFAULTS, **WINDOW_DEFAULTS}.items():
+        if not hasattr(args, k):
+            setattr(args, k, list(v) if isinstance(v, list) else v)
+    return args
 
 
 def extension_commands() -> dict:
@@ -115,11 +183,12 @@ def _config_from_args(args: argparse.Namespace):
     if getattr(args, "paper_defaults", False):
         chosen |= set(get_objective(cfg.objective).paper_defaults)
         cfg = cfg.replace(**get_objective(cfg.objective).paper_defaults)
-    cfg = config_from_pairs(args.set, cfg)
+    pairs = getattr(args, "set", None) or []
+    cfg = config_from_pairs(pairs, cfg)
     if getattr(args, "points", None) or getattr(args, "columns", None):
         cfg = _with_points(cfg, args, "data" in base)
     if scene is None:
-        chosen |= {p.split("=", 1)[0].strip().replace("-", "_") for p in args.set}
+        chosen |= {p.split("=", 1)[0].strip().replace("-", "_") for p in pairs}
         cfg = _with_image_defaults(cfg, chosen)
     return cfg
 
@@ -222,6 +291,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         scene.schedule_on(trainer)
     for ev in trainer.events:
         print(f"ganviz: {ev.label}", file=sys.stderr)
+    board = None
+    if getattr(args, "tensorboard", None):
+        from .export.tensorboard import ScalarSink, TensorBoardMissing, summary_writer
+
+        try:
+            board = ScalarSink(summary_writer(args.tensorboard))
+        except (TensorBoardMissing, OSError) as e:
+            print(f"ganviz train: error: --tensorboard: {e}", file=sys.stderr)
+            return EXIT_BAD_ARGS
     try:
         out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
     except OSError as e:
@@ -252,6 +330,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             row.update({k: v for k, v in snap.metrics.items()})
             out.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
             out.flush()
+            if board is not None:
+                board.write(row)
             if show:
                 _progress(snap.step, args.steps, t0, f"d_loss {row['d_loss']:.3f}" if row["d_loss"] else "")
     except KeyboardInterrupt:
@@ -260,6 +340,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         if args.out:
             out.close()
+        if board is not None:
+            board.close()
     if show:
         sys.stderr.write("\n")
     return 0
@@ -287,6 +369,11 @@ def cmd_list() -> int:
         print(f"            {o.g_formula}")
         if o.paper_defaults:
             print("            paper defaults: " + ", ".join(f"{k}={v}" for k, v in o.paper_defaults.items()))
+    from .core.scenes import list_scenes
+
+    print("\nScenes (--preset NAME):")
+    print(textwrap.fill(" ".join(list_scenes()), width=100, initial_indent="  ", subsequent_indent="  ",
+                        break_on_hyphens=False))
     print("\nConfig keys (ganviz train --set KEY=VALUE):")
     defaults = TrainConfig()
     for name, f in FIELDS.items():
@@ -329,9 +416,72 @@ def cmd_gui(args: argparse.Namespace) -> int:
                    compare=compare, with_settings=named, safe=bool(getattr(args, "safe_mode", False)))
 
 
+def _prepare_process() -> None:
+    """Process-wide settings of the `ganviz` program (never of `import ganviz`): one OpenBLAS thread, set
+    before numpy is imported (its thread pool's fork handler can deadlock when a trainer process starts while
+    another thread is in a BLAS call; the child processes inherit it), and the Qt binding pinned to PySide6."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from . import qt  # noqa: F401  (pins QT_API / PYQTGRAPH_QT_LIB; imports no Qt)
+
+
+def _setup_logging(verbose: int) -> None:
+    """ganviz's log records and Python warnings reach stderr: warnings always, notes with -v, debug with -vv."""
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    for name, lvl in (("ganviz", level), ("py.warnings", logging.WARNING)):
+        log = logging.getLogger(name)
+        if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter("ganviz: %(levelname)s: %(message)s"))
+            log.addHandler(handler)
+        log.setLevel(lvl)
+        log.propagate = False
+    logging.captureWarnings(True)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to sys.stderr as it is at each record (not as it was when the handler was made)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def no_display_message() -> str | None:
+    """Why the window cannot open here (Linux with no X11/Wayland display and no QT_QPA_PLATFORM), or None."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("ganviz: no display here (DISPLAY and WAYLAND_DISPLAY are not set), so the window cannot open.\n"
+            "  train without a window:        ganviz train --data ring8 --steps 2000\n"
+            "  render the window to a PNG:    ganviz --screenshot out.png\n"
+            "  run the window offscreen:      QT_QPA_PLATFORM=offscreen ganviz ...\n"
+            "  over SSH, forward X11 with `ssh -X`.")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """The `ganviz` program (and `python -m ganviz`)."""
+    _prepare_process()
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `ganviz list | head`: the reader has what it wanted; stop quietly
+        try:  # Python flushes stdout again at exit: point it at /dev/null so that flush cannot fail
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    _setup_logging(args.verbose)
     if args.command == "train":
         return cmd_train(args)
     if args.command == "list":
@@ -343,6 +493,12 @@ def main(argv: list[str] | None = None) -> int:
     extensions = extension_commands()
     if args.command in extensions:
         return extensions[args.command].run(args)
+    message = no_display_message()
+    if message and args.screenshot:  # a screenshot needs no screen
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif message:
+        print(message, file=sys.stderr)
+        return EXIT_NO_DISPLAY
     return cmd_gui(args)
 
 

@@ -40,7 +40,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SCENE_DIR = Path(__file__).resolve().parents[2] / "assets" / "scenes"
 MAX_SCENE_BYTES = 1024 * 1024  # a scene may carry user data: up to 20000 points in data_points
 VIEW_KEYS = {"arrows": bool, "z_grid": bool, "docks": list, "speed": (int, float), "tool": str}
 # [view] tool: a Theory window the classroom extension opens with the scene (Dirac-GAN phase portrait,
@@ -77,12 +76,11 @@ class Scene:
 
 
 def scene_dirs() -> list[Path]:
-    """Where named scenes are looked up: the shipped assets/scenes (and the installed copy)."""
-    dirs = [SCENE_DIR]
-    installed = Path(sys.prefix) / "share" / "ganviz" / "scenes"
-    if installed.is_dir():
-        dirs.append(installed)
-    return dirs
+    """Where named scenes are looked up: the shipped scenes (assets/scenes in the source tree, ganviz/assets/scenes
+    in an installed wheel; read with importlib.resources)."""
+    from ..resources import scene_dir
+
+    return [scene_dir()]
 
 
 def list_scenes() -> list[str]:

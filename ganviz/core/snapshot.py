@@ -143,6 +143,23 @@ class Snapshot:
     speed_limit: float = -1.0  # the engine's steps/s cap: 0 = full speed, -1 = not reported
     lazy: LazyFields | None = field(default=None, repr=False, compare=False)
 
+    def __repr__(self) -> str:  # the arrays would fill a screen; ganviz.core.snapshot_view
+        from .snapshot_view import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Notebooks show a picture (samples, or the image grid) and a table of losses and metrics."""
+        from .snapshot_view import html_view
+
+        return html_view(self)
+
+    def to_png(self) -> bytes | None:
+        """The notebook picture as PNG bytes (None when there is nothing to draw)."""
+        from .snapshot_view import picture
+
+        return picture(self)
+
     def prepare_transfer(self) -> None:
         """Move lazy weight copies to the CPU before the snapshot crosses a process boundary."""
         if self.lazy is not None and self.lazy.source is not None:

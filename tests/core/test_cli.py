@@ -111,7 +111,7 @@ def test_list_prints_datasets_objectives_formulas_and_keys(capsys):
 
 
 def parsed_config(argv: list[str]):
-    return cli._config_from_args(cli.build_parser().parse_args(argv))
+    return cli._config_from_args(cli.parse_args(argv))
 
 
 def test_paper_defaults():

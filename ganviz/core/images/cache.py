@@ -1,6 +1,7 @@
 """The on-disk cache for rendered image banks and trained classifiers: an optimisation, never a failure.
 
-`cache_dir()` is $GANVIZ_CACHE_DIR when set, else ~/.cache/ganviz; when that cannot be created or written
+`cache_dir()` is $GANVIZ_CACHE_DIR when set, else the platform's user cache folder (platformdirs: on Linux
+$XDG_CACHE_HOME/ganviz, by default ~/.cache/ganviz); when that cannot be created or written
 it falls back to a per-user folder in the system temp dir. Files are written atomically (a temp file in
 the same folder, then os.replace), so a reader never sees half a file and concurrent writers cannot
 corrupt each other. Write failures are swallowed (the caller already has the data in memory).
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 
 log = logging.getLogger(__name__)
 ENV_VAR = "GANVIZ_CACHE_DIR"
@@ -30,9 +32,9 @@ def _usable(folder: Path) -> bool:
 
 
 def cache_dir() -> Path:
-    """The cache folder (created): $GANVIZ_CACHE_DIR, else ~/.cache/ganviz, else a temp-dir fallback."""
+    """The cache folder (created): $GANVIZ_CACHE_DIR, else the user cache folder, else a temp-dir fallback."""
     env = os.environ.get(ENV_VAR, "").strip()
-    preferred = Path(env).expanduser() if env else Path.home() / ".cache" / "ganviz"
+    preferred = Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("ganviz", appauthor=False))
     if _usable(preferred):
         return preferred
     uid = os.getuid() if hasattr(os, "getuid") else os.getpid()

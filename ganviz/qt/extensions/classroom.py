@@ -46,15 +46,13 @@ from ...core.pointfiles import ColumnsNeeded
 from ...core.preflight import data_problem
 from ...core.scenes import Scene, SceneError, list_scenes, load_scene, scene_to_toml
 from ...core.userdata import PointsError, load_points, points_rows, user_config
+from ...resources import icon_paths
 from .. import style
 from .. import text_bounds as tb
 from ..app import safe_mode
 from ..draw import DrawTool
 from ..formula import FormulaPanel
 from ..presentation_bar import PresentationBar
-
-ASSETS = Path(__file__).resolve().parents[3] / "assets"
-ICON_PATHS = (ASSETS / "icons" / "ganviz.png", ASSETS / "icons" / "ganviz.svg")
 
 HIGH_CONTRAST = style.Palette(
     background="#ffffff", foreground="#000000", real="#000000", fake="#ff5a00", gen="#007a00",
@@ -1325,15 +1323,14 @@ class Classroom(QtCore.QObject):
         self.settings.sync()
 
     def _set_icon(self) -> None:
-        for path in ICON_PATHS:
-            if path.is_file():
-                icon = QtGui.QIcon(str(path))
-                if not icon.isNull():
-                    self.window.setWindowIcon(icon)
-                    app = QtWidgets.QApplication.instance()
-                    if app is not None and app.windowIcon().isNull():
-                        app.setWindowIcon(icon)
-                    break
+        for path in icon_paths():  # shipped in the package (ganviz.resources)
+            icon = QtGui.QIcon(str(path))
+            if not icon.isNull():
+                self.window.setWindowIcon(icon)
+                app = QtWidgets.QApplication.instance()
+                if app is not None and app.windowIcon().isNull():
+                    app.setWindowIcon(icon)
+                break
         with contextlib.suppress(AttributeError):
             QtGui.QGuiApplication.setDesktopFileName("ganviz")
 
