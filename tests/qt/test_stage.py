@@ -391,3 +391,32 @@ def test_presentation_toolbar_switches_the_objective_live_and_shows_what_trains(
     w.classroom.toggle_presentation(False)
     qtbot.wait(50)
     assert bar.isHidden() and w.toolbar.isVisible()
+
+
+# ----------------------------------------------------------------------------- 16: a clean quit
+
+def test_quitting_after_compare_and_ensemble_windows_raises_nothing(qtbot, tmp_path, capfd):
+    import shiboken6
+    from qtpy import QtCore, QtWidgets
+
+    from ganviz.qt.extensions.compare import open_comparison
+    from ganviz.qt.extensions.ensemble import open_ensemble
+    from ganviz.qt.main_window import MainWindow
+
+    settings = QtCore.QSettings(str(tmp_path / "quit.ini"), QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(TrainConfig(**SMALL), settings=settings, autostart=False, backend="thread")
+    w.show()
+    cw = open_comparison(w, ["ns", "wgan-gp"])
+    ew = open_ensemble(w, 2)
+    assert cw is not None and ew is not None
+    qtbot.wait(300)
+    ew.close()  # the user closes one, then quits
+    w.close()
+    assert not cw.isVisible()
+    for other in (cw, ew):
+        other.deleteLater()
+    QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    shiboken6.delete(w)  # what the end of the program does
+    qtbot.wait(50)
+    err = capfd.readouterr().err
+    assert "already deleted" not in err and "Traceback" not in err, err

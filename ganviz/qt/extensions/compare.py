@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shiboken6
 from qtpy import QtGui, QtWidgets
 
 from ...core.commands import SetRunning
@@ -79,7 +80,8 @@ def install(window) -> None:
 
     def close_all() -> None:
         for cw in getattr(window, "_compare_windows", []) + getattr(window, "_sweep_windows", []):
-            cw.close()
+            if shiboken6.isValid(cw):  # at exit Qt may have deleted it already (no traceback on quit)
+                cw.close()
 
     window.destroyed.connect(close_all)
     window.about_to_close = getattr(window, "about_to_close", []) + [close_all]

@@ -3,6 +3,7 @@ model), in a window of its own that shows the spread of outcomes (ganviz.qt.ense
 
 from __future__ import annotations
 
+import shiboken6
 from qtpy import QtGui, QtWidgets
 
 from ...core.commands import SetRunning
@@ -57,7 +58,8 @@ def install(window) -> None:
 
     def close_all() -> None:
         for ew in getattr(window, "_ensemble_windows", []):
-            ew.close()
+            if shiboken6.isValid(ew):  # at exit Qt may have deleted it already (no traceback on quit)
+                ew.close()
 
     window.destroyed.connect(close_all)
     window.about_to_close = [*getattr(window, "about_to_close", []), close_all]
