@@ -14,8 +14,10 @@ MP4: libx264, yuv420p (plays in browsers, PowerPoint, QuickTime); odd frame size
 repeating the last row / column (yuv420p needs even dimensions). GIF: each frame gets its own adaptive
 256-colour palette (median cut up to 0.5 MP, else Pillow's fast octree; no dithering: flat plot colours
 stay flat), loops forever;
-Pillow merges consecutive identical frames into one longer frame, so a paused run costs nothing. GIF
-frames are kept (palettised, 1 byte/pixel) until close(); prefer MP4 for long recordings.
+consecutive identical frames become one longer frame, so a paused run costs nothing. GIF frames are written
+to the temporary file as they come (ganviz.export.gifstream: memory stays at one frame; Pillow's own writer held
+every frame, ~9 GB at the limit); a GIF stops at MAX_GIF_FRAMES (FrameLimitReached: the frames so far are kept and
+close() commits them); prefer MP4 for long recordings.
 """
 
 from __future__ import annotations
@@ -35,9 +37,14 @@ import numpy as np
 
 from .errors import EncoderMissingError, ExportError, check_target, is_disk_full, os_error
 
+
+class FrameLimitReached(ExportError):
+    """The format's frame limit was reached: nothing was lost, the frames so far can still be committed (close())."""
+
 FORMATS = {"mp4": "MP4 video (H.264)", "gif": "animated GIF", "png": "PNG sequence (a folder)"}
 MAX_FPS = 240.0
-MAX_GIF_FRAMES = 5000  # palettised frames held in memory until close()
+MAX_GIF_FRAMES = 5000  # a GIF stops here (kept); at 30 fps that is nearly 3 minutes: record MP4 for longer
+GIF_WARN_FRAMES = 4000  # the recording says it is nearing the limit from here on
 GIF_MEDIANCUT_PIXELS = 500_000  # larger GIF frames use the fast octree palette
 
 Progress = Callable[[int, "int | None"], None]  # (frames written, total frames if known)
@@ -143,7 +150,9 @@ class FrameWriter:
         self._cancelled = threading.Event()  # cancel() from another thread: never commit, remove the temporary
         self._commit_lock = threading.Lock()
         self._ffmpeg: Any = None  # imageio-ffmpeg's write generator
-        self._gif_frames: list[Any] = []
+        self._gif: Any = None  # a GifStream onto the temporary file, from the first frame
+        self._gif_file: Any = None
+        self.frame_limit = MAX_GIF_FRAMES if self.fmt == "gif" else None
         # fail early, before any frame is produced: encoder present, target writable
         if self.fmt == "mp4":
             ffmpeg_exe()
@@ -182,6 +191,8 @@ class FrameWriter:
                               f"{self.size[0]}x{self.size[1]}; all frames must have one size")
         try:
             self._write(rgb)
+        except FrameLimitReached:
+            raise  # not an error in what was written: close() still commits it
         except ExportError:
             self.abort()
             raise
@@ -199,15 +210,22 @@ class FrameWriter:
                 self._ffmpeg = self._open_ffmpeg(rgb.shape[1], rgb.shape[0])
             self._ffmpeg.send(rgb)
         elif self.fmt == "gif":
-            if len(self._gif_frames) >= MAX_GIF_FRAMES:
-                raise ExportError(f"a GIF is limited to {MAX_GIF_FRAMES} frames here; record MP4 for longer runs")
+            if self.frames_written >= MAX_GIF_FRAMES:
+                raise FrameLimitReached(f"the GIF reached its limit of {MAX_GIF_FRAMES} frames; the frames so far are "
+                                        "kept — record MP4 for longer runs")
             image = _pillow()
             # median cut keeps flat plot colours exact (93% of pixels on a window frame) but costs ~50 ms per
             # megapixel; the fast octree (~7 ms/MP) shifts them slightly (white -> 252): used for big frames
             method = image.Quantize.MEDIANCUT if rgb.shape[0] * rgb.shape[1] <= GIF_MEDIANCUT_PIXELS \
                 else image.Quantize.FASTOCTREE
-            self._gif_frames.append(image.fromarray(rgb).quantize(colors=256, method=method,
-                                                                  dither=image.Dither.NONE))
+            frame = image.fromarray(rgb).quantize(colors=256, method=method, dither=image.Dither.NONE)
+            if self._gif is None:
+                from .gifstream import GifStream
+
+                self._gif_file = open(self.tmp, "wb")  # noqa: SIM115 (closed in close() / abort())
+                delay_cs = max(2, int(round(100.0 / self.fps)))  # GIF delays are in 1/100 s
+                self._gif = GifStream(self._gif_file, delay_cs)
+            self._gif.add(frame)
         else:
             _pillow().fromarray(rgb).save(self.tmp / f"frame_{self.frames_written:06d}.png", compress_level=3)
 
@@ -236,10 +254,11 @@ class FrameWriter:
                 gen, self._ffmpeg = self._ffmpeg, None
                 gen.close()  # waits for ffmpeg to finish the file
             elif self.fmt == "gif":
-                frames, self._gif_frames = self._gif_frames, []
-                duration = max(20, int(round(1000.0 / self.fps / 10.0)) * 10)  # GIF delays are in 1/100 s
-                frames[0].save(self.tmp, save_all=True, append_images=frames[1:], duration=duration, loop=0,
-                               optimize=False, disposal=1)
+                gif, fh, self._gif, self._gif_file = self._gif, self._gif_file, None, None
+                gif.close()
+                fh.flush()
+                os.fsync(fh.fileno())
+                fh.close()
             with self._commit_lock:  # a cancel() from another thread wins if it came first
                 if self._cancelled.is_set():
                     raise ExportError(f"recording cancelled: {self.path} was not written")
@@ -285,7 +304,11 @@ class FrameWriter:
         if gen is not None:
             with contextlib.suppress(Exception):
                 gen.close()
-        self._gif_frames = []
+        self._gif = None
+        fh, self._gif_file = self._gif_file, None
+        if fh is not None:
+            with contextlib.suppress(OSError):
+                fh.close()
         self._remove_tmp()
 
     def __enter__(self) -> FrameWriter:

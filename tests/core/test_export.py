@@ -116,6 +116,38 @@ def test_gif_frames_palette_and_loop(tmp_path):
     im.close()
 
 
+def test_a_gif_is_written_as_it_goes_and_keeps_its_frames_at_the_limit(tmp_path, monkeypatch):
+    """Issue 19.5: all GIF frames were held in memory (~9 GB for 5,000 window frames) and a GIF that reached the
+    limit was thrown away whole. Now frames go to the temporary file as they come, identical neighbours merge,
+    and at the limit FrameLimitReached leaves what was recorded to be committed."""
+    monkeypatch.setattr(V, "MAX_GIF_FRAMES", 12)
+    path = tmp_path / "long.gif"
+    w = V.FrameWriter(path, fps=25)
+    assert w.frame_limit == 12
+    sizes = []
+    fs = frames(6)
+    for i, k in enumerate([0, 1, 2, 3, 4, 5, 5, 0, 1, 2, 3, 4]):  # a repeated picture at 5, 6 (a paused run)
+        w.write(fs[k])
+        if i in (3, 9):
+            sizes.append(w.tmp.stat().st_size)
+    assert 0 < sizes[0] < sizes[1]  # on disk while recording, not in a list in memory
+    assert w._gif is not None and not hasattr(w, "_gif_frames")
+    with pytest.raises(V.FrameLimitReached, match="limit of 12 frames; the frames so far are kept"):
+        w.write(fs[0])
+    assert w.close() == path and files_in(tmp_path) == ["long.gif"]
+    im = Image.open(path)
+    assert im.n_frames == 11 and im.info["loop"] == 0  # 12 frames, two identical neighbours merged
+    durations = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        durations.append(im.info["duration"])
+    assert sum(durations) == 12 * 40 and 80 in durations
+    im.seek(5)
+    rgb = np.asarray(im.convert("RGB"))
+    assert abs(int(rgb[40, 50, 0]) - 100) <= 2  # the picture survives the splice (see test_gif_frames_...)
+    im.close()
+
+
 def test_png_sequence_folder(tmp_path):
     out = tmp_path / "frames"
     V.encode_frames(frames(4), str(out) + "/", fps=10)
@@ -172,12 +204,13 @@ def test_disk_full_while_writing_removes_the_partial_file(tmp_path, monkeypatch,
 
 
 def test_disk_full_at_finalising_a_gif_removes_the_partial_file(tmp_path, monkeypatch):
-    def save(self, fp, *a, **k):
-        with open(fp, "wb") as f:
-            f.write(b"GIF89a partial")
+    from ganviz.export import gifstream
+
+    def close(self):  # the trailer does not fit
+        self.fp.write(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Image.Image, "save", save)
+    monkeypatch.setattr(gifstream.GifStream, "close", close)
     w = V.FrameWriter(tmp_path / "x.gif")
     for f in frames(3):
         w.write(f)

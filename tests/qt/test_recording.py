@@ -87,6 +87,35 @@ def test_record_action_records_a_captioned_gif(window, qtbot, tmp_path):
     assert np.unique(rgb[:300].reshape(-1, 3), axis=0).shape[0] > 20  # the window itself, not blank
 
 
+def test_a_gif_at_its_frame_limit_is_kept_and_the_recording_ends_by_itself(window, qtbot, tmp_path, monkeypatch):
+    """Issue 19.5: a GIF reaching its limit was thrown away whole (after ~9 GB of frames held in memory)."""
+    from ganviz.qt.extensions import recording as R
+
+    monkeypatch.setattr(V, "MAX_GIF_FRAMES", 6)
+    monkeypatch.setattr(R, "GIF_WARN_FRAMES", 3)
+    w, ext = window, window.recording
+    d = ext.dock_widget
+    said = []
+    original = d.show_message
+    monkeypatch.setattr(d, "show_message", lambda text, error=False: (said.append(text), original(text, error)))
+    d.format.setCurrentIndex(d.format.findData("gif"))
+    d.size.setCurrentIndex(d.size.findText("640x360"))
+    d.fps.setValue(20)
+    d.path.setText(str(tmp_path / "capped.gif"))
+    frames_grow(qtbot, w, 1)
+    ext.last_file = None
+    action = w.actions_by_name["record"]
+    action.trigger()
+    qtbot.waitUntil(lambda: ext.last_file is not None, timeout=30000)  # it stops by itself at the limit
+    assert not action.isChecked() and ext.recorder is None
+    assert files_in(tmp_path) == ["capped.gif"]
+    assert "Saved 6 frames" in d.status.text() and "limit of 6 frames" in d.status.text()
+    assert any("This GIF stops at 6 frames (3 to go)" in t for t in said)  # warned before the limit
+    im = Image.open(tmp_path / "capped.gif")
+    assert 2 <= im.n_frames <= 6 and im.size == (640, 360)
+    im.close()
+
+
 def test_record_errors_leave_no_file_and_training_goes_on(window, qtbot, tmp_path, monkeypatch):
     w, ext = window, window.recording
     session = w.session

@@ -54,7 +54,7 @@ from ...export.session import (
     segments,
     session_from_run,
 )
-from ...export.video import FORMATS, FrameWriter
+from ...export.video import FORMATS, GIF_WARN_FRAMES, FrameLimitReached, FrameWriter
 
 DOCK_NAME = "recording"
 SIZES: list[tuple[str, tuple[int, int] | None]] = [
@@ -170,6 +170,7 @@ class Recorder(QtCore.QObject):
         self.dropped = 0
         self.error: str | None = None
         self.result: Path | None = None
+        self.note = ""  # e.g. the GIF reached its frame limit (what was recorded is kept)
         self.grab_seconds = 0.0  # time spent in the GUI thread grabbing (for measurements)
         self._queue: queue.Queue[tuple[QtGui.QImage, str | None]] = queue.Queue(maxsize=queue_frames)
         self._last = -math.inf
@@ -253,7 +254,12 @@ class Recorder(QtCore.QObject):
                         break
                     continue
                 assert self.out_size is not None
-                self.writer.write(qimage_to_rgb(compose_frame(image, self.out_size, caption)))
+                try:
+                    self.writer.write(qimage_to_rgb(compose_frame(image, self.out_size, caption)))
+                except FrameLimitReached as e:  # keep what was recorded: finalise it, take no more frames
+                    self.note = str(e)
+                    self._stopping.set()
+                    break
                 self.encoded += 1
                 self.progress.emit(self.encoded, self.captured, self.dropped)
             self.result = self.writer.close()
@@ -811,6 +817,10 @@ class RecordingExtension(QtCore.QObject):
         rec = self.sender()
         if rec is self.recorder:
             text = f"{captured} captured, {encoded} encoded" + (f", {dropped} dropped" if dropped else "")
+            limit = rec.writer.frame_limit
+            if limit is not None and encoded >= GIF_WARN_FRAMES and (encoded - GIF_WARN_FRAMES) % 100 == 0:
+                d.show_message(f"This GIF stops at {limit} frames ({limit - encoded} to go); what is recorded is "
+                               "kept. Record MP4 for longer runs.", error=True)
             d.progress.setFormat(text)
             self.rec_label.setText(f"● REC {captured}")
         else:
@@ -840,6 +850,8 @@ class RecordingExtension(QtCore.QObject):
         n = rec.encoded if rec else 0
         dropped = f" ({rec.dropped} dropped: encoding fell behind)" if rec and rec.dropped else ""
         msg = f"Saved {n} frames to {path}{dropped}"
+        if rec is not None and rec.note:
+            msg += f". {rec.note[0].upper()}{rec.note[1:]}"
         self.dock_widget.progress.setValue(1)
         self.dock_widget.progress.setFormat("done")
         self.dock_widget.show_message(msg)
