@@ -420,3 +420,42 @@ def test_quitting_after_compare_and_ensemble_windows_raises_nothing(qtbot, tmp_p
     qtbot.wait(50)
     err = capfd.readouterr().err
     assert "already deleted" not in err and "Traceback" not in err, err
+
+
+# ----------------------------------------------------------------------------- 4: compare panes
+
+def test_compare_panes_start_from_their_papers_defaults_and_keep_the_fakes_in_view(qtbot):
+    import dataclasses
+
+    from ganviz.qt.compare_window import CompareWindow
+    from tests.qt.snapshots import make_snapshot
+
+    w = CompareWindow(TrainConfig(**SMALL), ["ns", "wgan-gp"], interval=0.02)  # the default: process backend
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: w.last_snapshot is not None and w.last_snapshot.step >= 2, timeout=30000)
+        ns, gp = (s.config for s in w.last_snapshot.runs)
+        assert (ns.d_optimizer, ns.d_lr, ns.d_steps) == ("adam", TrainConfig().d_lr, 1)  # NS: the base set-up
+        assert (gp.d_lr, gp.g_lr, gp.beta1, gp.beta2, gp.gp_lambda, gp.d_steps) == (1e-4, 1e-4, 0.0, 0.9, 10.0, 5)
+        assert w.panes[1].widgets["d_lr"].value() == pytest.approx(1e-4)
+        assert w.panes[1].widgets["d_steps"].value() == 5
+        assert not w.panes[0].paper_button.isEnabled() and w.panes[1].paper_button.isEnabled()
+        w.panes[1].widgets["d_steps"].setValue(2)
+        qtbot.waitUntil(lambda: w.last_snapshot.runs[1].config.d_steps == 2, timeout=10000)
+        w.panes[1].paper_button.click()
+        qtbot.waitUntil(lambda: w.last_snapshot.runs[1].config.d_steps == 5, timeout=10000)
+        assert w.panes[1].widgets["d_steps"].value() == 5
+    finally:
+        w.shutdown()
+    # fakes that leave the data's range stay in view (the pane showed no generator)
+    view = w.panes[0].view
+    snap = make_snapshot(step=5, dim=2)
+    far = snap.fake + np.array([6.0, -4.0])
+    view.update_snapshot(dataclasses.replace(snap, fake=far))
+    (x0, x1), (y0, y1) = view.plot.getViewBox().viewRange()
+    inside = (far[:, 0] >= x0) & (far[:, 0] <= x1) & (far[:, 1] >= y0) & (far[:, 1] <= y1)
+    assert inside.mean() >= 0.95
+    view.update_snapshot(snap)  # back within the data: the data's own range again
+    (x0, x1), _ = view.plot.getViewBox().viewRange()
+    assert x1 - x0 < 12.0

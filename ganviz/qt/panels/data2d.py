@@ -212,6 +212,7 @@ class Data2DPanel(QtWidgets.QWidget):
             key = (r.left(), r.right(), r.top(), r.bottom())
         else:
             return
+        key = _with_fakes(key, _finite_rows(_xy(snapshot.fake)), self._view_key)
         if key != self._view_key:
             self._view_key = key
             self.plot.setRange(xRange=key[0:2], yRange=key[2:4], padding=0.0)
@@ -323,6 +324,32 @@ def _xy(a: np.ndarray | None) -> np.ndarray:
     if a.ndim != 2 or a.shape[1] < 2:
         return np.empty((0, 2))
     return a[:, :2]
+
+
+FAKES_IN_VIEW = 0.98  # the view grows to hold this share of the fakes (they must not vanish off the plot)
+MAX_ZOOM_OUT = 4.0  # ... up to this many times the data's own range
+
+
+def _with_fakes(data: tuple[float, ...], fake: np.ndarray, current: tuple[float, ...] | None) -> tuple[float, ...]:
+    """The view range: the data's, grown to show the fakes when they leave it (at most MAX_ZOOM_OUT times
+    the data's range); the current range is kept while it still holds them, so the view does not jitter."""
+    if fake.size == 0:
+        return data
+    q = (1.0 - FAKES_IN_VIEW) / 2
+    lo, hi = np.quantile(fake, q, axis=0), np.quantile(fake, 1.0 - q, axis=0)
+    x0, x1, y0, y1 = data[:4]
+    if lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1:
+        return data  # the fakes are within the data's range: the data's view
+    if current is not None and lo[0] >= current[0] and hi[0] <= current[1] and lo[1] >= current[2] \
+            and hi[1] <= current[3]:
+        return current
+    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+    pad_x, pad_y = 0.1 * w, 0.1 * h
+    nx0 = max(min(x0, lo[0] - pad_x), cx - MAX_ZOOM_OUT * w / 2)
+    nx1 = min(max(x1, hi[0] + pad_x), cx + MAX_ZOOM_OUT * w / 2)
+    ny0 = max(min(y0, lo[1] - pad_y), cy - MAX_ZOOM_OUT * h / 2)
+    ny1 = min(max(y1, hi[1] + pad_y), cy + MAX_ZOOM_OUT * h / 2)
+    return (float(nx0), float(nx1), float(ny0), float(ny1))
 
 
 def _finite_rows(a: np.ndarray) -> np.ndarray:
