@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import torch
 from ..core.config import FIELDS, ConfigError, TrainConfig
 from ..core.safeio import FileRefused, open_regular
 from ..core.trainer import Trainer
-from .errors import ExportError, check_target, write_atomically
+from .errors import ExportError, check_target, plain_reason, write_atomically
 
 FORMAT = "ganviz-checkpoint"
 FORMAT_VERSION = 1
@@ -86,9 +87,14 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"{path}: {e}; not a checkpoint") from None
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read the file ({e.strerror or e})") from None
-    except Exception as e:  # torch raises UnpicklingError / RuntimeError for foreign or damaged files
-        raise CheckpointError(f"{path}: not a ganviz checkpoint or damaged ({type(e).__name__}: "
-                              f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
+    except pickle.UnpicklingError as e:  # weights_only refused it (or a damaged pickle)
+        if "weights only" in str(e).lower() or "weights_only" in str(e):
+            raise CheckpointError(f"{path}: not a ganviz checkpoint: it holds Python objects other than tensors and "
+                                  "plain values (such a file could run code when loaded), so it was not "
+                                  "loaded") from None
+        raise CheckpointError(f"{path}: not a ganviz checkpoint or damaged ({plain_reason(e)})") from None
+    except Exception as e:  # torch raises RuntimeError for foreign or damaged files
+        raise CheckpointError(f"{path}: not a ganviz checkpoint or damaged ({plain_reason(e)})") from None
     if not isinstance(state, dict) or not isinstance(state.get("format"), str) or state["format"] != FORMAT:
         raise CheckpointError(f"{path}: not a ganviz checkpoint")
     version = state.get("format_version")
@@ -243,8 +249,8 @@ def load_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: b
     except Exception as e:
         trainer.__dict__.clear()
         trainer.__dict__.update(before)
-        raise CheckpointError(f"{path}: could not be loaded into the run ({type(e).__name__}: "
-                              f"{str(e).splitlines()[0][:300] if str(e) else ''}); the run is unchanged") from None
+        raise CheckpointError(f"{path}: could not be loaded into the run ({plain_reason(e)}); the run is "
+                              "unchanged") from None
     if log_event:
         note = "" if rng_ok else " (saved on another device: the random stream differs)"
         trainer._log("reset", f"loaded checkpoint {path.name} at step {trainer.step}{note}", old_step=old_step,

@@ -5,12 +5,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+FULL_BELOW_BYTES = 4 * 2**20  # a folder with less free space than this counts as full when a write fails
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class ExportError(RuntimeError):
@@ -32,15 +36,47 @@ def is_disk_full(exc: BaseException) -> bool:
     return "no space left on device" in str(exc).lower()
 
 
+def folder_full(path: Path | str) -> bool:
+    """Whether the folder that path is written to has (almost) no free space left."""
+    folder = Path(path).parent
+    try:
+        return shutil.disk_usage(folder).free < FULL_BELOW_BYTES
+    except OSError:
+        return False
+
+
+def plain_reason(exc: BaseException) -> str:
+    """An exception's reason for a person: its first line, without terminal colour codes or the command dump an
+    encoder adds (imageio-ffmpeg puts the whole ffmpeg command line into the message)."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    text = _ANSI.sub("", text).strip()
+    first = text.splitlines()[0].strip() if text else ""
+    if "FFMPEG COMMAND" in text:
+        return f"the video encoder (ffmpeg) stopped ({first or 'no reason given'})"
+    return first[:300] or type(exc).__name__
+
+
+def disk_full_error(path: Path | str, what: str = "write") -> DiskFullError:
+    return DiskFullError(f"the disk is full: could not {what} {path}. Free some space or choose another folder; "
+                         "the partial file was removed.")
+
+
 def os_error(exc: OSError | Exception, path: Path | str, what: str = "write") -> ExportError:
-    """A user-facing ExportError for an OSError raised while writing path."""
+    """A user-facing ExportError for an error raised while writing path (an OSError, or an encoder's error)."""
     if is_disk_full(exc):
-        return DiskFullError(f"the disk is full: could not {what} {path}. Free some space or choose another "
-                             "folder; the partial file was removed.")
+        return disk_full_error(path, what)
     if isinstance(exc, PermissionError):
         return ExportError(f"permission denied: cannot {what} {path}. Choose a folder you can write to.")
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return ExportError(f"cannot {what} {path}: {reason}")
+    if folder_full(path):  # an encoder that only says "broken pipe" when its disk filled up
+        return disk_full_error(path, what)
+    return ExportError(f"cannot {what} {path}: {plain_reason(exc)}")
+
+
+def nothing_written(path: Path | str, what: str = "the exporter") -> ExportError:
+    """A writer that reported no error but left an empty file: say why if the disk is full."""
+    if folder_full(path):
+        return disk_full_error(path)
+    return ExportError(f"could not write {path}: {what} wrote nothing (is the folder read-only?)")
 
 
 def check_target(path: Path, kind: str = "file") -> None:

@@ -44,7 +44,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core.commands import Command, SetRunning
 from ...core.config import TrainConfig
-from ...export.errors import ExportError, check_target, os_error
+from ...export.errors import ExportError, check_target, nothing_written, os_error
 from ...export.history import HistoryLog
 from ...export.session import (
     Session,
@@ -481,7 +481,7 @@ def export_widget(widget: QtWidgets.QWidget, path: str | os.PathLike[str]) -> Pa
     try:
         if suffix == ".png":
             if not widget.grab().save(str(tmp), "PNG"):
-                raise ExportError(f"could not write {path} (is the disk full or the folder read-only?)")
+                raise nothing_written(path, "the PNG writer")
         else:
             import pyqtgraph as pg
             import pyqtgraph.exporters  # noqa: F401  (registers pg.exporters)
@@ -498,7 +498,7 @@ def export_widget(widget: QtWidgets.QWidget, path: str | os.PathLike[str]) -> Pa
                 # draws the same items as vectors (images stay embedded rasters)
                 _svg_via_qt(widget, tmp)
             if not tmp.exists() or tmp.stat().st_size == 0:
-                raise ExportError(f"the SVG exporter wrote nothing to {path}")
+                raise nothing_written(path, "the SVG exporter")
         os.replace(tmp, path)
     except ExportError:
         with contextlib.suppress(OSError):
