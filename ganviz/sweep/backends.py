@@ -91,7 +91,14 @@ def run_ray(tasks: Sequence[Task], on_rows: OnRows, address: str | None = None) 
         raise RuntimeError('the ray backend needs Ray: pip install "ganviz[ray]"') from None
     started = False
     if not ray.is_initialized():
-        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False)
+        try:
+            ray.init(address=address or "local", include_dashboard=False, log_to_driver=False)
+        except Exception as e:  # noqa: BLE001 - ConnectionError, auth errors, ...: say what to do
+            where = f" at {address}" if address else ""
+            raise RuntimeError(
+                f"cannot start or join Ray{where}: {type(e).__name__}: {e}. Ray >= 2.59 authenticates with a "
+                "token: on a cluster node use --address auto; elsewhere set RAY_AUTH_MODE=token and the "
+                "cluster's token (RAY_AUTH_TOKEN=$(ray get-auth-token) or ~/.ray/auth_token)") from None
         started = True
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
