@@ -112,11 +112,13 @@ def _figures(rows, stem, datas, methods) -> list[str]:
 
 
 def command_line(args: argparse.Namespace) -> str:
-    parts = ["ganviz reproduce", f"--methods {_quote(args.methods or DEFAULT_METHODS)}",
-             f"--data {_quote(args.data or DEFAULT_DATA)}"]
     if args.from_:
-        parts.append(f"--from {_quote(args.from_)}")
+        parts = ["ganviz reproduce", f"--from {_quote(args.from_)}"]
+        parts += [f"--methods {_quote(args.methods)}"] if args.methods else []
+        parts += [f"--data {_quote(args.data)}"] if args.data else []
     else:
+        parts = ["ganviz reproduce", f"--methods {_quote(args.methods or DEFAULT_METHODS)}",
+                 f"--data {_quote(args.data or DEFAULT_DATA)}"]
         parts += [f"--seeds {args.seeds}", f"--steps {args.steps}"]
         if args.seed_start:
             parts.append(f"--seed-start {args.seed_start}")
@@ -126,6 +128,7 @@ def command_line(args: argparse.Namespace) -> str:
             parts.append(f"--seeds-per-task {args.seeds_per_task}")
         parts.append(f"--backend {args.backend}" + (f" --jobs {args.jobs}" if args.backend == "local" else ""))
         parts += [f"--set {_quote(kv)}" for kv in args.set]
+        parts += [f"--shard {args.shard}"] if args.shard else []
     if args.out:
         parts.append(f"--out {_quote(args.out)}")
     return " ".join(parts)
