@@ -417,4 +417,4 @@ class ControlPanel(QtWidgets.QScrollArea):
         self.image_notes.setVisible(shown and bool(self.image_notes.text()))
         if shown and self._notes_for != (cfg.image_path, cfg.image_range):  # a file set from outside (a scene,
             self._notes_for = (cfg.image_path, cfg.image_range)  # a session, the command line): say what it is
-            QtCore.QTimer.singleShot(0, lambda: self.check_image_path(self._config.image_path, quiet=True))
+            QtCore.QTimer.singleShot(0, self, lambda: self.check_image_path(self._config.image_path, quiet=True))
