@@ -18,7 +18,7 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtWidgets
 
 from ..core.config import TrainConfig
-from ..sweep.tables import METRICS, cell_config, grid_keys, grid_matrix
+from ..sweep.tables import METRICS, cell_config, fixed_range, grid_keys, grid_matrix
 from ..sweep.tasks import config_from_dict
 from . import style
 
@@ -87,7 +87,8 @@ class SweepWindow(QtWidgets.QWidget):
         label, scale, fmt = METRICS[metric]
         vals = np.array(gm.values, dtype=np.float32) * scale  # NaN (no ok run) is drawn transparent
         finite = vals[np.isfinite(vals)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        lo, hi = fixed_range(self.rows, metric) or ((float(finite.min()), float(finite.max())) if finite.size
+                                                     else (0.0, 1.0))
         if hi <= lo:
             hi = lo + 1.0
         self.image.setImage(vals, levels=(lo, hi), autoLevels=False)

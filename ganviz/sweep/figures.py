@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .reproduction import PUBLISHED, published_key
-from .tables import METRICS, final, grid_matrix, status_counts
+from .tables import METRICS, final, fixed_range, grid_matrix, status_counts
 
 
 def _save(fig: Any, stem: str | Path) -> list[str]:
@@ -103,12 +103,14 @@ def heatmap_figure(rows: Sequence[dict[str, Any]], stem: str | Path, x_key: str,
     fig = _figure(1.3 * len(gm.x_values) + 2.6, 1.0 * len(gm.y_values) + 1.8)
     ax = fig.subplots()
     masked = np.ma.masked_invalid(vals)
-    img = ax.imshow(masked, origin="lower", aspect="auto", cmap="viridis")
+    lo_hi = fixed_range(rows, metric)
+    img = ax.imshow(masked, origin="lower", aspect="auto", cmap="viridis", vmin=lo_hi[0] if lo_hi else None,
+                    vmax=lo_hi[1] if lo_hi else None)
     bar = fig.colorbar(img, ax=ax)
     k = next((r["final"]["n_modes"] for r in rows if (r.get("final") or {}).get("n_modes")), None)
     bar.set_label(f"{label} (mean over ok runs" + (f", of {k:g})" if metric == "modes_covered" and k else ")"))
-    finite = vals[np.isfinite(vals)]
-    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    lo, hi = img.get_clim()
+    mid = (lo + hi) / 2
     for iy in range(len(gm.y_values)):
         for ix in range(len(gm.x_values)):
             v, n, d = vals[iy, ix], gm.counts[iy][ix], gm.diverged[iy][ix]

@@ -119,6 +119,17 @@ class GridMatrix:
     rows: list[list[list[dict[str, Any]]]]
 
 
+def fixed_range(rows: Sequence[dict[str, Any]], metric: str) -> tuple[float, float] | None:
+    """The natural colour range of a metric in display units: 0..K modes, 0..100 % high quality; None for
+    metrics without one (reverse KL, W1: their data range is used)."""
+    if metric == "hq_fraction":
+        return 0.0, 100.0
+    if metric == "modes_covered":
+        k = max(((r.get("final") or {}).get("n_modes") or 0.0 for r in rows), default=0.0)
+        return (0.0, float(k)) if k else None
+    return None
+
+
 def grid_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The label keys that vary across rows (the grid's axes), in first-seen order."""
     seen: dict[str, set] = {}
