@@ -7,8 +7,8 @@ Real files come in many shapes; each of these reads without options, and `notes`
 - quoted fields (`"x","y"` / `"0.5","1.2"`), read with the standard csv module;
 - decimal commas (`0,03;-0,04`) when the delimiter is not a comma;
 - a header line (any text: `x (m),y (m)`) and comment lines starting with '#';
-- a pandas index column (`df.to_csv()`: a header starting with an empty name or "Unnamed: 0", or a first
-  column counting 0, 1, 2, ... beside two others) is dropped.
+- a pandas index column (`df.to_csv()`: a header starting with an empty name or "Unnamed: 0" before one or
+  two named columns, or a first column counting 0, 1, 2, ... beside two others) is dropped.
 
 `columns` picks the columns to use, by header name or by number (1 = the first column), e.g. "x,y",
 "2,3" or ["lon", "lat"]; without it a file must have 1 or 2 columns (after an index column is dropped).
@@ -144,14 +144,13 @@ def _parse(lines: list[tuple[int, str]], delim: str | None, columns: list[str | 
     width = len(header) if header else len(rows[0][1])
     first = header_line or rows[0][0]
     drop_index = False
-    if columns is None and width == 3:
-        if header and header[0].strip().lower() in _INDEX_NAMES:
-            drop_index = True
-        else:  # a first column counting 0, 1, 2, ... (or 1, 2, 3, ...)
-            col0 = [_number(fs[0], decimal_comma) if fs else None for _, fs in rows]
-            drop_index = all(v is not None for v in col0) and len(col0) >= 2 and (
-                np.array_equal(col0, np.arange(len(col0))) or np.array_equal(col0, np.arange(1, len(col0) + 1)))
-    use = [1, 2] if drop_index else _select(width, header, columns, name, header_line)
+    if columns is None and width in (2, 3) and header and header[0].strip().lower() in _INDEX_NAMES:
+        drop_index = True  # pandas' unnamed index: ",x,y" or ",x" (a Series)
+    elif columns is None and width == 3:  # a first column counting 0, 1, 2, ... (or 1, 2, 3, ...) beside x, y
+        col0 = [_number(fs[0], decimal_comma) if fs else None for _, fs in rows]
+        drop_index = all(v is not None for v in col0) and len(col0) >= 2 and (
+            np.array_equal(col0, np.arange(len(col0))) or np.array_equal(col0, np.arange(1, len(col0) + 1)))
+    use = list(range(1, width)) if drop_index else _select(width, header, columns, name, header_line)
     if columns is None and not drop_index and width not in (1, 2):
         names = f" ({', '.join(repr(h) for h in header)})" if header else ""
         raise _Fail(f"{name}: line {first}: {width} columns{names}; points have 1 column (x) or 2 columns (x, y): "
