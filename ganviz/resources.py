@@ -14,9 +14,21 @@ PACKAGE = "ganviz.assets"
 APP_ID = "ganviz"
 
 
+def _root() -> Traversable:
+    """ganviz.assets; in a source checkout imported without installing (PYTHONPATH, `python -m pytest` with a
+    non-editable install elsewhere), the checkout's assets/ folder, which is what a build would ship."""
+    try:
+        return resources.files(PACKAGE)
+    except ModuleNotFoundError:
+        checkout = Path(__file__).resolve().parent.parent
+        if (checkout / "pyproject.toml").is_file() and (checkout / "assets" / "ganviz.desktop").is_file():
+            return checkout / "assets"
+        raise
+
+
 def asset(relative: str) -> Traversable:
     """A shipped file or folder, e.g. asset("scenes") or asset("icons/ganviz.svg")."""
-    node = resources.files(PACKAGE)
+    node = _root()
     for part in relative.split("/"):
         node = node / part
     return node
