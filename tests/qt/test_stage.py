@@ -459,3 +459,31 @@ def test_compare_panes_start_from_their_papers_defaults_and_keep_the_fakes_in_vi
     view.update_snapshot(snap)  # back within the data: the data's own range again
     (x0, x1), _ = view.plot.getViewBox().viewRange()
     assert x1 - x0 < 12.0
+
+
+# ----------------------------------------------------------------------------- 5: D* where it means something
+
+def test_d_star_is_drawn_only_on_the_support_and_the_half_line_is_on_top(qtbot):
+    import dataclasses
+
+    from ganviz.core.snapshot import Field1D
+    from ganviz.qt.panels.data1d import Data1DPanel
+    from tests.qt.snapshots import make_snapshot, normal_pdf
+
+    panel = Data1DPanel()
+    qtbot.addWidget(panel)
+    x = np.linspace(-12.0, 12.0, 801)
+    p_data, p_g = normal_pdf(x, 0.0), normal_pdf(x, 0.3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d_star = p_data / (p_data + p_g)  # far out: 0/0-ish noise between 0 and 1
+    d_star[np.abs(x) > 8] = np.where(np.arange((np.abs(x) > 8).sum()) % 2, 0.0, 1.0)
+    field = Field1D(x=x, d=np.full_like(x, 0.5), p_data=p_data, p_g=p_g, d_star=d_star)
+    snap = dataclasses.replace(make_snapshot(step=10, dim=1), field1d=field, bounds=(-12.0, 12.0))
+    panel.update_snapshot(snap)
+    xs, ys = panel.d_star_curve.getData()
+    shown = np.isfinite(ys)
+    assert shown.any() and not shown[np.abs(xs) > 3].any()  # nothing where p_data + p_g ~ 0
+    assert np.all(np.abs(ys[shown] - 0.5) < 0.2)
+    labels = [label.text for _, label in panel.d_legend.items]
+    assert any("5% of peak" in t for t in labels)  # the plot says so
+    assert panel.equilibrium_line.zValue() > panel.d_curve.zValue()  # D = 1/2 not hidden by a flat D

@@ -11,6 +11,20 @@ from ganviz.qt import style
 from ganviz.qt.panels._common import FastScatter, objective_of
 
 RUG_MAX = 400  # fake samples drawn as rug ticks (the fixed noise batch: the same subset every frame)
+D_STAR_SUPPORT = 0.05  # D* is drawn only where p_data + p_g exceeds this share of its peak: elsewhere it is
+# the ratio of two near-zero densities (one a KDE) and swings between 0 and 1 without meaning anything
+D_STAR_LABEL = "D*(x), where p_data + p_g > 5% of peak"
+
+
+def d_star_on_support(d_star: np.ndarray, p_data: np.ndarray | None, p_g: np.ndarray | None) -> np.ndarray:
+    """D* with NaN (a gap) where both densities are negligible (D_STAR_SUPPORT)."""
+    d_star = np.asarray(d_star, dtype=np.float64).copy()
+    if p_data is None or p_g is None:
+        return d_star
+    total = np.asarray(p_data, dtype=np.float64) + np.asarray(p_g, dtype=np.float64)
+    peak = np.nanmax(total) if total.size and np.isfinite(total).any() else 0.0
+    d_star[~(total > D_STAR_SUPPORT * peak)] = np.nan
+    return d_star
 
 
 class Data1DPanel(QtWidgets.QWidget):
@@ -61,10 +75,10 @@ class Data1DPanel(QtWidgets.QWidget):
         self.d_legend = style.add_legend(self.d_plot)
         self.d_curve = self.d_plot.plot([], [], pen=style.pen(pal.disc, style.MAIN_WIDTH), name="D(x) learned")
         self.d_star_curve = self.d_plot.plot(
-            [], [], pen=style.pen(pal.d_star, style.MAIN_WIDTH, "dash"),
-            name="D*(x) = p_data / (p_data + p_g)",
+            [], [], pen=style.pen(pal.d_star, style.MAIN_WIDTH, "dash"), name=D_STAR_LABEL, connect="finite",
         )
-        self.equilibrium_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen(pal.reference, 1, "dash"))
+        self.equilibrium_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen(pal.reference, 2, "dash"))
+        self.equilibrium_line.setZValue(20)  # on top of the learned D, which lies on it at equilibrium
         self.d_plot.addItem(self.equilibrium_line, ignoreBounds=True)
         self._eq_sample = pg.PlotDataItem([], [], pen=style.pen(pal.reference, 1, "dash"))
         self._eq_in_legend = False
@@ -89,7 +103,8 @@ class Data1DPanel(QtWidgets.QWidget):
         self._set_optional(self.p_data_curve, x, f.p_data)
         self._set_optional(self.p_g_curve, x, f.p_g)
         show_d_star = obj.is_probability and f.d_star is not None
-        self._set_optional(self.d_star_curve, x, f.d_star if show_d_star else None)
+        self._set_optional(self.d_star_curve, x, d_star_on_support(f.d_star, f.p_data, f.p_g)
+                           if show_d_star else None)
         self._legend_has_d_star(show_d_star)
 
         fake = np.asarray(snapshot.fake, dtype=np.float64)
@@ -152,7 +167,7 @@ class Data1DPanel(QtWidgets.QWidget):
         if show == self._d_star_in_legend:
             return
         if show:
-            self.d_legend.addItem(self.d_star_curve, "D*(x) = p_data / (p_data + p_g)")
+            self.d_legend.addItem(self.d_star_curve, D_STAR_LABEL)
         else:
             self.d_legend.removeItem(self.d_star_curve)
         self._d_star_in_legend = show
