@@ -42,6 +42,7 @@ SEED_ALPHA = 70  # faint per-seed lines
 COLLAPSED_COLOUR = "#d62728"
 HEALTHY_COLOUR = "#1f5fbf"
 DIVERGED_COLOUR = "#7f7f7f"
+VERDICT_WARMUP = 500  # steps before the headline judges collapse (untrained generators are all one blob)
 
 
 class _Growing:
@@ -270,7 +271,8 @@ class EnsembleWindow(QtWidgets.QMainWindow):
         self.subline = QtWidgets.QLabel(
             f"{self.n_seeds} seeds ({config.seed}..{config.seed + self.n_seeds - 1}) of one set-up, trained in "
             f"lock-step as one batched model; {rule}." + (" An untrained generator is one blob, so every seed starts "
-                                                          "out collapsed." if k else ""))
+                                                          "out collapsed; the headline judges after a "
+                                                          f"{VERDICT_WARMUP}-step warm-up." if k else ""))
         self.subline.setWordWrap(True)
         self.subline.setStyleSheet(f"color: {pal.reference};")
         outer.addWidget(self.subline)
@@ -505,6 +507,8 @@ class EnsembleWindow(QtWidgets.QMainWindow):
         self.loss_fan.set_data(x, y)
 
     def _update_headline(self, metrics: dict, step: int) -> None:
+        """The verdict, once the seeds have trained for VERDICT_WARMUP steps ("too early to tell" before:
+        every untrained generator is one blob, so every seed starts out "collapsed")."""
         w1 = metrics["w1"]
         finite = w1[np.isfinite(w1)]
         parts = []
@@ -514,8 +518,12 @@ class EnsembleWindow(QtWidgets.QMainWindow):
             share = float(metrics["collapsed_share"])
             verdict = ("the rule (most seeds)" if share >= 0.5 else "bad luck (a minority of seeds)" if share > 0
                        else "absent")
-            parts.append(f"Collapsed: {c} of {self.n_seeds} seeds ({100 * share:.0f}%) at step {step}: "
-                         f"collapse here is {verdict}")
+            if step < VERDICT_WARMUP:
+                parts.append(f"Collapsed: {c} of {self.n_seeds} seeds at step {step}: too early to tell (the "
+                             f"verdict comes after a {VERDICT_WARMUP}-step warm-up)")
+            else:
+                parts.append(f"Collapsed: {c} of {self.n_seeds} seeds ({100 * share:.0f}%) at step {step}: "
+                             f"collapse here is {verdict}")
             with _quiet_nan():
                 parts.append(f"modes covered: median {np.nanmedian(metrics['modes_covered']):.0f} of "
                              f"{metrics['n_modes']:.0f}")

@@ -487,3 +487,23 @@ def test_d_star_is_drawn_only_on_the_support_and_the_half_line_is_on_top(qtbot):
     labels = [label.text for _, label in panel.d_legend.items]
     assert any("5% of peak" in t for t in labels)  # the plot says so
     assert panel.equilibrium_line.zValue() > panel.d_curve.zValue()  # D = 1/2 not hidden by a flat D
+
+
+# ----------------------------------------------------------------------------- 6: no verdict on untrained nets
+
+def test_ensemble_headline_says_too_early_before_its_warm_up(qtbot):
+    from ganviz.qt import ensemble_window as EW
+
+    w = EW.EnsembleWindow(TrainConfig(**{**SMALL, "data": "ring8"}), 4, autostart=False, backend="thread")
+    qtbot.addWidget(w)
+    try:
+        metrics = {"w1": np.array([2.5, 2.4, 2.6, 2.5]), "collapsed": np.array([1, 1, 1, 1]),
+                   "collapsed_share": 1.0, "modes_covered": np.array([1, 1, 2, 1]), "n_modes": 8.0}
+        w._update_headline(metrics, 14)  # the reported case: untrained networks at step 14
+        text = w.headline.text()
+        assert "too early to tell" in text and "rule" not in text
+        assert f"{EW.VERDICT_WARMUP}-step warm-up" in text and "warm-up" in w.subline.text()
+        w._update_headline(metrics, EW.VERDICT_WARMUP + 100)
+        assert "collapse here is the rule" in w.headline.text()
+    finally:
+        w.shutdown()
