@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--ensemble", action="store_true", help="also measure the batched ensemble (N = 1, 4, 16)")
     b.add_argument("--memory", type=int, default=0, metavar="STEPS",
                    help="also train STEPS steps (e.g. 100000) and report resident memory and its growth")
+    b.add_argument("--startup", action="store_true",
+                   help="instead: start-up times (window, first frame, train, image scene) as ratios to importing "
+                        "torch (see docs/BENCHMARKS.md)")
+    b.add_argument("--against", metavar="DIR", help="with --startup: also measure the ganviz checkout in DIR, "
+                   "alternating with this one (a before/after table)")
 
     for name, module in extension_commands().items():
         ext = sub.add_parser(name, help=module.HELP, description=module.HELP)
@@ -486,6 +491,10 @@ def _run(argv: list[str] | None) -> int:
         return cmd_train(args)
     if args.command == "list":
         return cmd_list()
+    if args.command == "bench" and args.startup:
+        from .startup_bench import run as run_startup_bench
+
+        return run_startup_bench(args)
     if args.command == "bench":
         from .bench import run_bench
 
