@@ -60,6 +60,34 @@ def _data_text(name: str, dim: int) -> str:
     return f"{name} ({side}×{side} images)" if side * side == dim else f"{name} (images)"
 
 
+DATA_GROUPS = (("1D data", lambda dim: dim == 1), ("2D data", lambda dim: dim == 2), ("Images", lambda dim: dim > 2))
+
+
+def fill_dataset_combo(combo: QtWidgets.QComboBox, current: str) -> None:
+    """The datasets under 1D / 2D / Images headers (not selectable). Of the user's own datasets only the
+    current one is listed: the others are left over from earlier imports or drawings."""
+    with signals_blocked(combo):
+        combo.clear()
+        model = combo.model()
+        for title, test in DATA_GROUPS:
+            entries = [(n, i) for n, i in DATASETS.items() if test(i.dim)
+                       and (not n.startswith("user:") or n == current)]
+            if not entries:
+                continue
+            combo.addItem(title)
+            header = model.item(combo.count() - 1)
+            header.setEnabled(False)
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            for name, info in entries:
+                text = (f"{name.split(':', 1)[-1].split('@', 1)[0]} (your data)" if name.startswith("user:")
+                        else _data_text(name, info.dim))
+                combo.addItem("   " + text, name)
+                combo.setItemData(combo.count() - 1, info.description, QtCore.Qt.ItemDataRole.ToolTipRole)
+        combo.setCurrentIndex(max(0, combo.findData(current)))
+
+
 def _choices(key: str) -> list[tuple[str, str, str]]:
     """(value, text, tooltip) for combo-box fields."""
     if key == "data":
@@ -208,6 +236,8 @@ class ControlPanel(QtWidgets.QScrollArea):
                 if tip:
                     combo.setItemData(i, tip, QtCore.Qt.ItemDataRole.ToolTipRole)
             combo.setCurrentIndex(max(0, combo.findData(value)))
+            if key == "data":
+                fill_dataset_combo(combo, value)
             combo.currentIndexChanged.connect(lambda _i, k=key, c=combo: self._changed(k, c.currentData()))
             return combo
         if f.type in ("int", int):

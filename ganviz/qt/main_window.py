@@ -19,7 +19,7 @@ from ..core.config import TrainConfig
 from ..core.preflight import data_problem
 from ..core.runstate import RunState
 from ..core.snapshot import History, Snapshot
-from . import layout, text_bounds
+from . import layout, menus, text_bounds
 from .banner import RunBanner
 from .controls import ControlPanel
 from .panels.coverage import CoveragePanel
@@ -96,6 +96,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._restore_layout()
         self.controls.set_config(self.session.config)
         self._install_extensions()
+        menus.arrange(self)  # File, Data, View, Scenes, Compare, Theory, Help; File -> Record, Quit
         self._show_dim(self.session.dim)  # after the extensions: it also hides their toy-data docks
         if self.settings.value("state") is None:
             layout.raise_defaults(self)  # the extensions have added (and raised) their docks

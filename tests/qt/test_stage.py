@@ -507,3 +507,49 @@ def test_ensemble_headline_says_too_early_before_its_warm_up(qtbot):
         assert "collapse here is the rule" in w.headline.text()
     finally:
         w.shutdown()
+
+
+# ----------------------------------------------------------------------------- 17: menus and the dataset list
+
+def test_menus_follow_desktop_order_and_the_dataset_list_is_grouped(qtbot, tmp_path, capsys):
+    from qtpy import QtWidgets
+
+    from ganviz.core import userdata as U
+
+    w = _plain_window(qtbot, tmp_path, "menus.ini")
+    try:
+        titles = [a.text().replace("&", "") for a in w.menuBar().actions()]
+        known = [t for t in titles if t in ("File", "Edit", "Data", "View", "Scenes", "Compare", "Theory", "Help")]
+        assert known == [t for t in ("File", "Edit", "Data", "View", "Scenes", "Compare", "Theory", "Help")
+                         if t in titles]
+        assert titles[0] == "File" and titles[-1] == "Help"
+        file_texts = [a.text() for a in w.menu("File").actions()]
+        assert any(t.startswith("Record") for t in file_texts) and file_texts[-1] == "Quit"
+        help_texts = [a.text() for a in w.menu("Help").actions()]
+        assert "About ganviz" in help_texts and "Documentation" in help_texts
+        dialog = next(a for a in w.menu("Help").actions() if a.text() == "Documentation")
+        dialog.trigger()
+        assert "ganviz" in w.documentation.findChild(QtWidgets.QTextBrowser).toPlainText()
+        w.documentation.close()
+        combo = w.controls.widgets["data"]
+        items = [(combo.itemText(i).strip(), combo.itemData(i), combo.model().item(i).isEnabled())
+                 for i in range(combo.count())]
+        headers = [t for t, d, on in items if d is None]
+        assert headers == ["1D data", "2D data", "Images"] and all(not on for _, d, on in items if d is None)
+        i1, i2, i3 = (next(i for i, it in enumerate(items) if it[0] == h) for h in headers)
+        assert i1 < [d for _, d, _ in items].index("gaussian-1d") < i2 < [d for _, d, _ in items].index("ring8") < i3
+        # the user's own data: only the current entry (an earlier import is stale)
+        old = U.user_config(TrainConfig(), U.points_rows(np.random.default_rng(0).normal(size=(50, 2))), "old")
+        new = U.user_config(TrainConfig(), U.points_rows(np.random.default_rng(1).normal(size=(60, 2))), "new")
+        w.classroom.ensure_data_choice(old)
+        w.classroom.ensure_data_choice(new)
+        data = [combo.itemData(i) for i in range(combo.count())]
+        assert new.data in data and old.data not in data
+    finally:
+        w.shutdown()
+        U.unregister_user_datasets()
+    from ganviz import cli
+
+    cli.main(["list"])
+    out = capsys.readouterr().out
+    assert "d-half-1d" in out and "saturating-vs-ns" in out  # `ganviz list` lists the scenes

@@ -1204,10 +1204,9 @@ class Classroom(QtCore.QObject):
         info = DATASETS.get(cfg.data)
         if not isinstance(combo, QtWidgets.QComboBox) or info is None or combo.findData(cfg.data) >= 0:
             return
-        label = cfg.data.split(":", 1)[-1].split("@", 1)[0]
-        with signals_blocked(combo):
-            combo.addItem(f"{label} (your data, {info.dim}D)", cfg.data)
-            combo.setItemData(combo.count() - 1, info.description, QtCore.Qt.ItemDataRole.ToolTipRole)
+        from ..controls import fill_dataset_combo
+
+        fill_dataset_combo(combo, cfg.data)  # grouped, with this user dataset and no stale ones
 
     def _on_draw_visibility(self, visible: bool) -> None:
         w = self.window
