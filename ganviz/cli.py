@@ -136,6 +136,8 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
     for k in top:
         delattr(args, "top_" + k)
     window_only = [k for k in WINDOW_DEFAULTS if hasattr(args, k)]
+    if getattr(args, "safe_mode", False):
+        window_only.append("safe_mode")
     def flags(keys: list[str]) -> str:
         return ", ".join("--" + k.replace("_", "-") for k in keys)
 

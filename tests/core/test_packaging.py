@@ -142,6 +142,7 @@ def test_options_before_train_reach_the_run(tmp_path):
     (["--data", "moons", "list"], "--data before `list`"),
     (["--set", "d_lr=0.5", "bench"], "--set before `bench`"),
     (["--screenshot", "x.png", "train"], "--screenshot: only for the window"),
+    (["--safe-mode", "list"], "--safe-mode: only for the window"),
 ])
 def test_options_a_subcommand_would_drop_are_refused(argv, needle, capsys):
     assert run_main(argv) == 2
