@@ -4,7 +4,8 @@ layouts checked before they are used.
 Default: controls on the left (full height); the data view in the centre, about as wide as it is tall (the
 2D view keeps a 1:1 aspect, so a wide centre would only add empty margins); a right column with the losses
 (tabbed with the histograms, scene and formulas) above the metrics (tabbed with the class coverage). On a
-small screen (a 1366x768 laptop) the right column is one group of tabs, so each plot keeps a readable size.
+screen under 1200 px (laptops, 1080p) the right column is one group of tabs, so each plot keeps a readable
+size.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ FRAME = (16, 40)  # room for the window manager's frame and title bar, outside t
 CHROME_HEIGHT = 110  # menu bar, toolbar and status bar, roughly
 MIN_DOCK = (110, 70)  # a dock narrower or lower than this in a saved layout is a drifted one
 MIN_CENTRE = 0.3  # the centre (data view) keeps at least this share of the window's width
-SMALL_HEIGHT = 900  # screens lower than this get one tab group on the right
+SMALL_HEIGHT = 1200  # screens lower than this get one tab group on the right (split, the six small
+# multiples of the metrics got ~60 px each on a 1080 px screen)
 
 
 def small_screen(window: QtWidgets.QWidget) -> bool:

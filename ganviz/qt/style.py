@@ -52,6 +52,11 @@ class Palette:
     z_grid: str  # warped z-grid
     modes: str  # mixture mode centres
     colormap: str  # diverging map for D's 2D field
+    # sample outlines: real and fake dots stay visible on the background and on every part of the heatmap
+    # (dark theme: white real samples were lost on the map's pale middle). Distinct values: themes are
+    # mapped colour by colour.
+    real_edge: str = "#fdfdfd"
+    fake_edge: str = "#3d1f00"
 
 
 LIGHT = Palette(
@@ -96,6 +101,7 @@ DARK = Palette(
     z_grid="#8fe38f",
     modes="#ffe000",
     colormap="CET-D1",
+    real_edge="#0a0a0a",
 )
 
 _palette: Palette = LIGHT

@@ -553,3 +553,28 @@ def test_menus_follow_desktop_order_and_the_dataset_list_is_grouped(qtbot, tmp_p
     cli.main(["list"])
     out = capsys.readouterr().out
     assert "d-half-1d" in out and "saturating-vs-ns" in out  # `ganviz list` lists the scenes
+
+
+# ----------------------------------------------------------------------------- 10: samples visible in every theme
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_real_and_fake_samples_stay_visible_over_the_heatmap_and_above_the_mode_crosses(qtbot, dark):
+    from qtpy import QtGui
+
+    from ganviz.qt import style
+    from ganviz.qt.panels.data2d import Data2DPanel
+
+    style.set_theme(dark)
+    try:
+        panel = Data2DPanel()
+        qtbot.addWidget(panel)
+        for scatter in (panel.real_scatter, panel.fake_scatter):
+            fill = QtGui.QColor(scatter.opts["brush"].color())
+            edge = QtGui.QColor(scatter.opts["pen"].color())
+            # fill and outline far apart in lightness: one of them contrasts with any part of the map
+            assert abs(fill.lightness() - edge.lightness()) >= 100, (fill.name(), edge.name())
+        assert panel.modes_scatter.zValue() < panel.real_scatter.zValue() < panel.fake_scatter.zValue()
+        pal = style.palette()
+        assert QtGui.QColor(panel.fake_scatter.opts["brush"].color()).name() == QtGui.QColor(pal.fake).name()
+    finally:
+        style.set_theme(False)

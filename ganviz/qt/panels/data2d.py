@@ -99,22 +99,22 @@ class Data2DPanel(QtWidgets.QWidget):
         self.z_grid.setZValue(6)
         self.plot.addItem(self.z_grid)
         self.real_scatter = FastScatter(
-            size=4, pen=None, brush=style.brush(pal.real, 200), symbol="o", pxMode=True
+            size=5, pen=style.pen(pal.real_edge, 1), brush=style.brush(pal.real, 230), symbol="o", pxMode=True
         )
         self.real_scatter.setZValue(10)
         self.plot.addItem(self.real_scatter)
         self.fake_scatter = FastScatter(
-            size=4, pen=None, brush=style.brush(pal.fake, 230), symbol="o", pxMode=True
+            size=5, pen=style.pen(pal.fake_edge, 1), brush=style.brush(pal.fake, 230), symbol="o", pxMode=True
         )
         self.fake_scatter.setZValue(11)
         self.plot.addItem(self.fake_scatter)
         self.arrows = pg.PlotCurveItem(pen=style.pen(pal.arrows, 1), connect="pairs")
         self.arrows.setZValue(12)
         self.plot.addItem(self.arrows)
-        self.modes_scatter = FastScatter(
-            size=15, pen=style.pen(pal.foreground, 1), brush=style.brush(pal.modes), symbol="+", pxMode=True
+        self.modes_scatter = FastScatter(  # under the samples: the crosses hid the real and converged fakes
+            size=11, pen=style.pen(pal.foreground, 1), brush=style.brush(pal.modes, 160), symbol="+", pxMode=True
         )
-        self.modes_scatter.setZValue(13)
+        self.modes_scatter.setZValue(9)
         self.plot.addItem(self.modes_scatter)
 
         self.legend.addItem(self.real_scatter, "real samples")

@@ -25,6 +25,7 @@ from ganviz.qt.panels.yrange import RobustYRange
 from ganviz.qt.series import Series
 
 LOG2 = math.log(2.0)
+SAME_SCALE = frozenset({"jsd", "w1"})  # plots whose scale does not change with the objective
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,10 @@ class MetricsPanel(QtWidgets.QWidget):
                 self._plot_keys[spec.name].append(c.key)
             self._markers[spec.name] = EventMarkers(plot, rotate=False)
             if spec.name != "modes":  # fractions keep their fixed 0..1 axis
-                self._ranges[spec.name] = RobustYRange(plot, log=spec.log_y)
+                # W1 and JSD measure the data, not the objective: one scale for the whole run, and a decaying
+                # curve is the lesson (only a far-off value is clipped)
+                self._ranges[spec.name] = RobustYRange(plot, log=spec.log_y,
+                                                       fence=10.0 if spec.name in SAME_SCALE else 2.0)
             self._notes[spec.name] = NaNote(plot)
             self.plots[spec.name] = plot
 
@@ -210,8 +214,9 @@ class MetricsPanel(QtWidgets.QWidget):
         self._last_step = snapshot.step
         if snapshot.objective != self._objective:
             if self._objective is not None:
-                for rng in self._ranges.values():
-                    rng.new_segment(float(snapshot.step))
+                for name, rng in self._ranges.items():
+                    if name not in SAME_SCALE:
+                        rng.new_segment(float(snapshot.step))
             self._objective = snapshot.objective
             self._apply_objective(snapshot.objective)
         if is_image_snapshot(snapshot) != self.image_mode:

@@ -29,7 +29,7 @@ def _refs(levels: Iterable[float | None], log: bool) -> list[float]:
 
 def robust_limits(values: Sequence[np.ndarray], include: Iterable[float | None] = (),
                   near: Iterable[float | None] = (), log: bool = False,
-                  pad: float = 0.08) -> tuple[float, float] | None:
+                  pad: float = 0.08, fence: float = FENCE) -> tuple[float, float] | None:
     """(lo, hi) (log10 units if log) that hold the bulk of `values`, the levels in `include` and those in
     `near` that lie near the data (an equilibrium line); None when nothing is finite."""
     parts = [np.asarray(v, dtype=np.float64).ravel() for v in values]
@@ -41,8 +41,8 @@ def robust_limits(values: Sequence[np.ndarray], include: Iterable[float | None] 
         return None
     q_lo, q_hi = (float(v) for v in np.quantile(y, QUANTILES))
     spread = max(q_hi - q_lo, 1e-12)
-    lo = max(float(y.min()), q_lo - FENCE * spread)
-    hi = min(float(y.max()), q_hi + FENCE * spread)
+    lo = max(float(y.min()), q_lo - fence * spread)
+    hi = min(float(y.max()), q_hi + fence * spread)
     width = max(hi - lo, spread)
     for r in _refs(near, log):  # a reference level (equilibrium) is shown when it is near the data
         if lo - 2 * width <= r <= hi + 2 * width:
@@ -60,10 +60,11 @@ class RobustYRange:
     """Keeps one PlotItem's y-range robust (see the module doc). Call `refresh(curves)` after new data and
     `new_segment(x)` when the objective changes (scales differ between objectives)."""
 
-    def __init__(self, plot: pg.PlotItem, log: bool = False, recent_points: int = 4000) -> None:
+    def __init__(self, plot: pg.PlotItem, log: bool = False, recent_points: int = 4000, fence: float = FENCE) -> None:
         self.plot = plot
         self.log = log
         self.recent_points = recent_points  # at most this many of the segment's latest values set the range
+        self.fence = fence
         self.segment_start: float | None = None
         self.user_range = False
         self.limits: tuple[float, float] | None = None  # (lo, hi) last applied, view units (log10 if log)
@@ -112,7 +113,7 @@ class RobustYRange:
         if self.user_range:
             return
         window = [self._window(x, y) for x, y in curves]
-        limits = robust_limits(window, include, near, log=self.log)
+        limits = robust_limits(window, include, near, log=self.log, fence=self.fence)
         if limits is None:
             return
         self.limits = limits
