@@ -1,4 +1,4 @@
-"""The engine (ganviz.core, the CLI's train path) never imports Qt.
+"""The engine (ganviz.core, ganviz.sweep, the CLI's train path) never imports Qt.
 
 A child interpreter installs an import blocker for every Qt binding and helper, imports every module of
 ganviz.core plus ganviz.cli / ganviz.bench, trains and snapshots, and reports which blocked modules ended
@@ -42,7 +42,9 @@ CHILD = textwrap.dedent(
     else:
         import importlib, pkgutil
         import ganviz.core
+        import ganviz.sweep
         names = sorted(m.name for m in pkgutil.iter_modules(ganviz.core.__path__, "ganviz.core."))
+        names += sorted(m.name for m in pkgutil.iter_modules(ganviz.sweep.__path__, "ganviz.sweep."))
         for name in names + ["ganviz", "ganviz.cli", "ganviz.bench"]:
             importlib.import_module(name)
         result["imported"] = names
@@ -78,7 +80,8 @@ def test_engine_imports_and_trains_without_qt():
     assert r["qt_modules"] == []
     assert {"ganviz.core.trainer", "ganviz.core.metrics", "ganviz.core.config", "ganviz.core.objectives",
             "ganviz.core.commands", "ganviz.core.snapshot", "ganviz.core.fields", "ganviz.core.models",
-            "ganviz.core.regularizers", "ganviz.core.distributions"} <= set(r["imported"])
+            "ganviz.core.regularizers", "ganviz.core.distributions", "ganviz.sweep.tasks", "ganviz.sweep.runner",
+            "ganviz.sweep.figures", "ganviz.sweep.backends"} <= set(r["imported"])
     assert r["step"] == 5 and r["fake_rows"] == 32 and r["cli_rc"] == 0
 
 
