@@ -578,3 +578,29 @@ def test_real_and_fake_samples_stay_visible_over_the_heatmap_and_above_the_mode_
         assert QtGui.QColor(panel.fake_scatter.opts["brush"].color()).name() == QtGui.QColor(pal.fake).name()
     finally:
         style.set_theme(False)
+
+
+# ----------------------------------------------------------------------------- 7: coverage gated on quality
+
+def test_class_coverage_counts_only_recognisable_samples_and_says_so(qtbot):
+    from ganviz.core.images import classifier as C
+    from ganviz.qt.panels.coverage import headline
+    from ganviz.qt.panels.images import ImageGridPanel
+
+    labels = np.repeat(np.arange(10), 50)  # every class gets a label: blobs labelled at random ...
+    blobs = C.coverage_metrics(labels, 10, confidence=np.full(500, 0.3))  # ... with low confidence
+    assert blobs["classes_covered"] == 0 and blobs["confident_share"] == 0.0
+    digits = C.coverage_metrics(labels, 10, confidence=np.full(500, 0.97))
+    assert digits["classes_covered"] == 10 and digits["confident_share"] == 1.0
+    mixed_conf = np.where(labels < 4, 0.95, 0.4)  # four classes drawn well, six still blobs
+    assert C.coverage_metrics(labels, 10, confidence=mixed_conf)["classes_covered"] == 4
+    assert C.coverage_metrics(labels, 10)["classes_covered"] == 10  # without confidences: as before
+    text = headline(0.0, 10, 0.08, 180.0, confident=0.12)
+    assert text.startswith("samples not yet recognisable (12%") and "classes covered 0 / 10" in text
+    assert "recognisable" not in headline(9.0, 10, 0.05, 12.0, confident=0.93)
+    panel = ImageGridPanel()
+    qtbot.addWidget(panel)
+    panel.set_show_classes(True)
+    assert not panel.class_key.isHidden() and "confidence" in panel.class_key.text()  # the colours explained
+    panel.set_show_classes(False)
+    assert panel.class_key.isHidden()

@@ -52,6 +52,7 @@ HELDOUT_SEED = 12345  # render() seed of the held-out check (training uses bank 
 REAL_STATS_SIZE = 5000
 REAL_STATS_SEED = 1  # the real-feature statistics use images the classifier was not trained on
 COVER_SHARE = 0.1  # a class is covered with at least this fraction of its uniform share of the samples
+CONFIDENT = 0.9  # ... of samples the classifier labels with at least this probability (recognisable ones)
 FEATURES = 64
 _PREDICT_CHUNK = 4096
 
@@ -268,8 +269,13 @@ def get_classifier(name: str, device: torch.device | str = "cpu") -> Classifier:
 
 # ------------------------------------------------------------------------------------------------ metrics
 
-def coverage_metrics(labels: np.ndarray, n_classes: int) -> dict[str, float]:
+def coverage_metrics(labels: np.ndarray, n_classes: int, confidence: np.ndarray | None = None,
+                     min_confidence: float = CONFIDENT) -> dict[str, float]:
     """Class coverage of predicted labels (ints in 0..n_classes-1).
+
+    With `confidence` (the classifier's probability of each label), only recognisable samples (confidence
+    >= min_confidence, the quality gate, like VEEGAN's high-quality samples) count towards a covered class:
+    early blobs are labelled with some class each but cover nothing. "confident_share" is their share.
 
     "classes_covered": classes holding at least max(1, ceil(COVER_SHARE * n / K)) of the n samples, i.e. a
     tenth of their uniform share (1% of the samples for K = 10; with fewer than 100 samples and K = 10, one
@@ -286,12 +292,17 @@ def coverage_metrics(labels: np.ndarray, n_classes: int) -> dict[str, float]:
     n = lab.size
     counts = np.bincount(lab, minlength=k)
     out: dict[str, float] = {}
+    sure = counts
+    if confidence is not None:
+        ok = np.asarray(confidence, dtype=np.float64).reshape(-1) >= min_confidence
+        sure = np.bincount(lab[ok], minlength=k)
+        out["confident_share"] = float(ok.mean()) if n else float("nan")
     if n == 0:
         out["classes_covered"] = 0.0
         out["class_kl"] = float("nan")
     else:
         need = max(1, math.ceil(COVER_SHARE * n / k))
-        out["classes_covered"] = float(np.count_nonzero(counts >= need))
+        out["classes_covered"] = float(np.count_nonzero(sure >= need))
         out["class_kl"] = float(sum(c / n * math.log(c * k / n) for c in counts.tolist() if c > 0))
     for i, c in enumerate(counts.tolist()):
         out[f"class_share_{i}"] = c / n if n else 0.0
@@ -368,7 +379,7 @@ def image_metrics(classifier: Classifier, fake: Tensor, real_stats: tuple[np.nda
     feature space. An FID-like score, NOT comparable to Inception FID (NaN with fewer than 2 fakes)."""
     logits, feats = classifier.run(fake)
     p, labels = torch.softmax(logits, dim=1).max(dim=1)
-    out = coverage_metrics(labels.numpy(), n_classes)
+    out = coverage_metrics(labels.numpy(), n_classes, confidence=p.numpy())
     out["class_confidence"] = float(p.mean()) if len(p) else float("nan")
     if len(feats) < 2:
         out["frechet"] = float("nan")

@@ -20,6 +20,7 @@ NO_CLASSIFIER = ("No class coverage for this data: its images have no labels, so
                  "label the generated samples.\nThe sample grids, losses and D(x) histograms still apply.")
 BAR_TITLE = "Generated samples per class (classifier labels)"
 WAITING = "class coverage: waiting for the first metrics"
+RECOGNISABLE = 0.5  # below this share of confidently classified samples the headline says they are not yet
 TRAINING = ("class coverage: waiting for the classifier (trained once in the background on the built-in "
             "data, then cached)")
 
@@ -48,11 +49,16 @@ def _num(v: float, digits: int = 2) -> str:
     return f"{v:.{digits}f}" if abs(v) < 100 else f"{v:.0f}"
 
 
-def headline(covered: float, k: int, kl: float, frechet: float) -> str:
-    """'classes covered 7 / 10 · KL to uniform 0.35 nats · Fréchet (classifier features) 12.3'."""
+def headline(covered: float, k: int, kl: float, frechet: float, confident: float = float("nan")) -> str:
+    """'classes covered 7 / 10 · KL to uniform 0.35 nats · Fréchet (classifier features) 12.3'; with the share of
+    recognisable samples (classifier confidence >= 0.9, the only ones that count towards coverage) when it is
+    low: 'samples not yet recognisable (12% are) · classes covered 0 / 10 · ...'."""
     cov = f"{covered:g}" if math.isfinite(covered) else "–"
-    return (f"classes covered {cov} / {k} · KL to uniform {_num(kl)} nats · "
+    text = (f"classes covered {cov} / {k} · KL to uniform {_num(kl)} nats · "
             f"Fréchet (classifier features) {_num(frechet, 1)}")
+    if math.isfinite(confident) and confident < RECOGNISABLE:
+        text = f"samples not yet recognisable ({100 * confident:.0f}% with confidence ≥ 0.9) · " + text
+    return text
 
 
 class CoveragePanel(QtWidgets.QWidget):
@@ -171,7 +177,7 @@ class CoveragePanel(QtWidgets.QWidget):
         if not any(f"class_share_{i}" in m for i in range(k)):
             self.headline.setText(TRAINING if state == "waiting" else WAITING)
             return
-        text = headline(covered, k, kl, finite_or_nan(m.get("frechet")))
+        text = headline(covered, k, kl, finite_or_nan(m.get("frechet")), finite_or_nan(m.get("confident_share")))
         self.headline.setText(" · ".join(part.replace(" ", "\u00a0") for part in text.split(" · ")))
         if snapshot.metrics_step == self._last_metrics_step:
             return

@@ -154,9 +154,16 @@ class ImageGridPanel(QtWidgets.QWidget):
             "confidence (green >= 0.9, amber >= 0.5, red below)."
         )
         self.class_checkbox.toggled.connect(self.set_show_classes)
+        self.class_key = QtWidgets.QLabel(  # what the label colours mean, on screen (not only in a tooltip)
+            "classifier confidence: " + "  ".join(
+                f"<span style='color:{confidence_colour(p)}; font-weight:bold'>■</span> {text}"
+                for p, text in ((0.95, "≥ 0.9"), (0.7, "≥ 0.5"), (0.2, "< 0.5"))))
+        self.class_key.setVisible(False)
+        self.class_checkbox.toggled.connect(self.class_key.setVisible)
         self.status = QtWidgets.QLabel(WAITING)
         self.status.setStyleSheet(f"color: {pal.na_text};")
         header.addWidget(self.class_checkbox)
+        header.addWidget(self.class_key)
         header.addStretch(1)
         header.addWidget(self.status)
 

@@ -20,6 +20,7 @@ from ganviz.qt import style
 QUANTILES = (0.1, 0.9)  # the bulk: its 80 % (a decaying curve's first values stay in it on short series)
 FENCE = 2.0  # values further than FENCE x (q90 - q10) beyond the bulk are spikes, clipped and marked
 MAX_MARKS = 60
+RECENT = 0.7  # the latest share of the segment's steps that sets the range
 
 
 def _refs(levels: Iterable[float | None], log: bool) -> list[float]:
@@ -113,6 +114,7 @@ class RobustYRange:
         if self.user_range:
             return
         window = [self._window(x, y) for x, y in curves]
+        window = [w for w in window if np.any(w != 0)] or window  # a curve at exactly 0 (no penalty) sets nothing
         limits = robust_limits(window, include, near, log=self.log, fence=self.fence)
         if limits is None:
             return
@@ -125,13 +127,20 @@ class RobustYRange:
         self._mark(curves, *limits)
 
     def _window(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """The values that set the range: the current segment's latest `recent_points`."""
+        """The values that set the range: the recent part of the current segment (its latest RECENT share of
+        steps, so the transient right after a switch leaves the range once the run has moved on), at most
+        `recent_points` values."""
         x, y = np.asarray(x), np.asarray(y)
-        if x.size == 0 or self.segment_start is None:
+        if x.size == 0:
+            return y
+        start = float(x[0]) if self.segment_start is None else self.segment_start
+        seg = x >= start
+        if int(seg.sum()) < 8:  # a segment with only a few values yet: the previous ones fill in
             return y[-self.recent_points:]
-        seg = y[x >= self.segment_start]
-        # a segment with only a few values yet: the previous ones fill in (the x-axis shows them too)
-        return seg[-self.recent_points:] if seg.size >= 8 else y[-self.recent_points:]
+        cut = float(x[-1]) - RECENT * (float(x[-1]) - start)
+        recent = seg & (x >= cut)
+        picked = y[recent] if int(recent.sum()) >= 8 else y[seg]
+        return picked[-self.recent_points:]
 
     def _mark(self, curves: Sequence[tuple[np.ndarray, np.ndarray]], lo: float, hi: float) -> None:
         xs, ys, worst = [], [], None
