@@ -133,7 +133,7 @@ class TrainConfig:
         if isinstance(self.data, str) and self.data.startswith("user:"):
             from .userdata import ensure_registered  # registers the dataset carried in data_points
             ensure_registered(self.data, self.data_points)
-        from .images.views import check_image_config  # cross-field rules of image data / DCGAN
+        from .images.distribution import check_image_config  # cross-field rules of image data / DCGAN
         check_image_config(self)
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,7 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+
+from .lazy import lazy_import
+
+torch = lazy_import("torch")  # imported on first use: the window shows before torch loads
 
 LOG_2PI = math.log(2.0 * math.pi)
 # Largest temporary array (in float64 elements) that log_prob builds at once; bounds memory on big grids.

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch import Tensor
+from .lazy import lazy_import
+
+torch = lazy_import("torch")  # imported on first use: the window shows before torch loads
+F = lazy_import("torch.nn.functional")
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
 
 LOG4 = 1.3862943611198906
 

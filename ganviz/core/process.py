@@ -92,7 +92,7 @@ def process_state(pid: int | None) -> str | None:
 
 
 def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, metrics_interval: float,
-                threads: int, links: list | None = None) -> None:
+                threads: int, links: list | None = None, hold: bool = False) -> None:
     send_lock = threading.Lock()  # the heartbeat thread and the main thread share the snapshot pipe
     finished = threading.Event()
 
@@ -110,7 +110,7 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
 
     send(("beat", None))
     threading.Thread(target=heartbeat, name="ganviz-heartbeat", daemon=True).start()
-    state = {"credits": IN_FLIGHT, "stop": False}
+    state = {"credits": IN_FLIGHT, "stop": False, "go": not hold}
 
     def drain() -> None:
         while cmd_conn.poll():
@@ -123,6 +123,8 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
                 state["credits"] = min(IN_FLIGHT, state["credits"] + 1)
             elif kind == "stop":
                 state["stop"] = True
+            elif kind == "go":
+                state["go"] = True
             elif kind in REQUESTS:  # answered at this step boundary, on the snapshot pipe
                 req_id, arg = payload
                 try:
@@ -150,6 +152,9 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
             trainer = config.build()
         else:
             trainer = Trainer(config)
+        while not state["go"] and not state["stop"]:  # prestarted: built, and waiting for its window
+            cmd_conn.poll(0.05)
+            drain()
         for snap in trainer.run(snapshot_interval=interval, metrics_interval=metrics_interval, ready=ready,
                                 defer_metrics=True):
             if state["stop"]:
@@ -229,6 +234,31 @@ def end_process(process: Any, timeout: float) -> bool:
     return not process.is_alive()
 
 
+_PRESTARTED: list[TrainerProcess] = []
+
+
+def prestart(config: TrainConfig, interval: float, metrics_interval: float = 0.5, threads: int = 1) -> None:
+    """Start the training process for config now, before the window that will own it is built: it imports
+    torch and builds its Trainer on another core while this process builds the window, then waits until a
+    TrainingSession adopts it (`take_prestarted`) and releases it (issue 20)."""
+    process = TrainerProcess(config, interval, metrics_interval, threads, hold=True)
+    process.start()
+    _PRESTARTED.append(process)
+
+
+def take_prestarted(config: Any, interval: float, metrics_interval: float,
+                    threads: int) -> TrainerProcess | None:
+    """The prestarted process, if it was started for exactly this run (else it is stopped: it must not train
+    a config nobody asked for any more); None when there is none."""
+    while _PRESTARTED:
+        process = _PRESTARTED.pop()
+        if (isinstance(config, TrainConfig) and process.config == config and process.settings ==
+                (interval, metrics_interval, threads) and process.process.is_alive()):
+            return process
+        process.stop(0.5)
+    return None
+
+
 class RequestError(RuntimeError):
     """A request to the training process failed (the message says why) or got no answer in time."""
 
@@ -237,9 +267,10 @@ class TrainerProcess:
     """Owns the child process. All methods are called from the parent."""
 
     def __init__(self, config: Any, interval: float = 0.04, metrics_interval: float = 0.5,
-                 threads: int = 1, workers: int | None = None) -> None:
+                 threads: int = 1, workers: int | None = None, hold: bool = False) -> None:
         """config: a TrainConfig, a list of them (a comparison; `workers` processes, default one per core up
-        to one per run), or an object with build() (e.g. ensemble.EnsembleSpec)."""
+        to one per run), or an object with build() (e.g. ensemble.EnsembleSpec). hold: the child builds its
+        engine and then waits for `release()` before it trains (a process started ahead of its window)."""
         ctx = mp.get_context("spawn")
         self._ctx = ctx
         self._cmd, cmd_child = ctx.Pipe()
@@ -256,7 +287,8 @@ class TrainerProcess:
         self.threads = threads
         self.process = ctx.Process(target=_child_main, name="ganviz-trainer", daemon=True,
                                    args=(config, cmd_child, snap_child, interval, metrics_interval, threads,
-                                         self._links))
+                                         self._links, hold))
+        self.settings = (interval, metrics_interval, threads)
         self._child_ends = (cmd_child, snap_child)
         self.config = config  # what the child's trainer is built from
         self._recv_lock = threading.Lock()  # one reader of the snapshot pipe at a time
@@ -275,6 +307,8 @@ class TrainerProcess:
         return max(1, len(self._groups))
 
     def start(self) -> None:
+        if self.started_at is not None:  # already started (a prestarted process, adopted)
+            return
         if len(self._groups) > 1:
             from .compare import start_shards
 
@@ -297,6 +331,10 @@ class TrainerProcess:
 
     def frame_done(self) -> None:
         self._send("ready")
+
+    def release(self) -> None:
+        """Let a child started with hold=True train (commands sent before this apply first); else no effect."""
+        self._send("go")
 
     def receive(self, timeout: float) -> Snapshot | None:
         """The next snapshot, or None if none arrived within timeout (or a heartbeat did). Raises ChildFailed if

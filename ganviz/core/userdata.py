@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from .distributions import (
     DATASETS,
@@ -47,8 +46,11 @@ from .distributions import (
     _logsumexp_rows,
     _square_view,
 )
+from .lazy import lazy_import
 from .pointfiles import MAX_POINTS, PointsError, read_csv
 from .safeio import FileRefused, open_regular
+
+torch = lazy_import("torch")  # imported on first use: the window shows before torch loads
 
 MIN_POINTS = 2
 MAX_COMPONENTS = 64

@@ -8,6 +8,7 @@ import sys
 from ..core.config import TrainConfig
 
 _collector = None  # the GUI thread's garbage collector (one per process)
+WINDOW_INTERVAL = 0.045  # MainWindow's snapshot interval: a prestarted training process is adopted only if equal
 
 
 def make_app():
@@ -73,16 +74,50 @@ def run_events(seconds: float, until=None) -> None:
         poll.stop()
 
 
+def warm_up_after_paint(threads: int) -> None:
+    """Once the event loop runs (after the window's first paint), import torch and the engine's view code in
+    a thread, so the first snapshot finds them loaded; then set torch's thread count in the GUI thread."""
+    import threading
+
+    from qtpy import QtCore
+
+    app = QtCore.QCoreApplication.instance()
+
+    def set_threads() -> None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+
+    def load() -> None:
+        try:
+            import torch
+
+            from ..core import compare, trainer  # noqa: F401  (what materialising a snapshot needs)
+
+            torch.set_num_threads(max(1, threads))
+        except Exception:  # a broken install is reported by the training process, in words
+            return
+        QtCore.QTimer.singleShot(0, app, set_threads)
+
+    QtCore.QTimer.singleShot(0, lambda: threading.Thread(target=load, name="ganviz-warm-up", daemon=True).start())
+
+
 def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3.0, threads: int = 1,
             scene=None, compare: list[str] | None = None, with_settings: bool = False,
             safe: bool = False) -> int:
-    """Open the window (training starts at once). With screenshot, save a PNG after `after` s and exit."""
-    import torch
+    """Open the window (training starts at once). With screenshot, save a PNG after `after` s and exit.
+
+    Fast on stage (issue 20): the training process is started first, so it imports torch and builds its
+    Trainer on another core while this process builds the window; this process imports torch only after the
+    window has been drawn (`warm_up_after_paint`)."""
+    if not compare:
+        from ..core.process import prestart
+
+        prestart(scene.config if scene is not None else config, WINDOW_INTERVAL, threads=threads)
     from qtpy import QtCore
 
     from .main_window import MainWindow
 
-    torch.set_num_threads(max(1, threads))
     app = make_app()
     set_safe_mode(safe)
     settings = None
@@ -106,6 +141,7 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
         if scene is not None:
             window.load_scene(scene)
     window.show()
+    warm_up_after_paint(threads)
     status = {"code": 0}
     if screenshot:
         def grab() -> None:

@@ -15,6 +15,7 @@ previous one (`frame_done()`), so the event queue never floods and nothing is lo
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 import time
 import traceback
@@ -25,12 +26,13 @@ from qtpy.QtCore import QObject, Signal
 from superqt.utils import GeneratorWorker
 
 from ..core.commands import Command
-from ..core.compare import CompareSnapshot, CompareTrainer
 from ..core.config import TrainConfig
 from ..core.distributions import DATASETS
-from ..core.process import ChildFailed, TrainerProcess, error_summary
+from ..core.process import ChildFailed, TrainerProcess, error_summary, take_prestarted
 from ..core.snapshot import Event, Snapshot
-from ..core.trainer import Trainer, resolve_device
+
+# ganviz.core.compare and .trainer (torch) are imported where they are used: with the process backend the
+# window shows before torch is loaded in its process (issue 20)
 
 
 class _MetricsCarry:
@@ -104,10 +106,20 @@ class TrainingSession(QObject):
         self.engine = engine
         self.trainer: Any = None  # the engine itself with the thread backend: Trainer, CompareTrainer, ...
         if backend == "thread":
+            from ..core.compare import CompareTrainer
+            from ..core.trainer import Trainer
+
             self.trainer = engine.build() if engine is not None else CompareTrainer(compare) if compare else \
                 Trainer(config)
         self.process: TrainerProcess | None = None
-        device, message = resolve_device(config.device)
+        if backend == "process" and "torch" not in sys.modules:
+            # the child resolves the device (a CUDA fallback arrives as its "device" event); importing torch
+            # here only to ask would hold the window back by a torch import
+            device, message = ("cpu" if config.device == "cpu" else f"{config.device} (starting)"), None
+        else:
+            from ..core.trainer import resolve_device
+
+            device, message = resolve_device(config.device)
         self.device = str(device)
         self.startup_events: list[Event] = [Event(0, "device", message)] if message else []
         self._ready = threading.Event()
@@ -161,6 +173,7 @@ class TrainingSession(QObject):
         carries: list[_MetricsCarry] = []
         process = self.process
         stall, next_check = "", 0.0
+        compare_snapshot: Any = None  # ganviz.core.compare.CompareSnapshot, imported with the first snapshot
         try:
             while not self._stop.is_set():
                 try:
@@ -185,13 +198,15 @@ class TrainingSession(QObject):
                             continue
                     yield None  # a heartbeat
                     continue
-                if not isinstance(snap, (Snapshot, CompareSnapshot)):  # another engine's: its window materialises
+                if compare_snapshot is None:  # torch is loaded by now (the snapshot's tensors)
+                    from ..core.compare import CompareSnapshot as compare_snapshot
+                if not isinstance(snap, (Snapshot, compare_snapshot)):  # another engine's: its window materialises
                     yield snap
                     continue
                 snap = snap.materialized()
-                if isinstance(snap, CompareSnapshot):
+                if isinstance(snap, compare_snapshot):
                     carries += [_MetricsCarry() for _ in range(len(snap.runs) - len(carries))]
-                    snap = CompareSnapshot(tuple(c.apply(s) for c, s in zip(carries, snap.runs, strict=True)))
+                    snap = compare_snapshot(tuple(c.apply(s) for c, s in zip(carries, snap.runs, strict=True)))
                 else:
                     carries = carries or [_MetricsCarry()]
                     snap = carries[0].apply(snap)
@@ -208,7 +223,9 @@ class TrainingSession(QObject):
         self._ready.set()
         if self.backend == "process":
             engine = self.compare or self.engine or self.config
-            self.process = TrainerProcess(engine, self.interval, self.metrics_interval, self.threads)
+            # a process started before the window was built (ganviz.qt.app) is adopted when it trains this
+            self.process = take_prestarted(engine, self.interval, self.metrics_interval, self.threads) or \
+                TrainerProcess(engine, self.interval, self.metrics_interval, self.threads)
             self.process.start()
             for step, command in self._scheduled:
                 self.process.schedule(step, command)
@@ -216,6 +233,7 @@ class TrainingSession(QObject):
             for command in self._queued:
                 self.process.submit(command)
             self._queued.clear()
+            self.process.release()  # a prestarted child waits for this: scheduled and queued commands first
             worker = _Worker(self._process_loop)
         else:
             worker = _Worker(self._thread_loop)

@@ -13,9 +13,11 @@ import threading
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..distributions import Distribution, register
+from ..lazy import lazy_import
+
+torch = lazy_import("torch")  # imported on first use: the window shows before torch loads
 
 BANK_SIZE = 10_000  # images per built-in dataset (1000 per class), rendered once and cached on disk
 BANK_SEED = 0  # the data is the same for every training seed; the seed picks the draws
@@ -176,3 +178,18 @@ def is_image_data(name: str) -> bool:
 
     info = DATASETS.get(name)
     return info is not None and info.dim == IMAGE_DIM
+
+
+def check_image_config(cfg) -> None:
+    """Raise ConfigError for settings that do not apply to image data (or DCGAN to toy data)."""
+    from ..config import ConfigError
+
+    image = is_image_data(cfg.data)
+    if cfg.arch == "dcgan" and not image:
+        raise ConfigError(f"arch=dcgan needs image data (digits, shapes, image-file), not data={cfg.data!r}; "
+                          "use arch=auto or arch=mlp")
+    if cfg.data == "image-file" and not cfg.image_path:
+        raise ConfigError("data='image-file' needs image_path: an MNIST idx file, an .npz / .npy array, or a "
+                          "folder of images")
+    if image and cfg.generator != "learned":
+        raise ConfigError(f"generator={cfg.generator!r} is for the toy data; image data needs generator=learned")

@@ -176,17 +176,3 @@ class ImageViewState:
         return out
 
 
-def check_image_config(cfg: TrainConfig) -> None:
-    """Raise ConfigError for settings that do not apply to image data (or DCGAN to toy data)."""
-    from ..config import ConfigError
-    from .distribution import is_image_data
-
-    image = is_image_data(cfg.data)
-    if cfg.arch == "dcgan" and not image:
-        raise ConfigError(f"arch=dcgan needs image data (digits, shapes, image-file), not data={cfg.data!r}; "
-                          "use arch=auto or arch=mlp")
-    if cfg.data == "image-file" and not cfg.image_path:
-        raise ConfigError("data='image-file' needs image_path: an MNIST idx file, an .npz / .npy array, or a "
-                          "folder of images")
-    if image and cfg.generator != "learned":
-        raise ConfigError(f"generator={cfg.generator!r} is for the toy data; image data needs generator=learned")

@@ -63,9 +63,13 @@ def open_sweep_results(window, path: str | None = None):
     return sw
 
 
-def install(window) -> None:
-    from ..compare_window import ask_objectives
+def ask_objectives(window):
+    from ..compare_window import ask_objectives as ask  # torch: imported when the dialog opens (issue 20)
 
+    return ask(window)
+
+
+def install(window) -> None:
     menu = window.menu("Compare")
     quick = menu.addAction("Non-saturating vs WGAN-GP")
     quick.setShortcut(QtGui.QKeySequence("Ctrl+K"))

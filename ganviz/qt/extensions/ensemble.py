@@ -8,7 +8,6 @@ from qtpy import QtGui, QtWidgets
 
 from ...core.commands import SetRunning
 from ...core.config import ConfigError
-from ...core.ensemble import check_ensemble_config
 from ...core.images.distribution import is_image_data
 
 DEFAULT_SEEDS = 16
@@ -18,6 +17,7 @@ def open_ensemble(window, n_seeds: int):
     """Open an EnsembleWindow on the main window's current config; the main run pauses (they would share
     the CPU). An unsupported config (packing, unrolling, minibatch features, a fixed generator) is
     explained in a message box instead, and nothing is paused."""
+    from ...core.ensemble import check_ensemble_config  # torch: imported when an ensemble is opened
     from ..ensemble_window import EnsembleWindow
 
     config = window.session.config
