@@ -604,3 +604,21 @@ def test_class_coverage_counts_only_recognisable_samples_and_says_so(qtbot):
     assert not panel.class_key.isHidden() and "confidence" in panel.class_key.text()  # the colours explained
     panel.set_show_classes(False)
     assert panel.class_key.isHidden()
+
+
+def test_a_decaying_loss_keeps_its_story_in_view(qtbot):
+    """The saturating scene: D's loss falls from 1.4 to ~1e-6; zooming onto the 1e-6 tail would hide it."""
+    from ganviz.core.snapshot import History
+    from ganviz.qt.panels.losses import LossPanel
+
+    panel = LossPanel()
+    qtbot.addWidget(panel)
+    steps = np.arange(0, 400)
+    decay = 1.4 * np.exp(-steps / 12.0) + 1e-6
+    keys = ("d_loss", "g_loss", "d_real_term", "d_fake_term", "d_penalty")
+    for i in range(0, 400, 20):
+        values = {k: (decay[i:i + 20] if k != "g_loss" else -decay[i:i + 20]) for k in keys}
+        values["d_penalty"] = np.zeros(20)
+        panel.update_snapshot(_snap(i + 20, "minimax", History(steps[i:i + 20], values)))
+    lo, hi = panel.plot.getViewBox().viewRange()[1]
+    assert hi >= 1.0 and lo <= -1.0, (lo, hi)  # the fall from 1.4 is on the plot

@@ -21,6 +21,8 @@ QUANTILES = (0.1, 0.9)  # the bulk: its 80 % (a decaying curve's first values st
 FENCE = 2.0  # values further than FENCE x (q90 - q10) beyond the bulk are spikes, clipped and marked
 MAX_MARKS = 60
 RECENT = 0.7  # the latest share of the segment's steps that sets the range
+TREND_BINS = 50  # ... and the medians of this many stretches of the whole segment (a decay stays in view)
+TREND_MIN = 5  # values per stretch at least: a spike shorter than half of it never sets a median
 
 
 def _refs(levels: Iterable[float | None], log: bool) -> list[float]:
@@ -115,7 +117,8 @@ class RobustYRange:
             return
         window = [self._window(x, y) for x, y in curves]
         window = [w for w in window if np.any(w != 0)] or window  # a curve at exactly 0 (no penalty) sets nothing
-        limits = robust_limits(window, include, near, log=self.log, fence=self.fence)
+        trend = [v for x, y in curves for v in self._trend(x, y)]
+        limits = robust_limits(window, [*include, *trend], near, log=self.log, fence=self.fence)
         if limits is None:
             return
         self.limits = limits
@@ -125,6 +128,24 @@ class RobustYRange:
         finally:
             self._applying = False
         self._mark(curves, *limits)
+
+    def _trend(self, x: np.ndarray, y: np.ndarray) -> list[float]:
+        """The lowest and highest median of TREND_BINS stretches of the segment: a decay or a drift over many
+        steps stays in view (D's loss falling from 1.4 to 1e-6 is the lesson), a spike of a few steps does not
+        (a median of several values ignores it)."""
+        x, y = np.asarray(x), np.asarray(y, dtype=np.float64)
+        if self.segment_start is not None:
+            keep = x >= self.segment_start
+            x, y = x[keep], y[keep]
+        y = y[np.isfinite(y) & (y > 0)] if self.log else y[np.isfinite(y)]
+        if not np.any(y != 0):  # a curve at exactly 0 here (no penalty) sets nothing
+            return []
+        size = max(TREND_MIN, y.size // TREND_BINS)
+        if y.size < 2 * size:
+            return []
+        n = y.size // size * size
+        medians = np.median(y[y.size - n:].reshape(-1, size), axis=1)
+        return [float(medians.min()), float(medians.max())]
 
     def _window(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The values that set the range: the recent part of the current segment (its latest RECENT share of
