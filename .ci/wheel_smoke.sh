@@ -19,7 +19,8 @@ for f in LICENSE README.md tests/conftest.py tests/core/test_packaging.py docs/C
          assets/scenes/digits-dcgan.toml assets/icons/ganviz.png assets/ganviz.desktop; do
   grep -q "^ganviz-[^/]*/$f\$" "$work/sdist.txt" || { say "FAIL: the sdist lacks $f"; exit 1; }
 done
-unzip -l "$wheel" | grep -q "ganviz/assets/scenes/digits-dcgan.toml" || { say "FAIL: the wheel lacks the scenes"; exit 1; }
+python3 -c "import sys, zipfile; sys.exit('ganviz/assets/scenes/digits-dcgan.toml' not in zipfile.ZipFile(sys.argv[1]).namelist())" \
+  "$wheel" || { say "FAIL: the wheel lacks the scenes"; exit 1; }
 
 say "installing $(basename "$wheel") into a fresh virtual environment"
 # --without-pip and the outer pip's --python: no ensurepip (Debian's python3-venv) needed
