@@ -152,6 +152,7 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
             trainer = config.build()
         else:
             trainer = Trainer(config)
+        drain()  # commands sent while this process was starting apply before its first step
         while not state["go"] and not state["stop"]:  # prestarted: built, and waiting for its window
             cmd_conn.poll(0.05)
             drain()

@@ -36,6 +36,7 @@ SETTINGS_VERSION = 2  # 2: the right-column layout (a version-1 layout is not re
 # commands that, once the training process has died, start a new one instead of going nowhere
 RESTARTING = (Reset, SetRunning, StepD, StepG, StepBoth)
 CLOSE_SECONDS = 1.0  # closing the window ends recordings, extra windows and training within this
+STARTING = "starting the trainer…"  # the rate label until the training process sends its first snapshot
 
 # Refresh rates per panel (Hz): the data view gets every frame; plots of slow-moving curves refresh less
 # often. History and events of skipped frames are merged into the next update, so nothing is lost.
@@ -174,7 +175,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_status(self) -> None:
         bar = self.statusBar()
         self.status_step = QtWidgets.QLabel("step 0")
-        self.status_rate = QtWidgets.QLabel("0 steps/s")
+        self.status_rate = QtWidgets.QLabel(STARTING)  # until the first snapshot (issue 20)
         self.status_fps = QtWidgets.QLabel("0 frames/s")
         self.status_device = QtWidgets.QLabel(f"device: {self.session.device}")
         for w in (self.status_step, self.status_rate, self.status_fps, self.status_device):
@@ -242,6 +243,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for pending in self._pending.values():
             pending.clear()
         self.last_snapshot = None
+        self.status_rate.setText(STARTING)
         self.run_state.restart(config)
         self.controls.set_config(config)
         self._last_dim = self.session.dim
