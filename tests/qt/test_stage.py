@@ -622,3 +622,47 @@ def test_a_decaying_loss_keeps_its_story_in_view(qtbot):
         panel.update_snapshot(_snap(i + 20, "minimax", History(steps[i:i + 20], values)))
     lo, hi = panel.plot.getViewBox().viewRange()[1]
     assert hi >= 1.0 and lo <= -1.0, (lo, hi)  # the fall from 1.4 is on the plot
+
+
+# ----------------------------------------------------------------------------- 8: recording
+
+def test_recording_keeps_real_time_hides_its_chrome_and_writes_where_it_says(make_window, qtbot, tmp_path,
+                                                                             monkeypatch):
+    import time
+
+    import imageio.v3 as iio
+    from qtpy import QtCore
+
+    from ganviz.qt.extensions import recording as R
+
+    w = make_window()
+    ext = w.recording
+    d = ext.dock_widget
+    d.format.setCurrentIndex(d.format.findData("mp4"))
+    d.size.setCurrentIndex(d.size.findText("640x360"))
+    d.fps.setValue(30)
+    d.path.setText(str(tmp_path / "rec.mp4"))
+    wait_step(qtbot, w, 2)
+    rec = ext.start_recording(target="window")
+    assert rec is not None and ext.rec_label.isVisible()
+    frame = R.grab_image(w, rec.hide)  # what a recorded frame shows where the REC counter is
+    label = ext.rec_label
+    top_left = label.mapTo(w, QtCore.QPoint(0, 0))
+    ratio = frame.devicePixelRatio()
+    reds = sum(1 for x in range(label.width()) for y in range(label.height())
+               if frame.pixelColor(int((top_left.x() + x) * ratio), int((top_left.y() + y) * ratio)).red() > 150
+               and frame.pixelColor(int((top_left.x() + x) * ratio), int((top_left.y() + y) * ratio)).green() < 90)
+    assert reds == 0  # the red "● REC" is not in the frame
+    t0 = time.perf_counter()
+    qtbot.wait(2500)
+    ext.stop_recording()
+    real = time.perf_counter() - t0
+    qtbot.waitUntil(lambda: ext.last_file is not None, timeout=30000)
+    frames = list(iio.imiter(tmp_path / "rec.mp4"))
+    video = len(frames) / 30.0
+    assert 0.7 * real <= video <= 1.3 * real + 0.2, (video, real, rec.captured)  # was 2.0 s for 20 s
+    assert "real time" in d.status.text()
+    # the automatic name goes to the folder the dock names (made when missing)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = R.default_video_path("mp4")
+    assert path.parent.is_dir() and str(path.parent).startswith(str(tmp_path))

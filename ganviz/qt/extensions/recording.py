@@ -35,7 +35,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +135,25 @@ def caption_for(snapshot: Any) -> str:
     return "  ·  ".join(parts)
 
 
-def grab_image(widget: QtWidgets.QWidget) -> QtGui.QImage:
-    """The widget as drawn now (GUI thread only)."""
-    return widget.grab().toImage()
+def grab_image(widget: QtWidgets.QWidget, hide: Sequence[QtWidgets.QWidget] = ()) -> QtGui.QImage:
+    """The widget as drawn now (GUI thread only), with the widgets in `hide` (the recording's own Stop button
+    and REC counter) painted over in their background colour, so the recording chrome stays out of frame."""
+    image = widget.grab().toImage()
+    if hide:
+        painter = QtGui.QPainter(image)
+        try:
+            ratio = image.devicePixelRatio()
+            for h in hide:
+                if h is None or not h.isVisible() or not widget.isAncestorOf(h):
+                    continue
+                top_left = h.mapTo(widget, QtCore.QPoint(0, 0))
+                rect = QtCore.QRectF(top_left.x() * ratio, top_left.y() * ratio, h.width() * ratio,
+                                     h.height() * ratio)
+                parent = h.parentWidget() or widget
+                painter.fillRect(rect, parent.palette().color(parent.backgroundRole()))
+        finally:
+            painter.end()
+    return image
 
 
 # ================================================================================== the recorder
@@ -172,8 +188,15 @@ class Recorder(QtCore.QObject):
         self.result: Path | None = None
         self.note = ""  # e.g. the GIF reached its frame limit (what was recorded is kept)
         self.grab_seconds = 0.0  # time spent in the GUI thread grabbing (for measurements)
-        self._queue: queue.Queue[tuple[QtGui.QImage, str | None]] = queue.Queue(maxsize=queue_frames)
+        self._queue: queue.Queue[tuple[QtGui.QImage, str | None, int]] = queue.Queue(maxsize=queue_frames)
         self._last = -math.inf
+        # recorded time = real time: a capture stands for the time until the next one (an MP4 repeats it;
+        # a GIF or PNG folder has one frame per capture and plays compressed, which finishing says)
+        self.realtime = rate_limit and self.writer.fmt == "mp4"
+        self.hide: Sequence[QtWidgets.QWidget] = ()  # painted over in every frame (the recording chrome)
+        self.first_capture: float | None = None
+        self.last_capture: float | None = None
+        self.frames_out = 0  # video frames written (captures x repeats)
         self._stopping = threading.Event()
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._encode_loop, name="ganviz-recorder", daemon=True)
@@ -192,16 +215,34 @@ class Recorder(QtCore.QObject):
         if not self.due(now):
             return False
         t0 = time.perf_counter()
-        image = grab_image(widget)
+        image = grab_image(widget, self.hide)
         self.grab_seconds += time.perf_counter() - t0
+        repeats = 1
+        if self.realtime and self.last_capture is not None:  # frames the time since the last capture fills
+            repeats = max(1, min(int(round((now - self.last_capture) * self.fps)), int(2 * self.fps)))
         self._last = now
-        return self.add_image(image, caption)
+        if self.first_capture is None:
+            self.first_capture = now
+        self.last_capture = now
+        return self.add_image(image, caption, repeats=repeats)
 
-    def add_image(self, image: QtGui.QImage, caption: str | None = None, block: bool = False) -> bool:
+    def timing_note(self) -> str:
+        """How recorded time relates to real time (said when a recording is saved)."""
+        if self.first_capture is None or self.last_capture is None or self.frames_out == 0:
+            return ""
+        real = self.last_capture - self.first_capture + 1.0 / self.fps
+        video = self.frames_out / self.fps
+        if video >= 0.8 * real:
+            return f"{video:.1f} s of video for {real:.1f} s of training (real time)"
+        return (f"{video:.1f} s of video for {real:.1f} s of training: time compressed {real / video:.1f}x (the "
+                f"window drew {self.captured / max(real, 1e-9):.1f} frames/s; MP4 keeps real time)")
+
+    def add_image(self, image: QtGui.QImage, caption: str | None = None, block: bool = False,
+                  repeats: int = 1) -> bool:
         if self.out_size is None:
             self.out_size = output_size((image.width(), image.height()), self.size, self.caption)
         try:
-            self._queue.put((image, caption if self.caption else None), block=block)
+            self._queue.put((image, caption if self.caption else None, max(1, int(repeats))), block=block)
         except queue.Full:
             self.dropped += 1
             return False
@@ -248,14 +289,17 @@ class Recorder(QtCore.QObject):
                 if self._cancel.is_set():
                     raise ExportError(f"recording cancelled: {self.path} was not written")
                 try:
-                    image, caption = self._queue.get(timeout=0.05)
+                    image, caption, repeats = self._queue.get(timeout=0.05)
                 except queue.Empty:
                     if self._stopping.is_set():
                         break
                     continue
                 assert self.out_size is not None
                 try:
-                    self.writer.write(qimage_to_rgb(compose_frame(image, self.out_size, caption)))
+                    rgb = qimage_to_rgb(compose_frame(image, self.out_size, caption))
+                    for _ in range(repeats):
+                        self.writer.write(rgb)
+                        self.frames_out += 1
                 except FrameLimitReached as e:  # keep what was recorded: finalise it, take no more frames
                     self.note = str(e)
                     self._stopping.set()
@@ -529,6 +573,9 @@ def _svg_via_qt(widget: QtWidgets.QWidget, path: Path) -> None:
 def default_video_path(fmt: str) -> Path:
     """~/Videos (or ~, or the current folder)/ganviz-YYYYmmdd-HHMMSS.mp4|.gif|/"""
     base = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.MoviesLocation)
+    if base and not Path(base).exists():  # the folder the dock promises: made when missing
+        with contextlib.suppress(OSError):
+            Path(base).mkdir(parents=True)
     folder = Path(base) if base and Path(base).is_dir() else Path.home()
     if not os.access(folder, os.W_OK):
         folder = Path.cwd()
@@ -569,7 +616,8 @@ class RecordingDock(QtWidgets.QWidget):
         form.addRow(self.caption)
         path_row = QtWidgets.QHBoxLayout()
         self.path = QtWidgets.QLineEdit()
-        self.path.setPlaceholderText("automatic: ~/Videos/ganviz-<date>-<time>")
+        folder = str(default_video_path("mp4").parent).replace(str(Path.home()), "~", 1)
+        self.path.setPlaceholderText(f"automatic: {folder}/ganviz-<date>-<time>")
         self.path.setToolTip("Where to write; empty: a new name in your Videos folder for every recording")
         self.browse = QtWidgets.QToolButton()
         self.browse.setText("…")
@@ -775,6 +823,7 @@ class RecordingExtension(QtCore.QObject):
         self._target = widget
         self._target_key = target or d.target.currentData()
         rec = self.recorder
+        rec.hide = [self.rec_label, *self._record_buttons()]  # the recording chrome stays out of frame
         rec.progress.connect(self._on_progress)
         rec.finished.connect(self._on_finished)
         rec.failed.connect(self._on_failed)
@@ -788,6 +837,15 @@ class RecordingExtension(QtCore.QObject):
         self.rec_label.show()
         rec.capture(widget, caption_for(self.window.last_snapshot))  # the first frame: what is on screen now
         return rec
+
+    def _record_buttons(self) -> list[QtWidgets.QWidget]:
+        """The toolbar buttons of the Record / Stop action (in every toolbar of the window)."""
+        out = []
+        for toolbar in self.window.findChildren(QtWidgets.QToolBar):
+            button = toolbar.widgetForAction(self.record_action)
+            if button is not None:
+                out.append(button)
+        return out
 
     def stop_recording(self, cancel: bool = False) -> None:
         rec = self.recorder
@@ -850,6 +908,9 @@ class RecordingExtension(QtCore.QObject):
         n = rec.encoded if rec else 0
         dropped = f" ({rec.dropped} dropped: encoding fell behind)" if rec and rec.dropped else ""
         msg = f"Saved {n} frames to {path}{dropped}"
+        timing = rec.timing_note() if rec is not None else ""
+        if timing:
+            msg += f"; {timing}"
         if rec is not None and rec.note:
             msg += f". {rec.note[0].upper()}{rec.note[1:]}"
         self.dock_widget.progress.setValue(1)
