@@ -23,10 +23,14 @@ python3 -c "import sys, zipfile; sys.exit('ganviz/assets/scenes/digits-dcgan.tom
   "$wheel" || { say "FAIL: the wheel lacks the scenes"; exit 1; }
 
 say "installing $(basename "$wheel") into a fresh virtual environment"
-# --without-pip and the outer pip's --python: no ensurepip (Debian's python3-venv) needed
-python3 -m venv --without-pip "$work/venv"
-python3 -m pip --python "$work/venv/bin/python" install -q --disable-pip-version-check "torch==2.13.0" "$wheel" \
-  2>&1 | grep -v "^WARNING: Location" || true
+if python3 -m venv "$work/venv" >/dev/null 2>&1; then
+  pip=("$work/venv/bin/python" -m pip)
+else  # no ensurepip (Debian without python3-venv): a venv without pip, filled by this pip (>= 22.3)
+  rm -rf "$work/venv"
+  python3 -m venv --without-pip "$work/venv"
+  pip=(python3 -m pip --python "$work/venv/bin/python")
+fi
+"${pip[@]}" install -q --disable-pip-version-check "torch==2.13.0" "$wheel" 2>&1 | grep -v "^WARNING: Location" || true
 "$work/venv/bin/python" -c "import ganviz" || { say "FAIL: the wheel did not install"; exit 1; }
 
 mkdir "$work/elsewhere"
