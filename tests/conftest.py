@@ -2,7 +2,8 @@
 
 import os
 
-# Before numpy is imported (see ganviz/__init__.py): no OpenBLAS thread pool, whose fork handler can deadlock.
+# Before numpy is imported (as the ganviz program does, ganviz.cli._prepare_process): no OpenBLAS thread pool,
+# whose fork handler can deadlock.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # Must happen before any Qt import, or a machine with no display aborts the whole run.
