@@ -10,7 +10,7 @@ import html
 import os
 from typing import Any
 
-from qtpy import QtCore, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 from superqt.utils import signals_blocked
 
 from ..core.commands import Command, SetConfig, command_for_change
@@ -197,7 +197,8 @@ class ControlPanel(QtWidgets.QScrollArea):
                 self.formula = QtWidgets.QLabel()
                 self.formula.setWordWrap(True)
                 self.formula.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-                self.formula.setStyleSheet("font-family: monospace;")
+                # a font, not a style sheet: a style sheet froze the light theme's black text (dark theme)
+                self.formula.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
                 form.addRow(self.formula)
                 self.paper_button = QtWidgets.QPushButton("Apply paper defaults")
                 self.paper_button.setToolTip("Set the optimiser, learning rates and k that the objective's paper "

@@ -666,3 +666,53 @@ def test_recording_keeps_real_time_hides_its_chrome_and_writes_where_it_says(mak
     monkeypatch.setenv("HOME", str(tmp_path))
     path = R.default_video_path("mp4")
     assert path.parent.is_dir() and str(path.parent).startswith(str(tmp_path))
+
+
+# ----------------------------------------------------------------------------- 12: colour bar, dark formula text
+
+def test_colour_bar_ticks_leave_room_for_its_title_and_formula_text_follows_the_theme(qtbot, tmp_path):
+    import dataclasses
+
+    from ganviz.core.snapshot import Field2D
+    from ganviz.qt.panels.data2d import Data2DPanel
+    from tests.qt.snapshots import make_snapshot
+
+    panel = Data2DPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    snap = make_snapshot(step=5, dim=2, objective="wgan-gp")
+    f = snap.field2d
+    values = np.linspace(-1.537, 2.713, f.values.size, dtype=np.float32).reshape(f.values.shape)
+    panel.update_snapshot(dataclasses.replace(snap, field2d=Field2D(f.xs, f.ys, values)))
+    for _ in range(3):
+        panel.grab()  # paint: the axis measures its tick labels while drawing
+        qtbot.wait(20)
+    axis = panel._colorbar_axis
+    assert axis.fixedWidth is None  # not pyqtgraph's fixed 45 px
+    label_h = axis.label.boundingRect().height()
+    assert axis.width() >= axis.textWidth + 0.8 * label_h, (axis.width(), axis.textWidth, label_h)
+    from qtpy import QtCore, QtGui, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    palette, font = QtGui.QPalette(app.palette()), QtGui.QFont(app.font())
+    w = _plain_window(qtbot, tmp_path, "formula.ini")
+    try:
+        w.show()
+        w.classroom.set_theme("dark", save=False)
+        qtbot.wait(50)
+        label = w.controls.formula
+        image = w.grab().toImage()
+        ratio = image.devicePixelRatio()
+        origin = label.mapTo(w, QtCore.QPoint(0, 0))
+        px = [(int((origin.x() + x) * ratio), int((origin.y() + y) * ratio))
+              for x in range(0, label.width(), 2) for y in range(0, label.height(), 2)]
+        bg = image.pixelColor(*px[0]).lightness()
+        ink = [image.pixelColor(x, y).lightness() for x, y in px]
+        assert bg < 100 and sum(1 for v in ink if v - bg > 90) > 20  # light text on the dark theme
+    finally:
+        w.classroom.set_theme("light", save=False)
+        w.shutdown()
+        app.setPalette(palette)
+        app.setFont(font)

@@ -90,6 +90,9 @@ class Data2DPanel(QtWidgets.QWidget):
         self._colorbar_axis.enableAutoSIPrefix(False)
         self._colorbar_axis.setTickFont(style.font(style.TICK_PT))
         self._colorbar_axis.setTextPen(pg.mkPen(pal.foreground))
+        # pyqtgraph fixes this axis at 45 px: wider tick labels ("-1.5") then ran under the title; auto width
+        # makes room for the widest tick label beside the title
+        self._colorbar_axis.setWidth(None)
 
         self.legend = style.add_legend(self.plot)
         self.contour = pg.PlotCurveItem(pen=style.pen(pal.contour, 2, "dash"), connect="pairs")
