@@ -4,6 +4,6 @@ ganviz.assets (pyproject's packages.find cannot add a package that lives outside
 
 from setuptools import find_packages, setup
 
-ASSETS = ["ganviz.assets", "ganviz.assets.icons", "ganviz.assets.scenes"]
+ASSETS = ["ganviz.assets", "ganviz.assets.classifiers", "ganviz.assets.icons", "ganviz.assets.scenes"]
 
 setup(packages=find_packages(include=["ganviz", "ganviz.*"]) + ASSETS)

@@ -1,6 +1,10 @@
 """Class coverage for image GANs: a small CNN trained on a built-in dataset labels generated samples.
 
-`get_classifier(name)` trains the classifier once (3 epochs of Adam on bank(name, 20000, 0) with light
+The built-in datasets' classifiers ship with ganviz (assets/classifiers: float16 weights, the held-out accuracy
+and the real-feature statistics, made by `scripts/train_coverage_classifier.py` with exactly the recipe below;
+`shipped_file`), so the first image scene needs no training and no rendering for its coverage metrics. When the
+shipped file is missing or does not match CLASSIFIER_VERSION / RENDER_VERSION, `get_classifier(name)` trains
+the classifier once (3 epochs of Adam on bank(name, 20000, 0) with light
 pixel-noise augmentation; always on CPU, with the caller's torch thread count, from fixed seeds and without
 touching the global RNG; about 5 s of one core) and caches its weights on disk (see `cache`; loaded with
 torch.load(weights_only=True), a corrupt file is retrained) and in this process per (name, device). Its
@@ -237,6 +241,65 @@ def _load_cached(name: str) -> tuple[_Net, float] | None:
 _LOCK = threading.RLock()
 _MEMO: dict[tuple[str, str], Classifier] = {}
 _STATS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+SHIPPED_FOLDER = "classifiers"  # under ganviz.assets
+
+
+def shipped_name(name: str) -> str:
+    return f"{name}-v{CLASSIFIER_VERSION}-r{RENDER_VERSION}.pt"
+
+
+def shipped_file(name: str):
+    """The shipped weights of a built-in dataset's classifier (a Traversable), or None when there are none for
+    this CLASSIFIER_VERSION and RENDER_VERSION."""
+    if name not in CLASS_NAMES:
+        return None
+    from ...resources import asset
+
+    try:
+        node = asset(f"{SHIPPED_FOLDER}/{shipped_name(name)}")
+        return node if node.is_file() else None
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return None
+
+
+def _load_shipped(name: str) -> tuple[_Net, float] | None:
+    """The shipped classifier (its real-feature statistics go to _STATS), or None (missing or unreadable)."""
+    node = shipped_file(name)
+    if node is None:
+        return None
+    try:
+        blob = torch.load(io.BytesIO(node.read_bytes()), map_location="cpu", weights_only=True)
+        if int(blob["version"]) != CLASSIFIER_VERSION or int(blob["render_version"]) != RENDER_VERSION:
+            raise ValueError("made for another classifier or rendering version")
+        net = _Net(len(class_names(name)))
+        net.load_state_dict({k: v.float() for k, v in blob["state_dict"].items()})
+        if not all(torch.isfinite(p).all() for p in net.parameters()):
+            raise ValueError("non-finite weights")
+        _STATS.setdefault(name, (blob["stats_mean"].double().numpy(), blob["stats_cov"].double().numpy()))
+        return net.eval(), float(blob["heldout_accuracy"])
+    except Exception as exc:  # fall back to the disk cache or training
+        log.warning("ignoring the shipped %s classifier: %s", name, exc)
+        return None
+
+
+def export_shipped(name: str, folder: Path) -> dict:
+    """Train the built-in dataset's classifier with the recipe above (`_train`: seeded, deterministic) and write
+    what ganviz ships: float16 weights, the held-out accuracy and the real-feature statistics. Returns a summary."""
+    net, _, seconds = _train(name)
+    net.load_state_dict({k: v.half().float() for k, v in net.state_dict().items()})  # as it will be loaded
+    clf = Classifier(name, net, float("nan"))
+    acc = clf.accuracy(*_data(name, "heldout"))  # of the rounded weights: the figure the app shows
+    images, _ = _data(name, "stats")
+    mean, cov = feature_stats(clf.features(to_unit(images)))
+    path = Path(folder) / shipped_name(name)
+    buf = io.BytesIO()
+    torch.save({"state_dict": {k: v.half() for k, v in net.state_dict().items()}, "heldout_accuracy": acc,
+                "stats_mean": torch.from_numpy(mean), "stats_cov": torch.from_numpy(cov),
+                "version": CLASSIFIER_VERSION, "render_version": RENDER_VERSION, "train_seconds": seconds}, buf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buf.getvalue())
+    return {"name": name, "path": str(path), "heldout_accuracy": acc, "train_seconds": seconds,
+            "bytes": path.stat().st_size}
 
 
 def get_classifier(name: str, device: torch.device | str = "cpu") -> Classifier:
@@ -253,7 +316,7 @@ def get_classifier(name: str, device: torch.device | str = "cpu") -> Classifier:
             net, acc = _Net(cpu.n_classes), cpu.heldout_accuracy
             net.load_state_dict(cpu.net.state_dict())
         else:
-            cached = _load_cached(name)
+            cached = _load_shipped(name) or _load_cached(name)
             if cached is not None:
                 net, acc = cached
             else:
