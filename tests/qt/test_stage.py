@@ -66,22 +66,22 @@ def test_scripted_switch_and_speed_hint_show_in_the_controls_on_the_process_back
     assert w.session.backend == "process"
     scene = scene_from_dict({"title": "switches", "config": {**SMALL, "data": "gaussian-1d", "z_dim": 1,
                                                               "objective": "minimax"},
-                             "view": {"speed": 100},
-                             "actions": [{"step": 15, "set": {"objective": "ns"}, "label": "to NS"},
-                                         {"step": 30, "set": {"objective": "wgan-gp", "d_lr": 0.0002},
+                             "view": {"speed": 25},
+                             "actions": [{"step": 10, "set": {"objective": "ns"}, "label": "to NS"},
+                                         {"step": 40, "set": {"objective": "wgan-gp", "d_lr": 0.0002},
                                           "label": "to WGAN-GP"}]})
     seen: list = []  # (step, objective trained, objective the dropdown shows, lr shown) after each frame
     w.snapshot_drawn.connect(lambda s: seen.append((s.step, s.objective, combo_value(w, "objective"),
                                                     w.controls.widgets["d_lr"].value(), s.config.d_lr)))
     w.load_scene(scene)
-    wait_step(qtbot, w, 40)
+    wait_step(qtbot, w, 44)
     assert {obj for _, obj, *_ in seen} == {"minimax", "ns", "wgan-gp"}
     assert all(trained == shown for _, trained, shown, *_ in seen), seen
     assert all(shown == pytest.approx(applied) for *_, shown, applied in seen), seen
     assert w.controls.widgets["d_lr"].value() == pytest.approx(0.0002)
     # the speed hint was sent before the child existed: it reached the engine, and the toolbar says so
-    assert w.last_snapshot.speed_limit == 100.0 and w.run_state.speed == 100.0
-    assert w.speed.currentData() == 100.0
+    assert w.last_snapshot.speed_limit == 25.0 and w.run_state.speed == 25.0
+    assert w.speed.currentData() == 25.0
 
 
 # ----------------------------------------------------------------------------- 2, 3: robust ranges, scene change
