@@ -115,3 +115,7 @@ def write_atomically(path: Path, write: Callable[[Any], None], mode: str = "wb",
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise os_error(e, path) from None
+    except BaseException:  # a cancel (ExportError) or an interrupt: nothing is left behind either
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

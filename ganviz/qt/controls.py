@@ -154,6 +154,26 @@ class PathChooser(QtWidgets.QWidget):
             self._emit(name)
 
 
+def _off_gui_thread(parent: QtWidgets.QWidget, label: str, fn: Any) -> Any:
+    """fn() in a background thread while the window keeps drawing (a local event loop waits for it); a progress
+    dialog with Cancel appears if it takes over 0.3 s (a 400 MB image file took ~10 s). None if cancelled; fn's
+    exception is raised here."""
+    from .background import run_in_background
+
+    loop = QtCore.QEventLoop()
+    out: dict[str, Any] = {}
+    job = run_in_background(parent, label, lambda progress, cancelled: fn(),
+                            lambda r: out.__setitem__("result", r), lambda e: out.__setitem__("error", e))
+    job.ended.connect(loop.quit)
+    if job.is_running():
+        loop.exec()
+    job.wait()
+    QtCore.QCoreApplication.processEvents()  # deliver the result if the thread ended before the loop started
+    if "error" in out:
+        raise out["error"]
+    return out.get("result")
+
+
 class ControlPanel(QtWidgets.QScrollArea):
     """Scrollable form of grouped controls. Emits `command(Command)` on every user change, and `notice(str)`
     with a line for the status bar when a change applied more than the user asked for (image defaults)."""
@@ -359,7 +379,9 @@ class ControlPanel(QtWidgets.QScrollArea):
         name = os.path.basename(os.path.normpath(path))
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
-            line = describe(path, rng)
+            line = _off_gui_thread(self, f"Reading {name}…", lambda: describe(path, rng))
+            if line is None:  # cancelled: the current data stays
+                return False
         except ImageDataError as exc:
             if quiet:
                 self._show_image_notes(name, [], str(exc))

@@ -485,6 +485,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_device.setText(f"device: {snap.device}")
         if snap.running != self.play_action.isChecked():
             self._show_running(snap.running)
+        if not snap.running and self.statusBar().currentMessage().startswith("Pausing after this step"):
+            self.statusBar().showMessage(f"Paused at step {snap.step}.", 8000)
         for ev in snap.events:
             if ev.kind == "diverged":
                 back = ev.detail.get("steps_back")

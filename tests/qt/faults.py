@@ -28,7 +28,9 @@ class FailNextStep(Command):
 
 @dataclass(frozen=True)
 class SlowSteps(Command):
-    """Every later training step first sleeps `seconds` (an artificially slow step, e.g. a big network)."""
+    """Every later training step first sleeps `seconds` (an artificially slow step, e.g. a big network). The
+    command then reports itself refused (ValueError), so it stays out of the command log and sessions can be
+    saved; the patch stays in force."""
 
     seconds: float = 1.0
 
@@ -43,4 +45,4 @@ class SlowSteps(Command):
             return original(self)
 
         Trainer.iteration = slow
-        return {}
+        raise ValueError("test hook: steps are slow from now on")

@@ -55,6 +55,8 @@ from ...export.session import (
     session_from_run,
 )
 from ...export.video import FORMATS, GIF_WARN_FRAMES, FrameLimitReached, FrameWriter
+from .. import text_bounds
+from ..background import BackgroundJob, cancel_jobs, run_in_background
 
 DOCK_NAME = "recording"
 SIZES: list[tuple[str, tuple[int, int] | None]] = [
@@ -364,6 +366,9 @@ class RunAccess:
     def _request(self, kind: str, arg: Any = None, timeout: float = 15.0) -> Any:
         from ...core.process import RequestError
 
+        snap = getattr(self.window, "last_snapshot", None)  # the child answers at its next step boundary
+        if snap is not None and snap.running and 0 < snap.steps_per_sec < 1:
+            timeout = max(timeout, 10.0 + 3.0 / snap.steps_per_sec)  # slow steps (a big network): wait for one
         process = self.window.session.process
         if process is None:
             raise ExportError("training has not started yet")
@@ -457,8 +462,12 @@ class WindowReplay:
         w.session.start()
 
     def _checkpoint_path(self) -> Path:
-        p = Path(self.session.checkpoint or "")
-        return p if p.is_absolute() or self.base_dir is None else self.base_dir / p
+        return self.checkpoint_path_of(self.session, self.base_dir)
+
+    @staticmethod
+    def checkpoint_path_of(session: Session, base_dir: Path | None) -> Path:
+        p = Path(session.checkpoint or "")
+        return p if p.is_absolute() or base_dir is None else base_dir / p
 
     def _arm(self, resume_at: int | None) -> None:
         seg = self.segments[self.armed]
@@ -512,6 +521,13 @@ def _check_data_file(config: TrainConfig) -> None:
 
 
 # ================================================================================== export helpers
+def _message_of(exc: BaseException) -> str:
+    """An error from background work in words: ganviz's own errors as they are, others with their type."""
+    if isinstance(exc, (ExportError, SessionError)):
+        return str(exc)
+    return f"{exc} ({type(exc).__name__})"
+
+
 def export_widget(widget: QtWidgets.QWidget, path: str | os.PathLike[str]) -> Path:
     """A panel as PNG (what is on screen) or SVG (pyqtgraph's vector exporter), written atomically."""
     import secrets
@@ -952,6 +968,7 @@ class RecordingExtension(QtCore.QObject):
         """The window is closing: within `budget` seconds, finalise every recording with what is already
         encoded, or discard it (no partial file either way); exports in progress will not restart training."""
         self.access.closing = True
+        cancel_jobs(self.window, 0.1)  # background saves and exports: none leaves a file when cancelled
         if self.recorder is not None:
             self.stop_recording()
         deadline = time.monotonic() + budget
@@ -987,16 +1004,23 @@ class RecordingExtension(QtCore.QObject):
 
     def open_session(self, path: str | os.PathLike[str]) -> WindowReplay | None:
         try:
-            session = load_session(path)
-            if session.checkpoint:
-                from ...export.checkpoint import read_checkpoint
-
-                replay = WindowReplay(self, session, Path(path).parent)
-                read_checkpoint(replay._checkpoint_path())
-            _check_data_file(session.config)
+            session = self._read_session(path)
         except (ExportError, SessionError) as e:
             self._error("Session not opened", str(e))
             return None
+        return self._start_session(session, path)
+
+    def _read_session(self, path: str | os.PathLike[str]) -> Session:
+        """Read and check a session file and what it names (no Qt: runs in a background thread too)."""
+        session = load_session(path)
+        if session.checkpoint:
+            from ...export.checkpoint import read_checkpoint
+
+            read_checkpoint(WindowReplay.checkpoint_path_of(session, Path(path).parent))
+        _check_data_file(session.config)
+        return session
+
+    def _start_session(self, session: Session, path: str | os.PathLike[str]) -> WindowReplay | None:
         self.replay = WindowReplay(self, session, Path(path).parent)
         try:
             self.replay.start()
@@ -1068,12 +1092,55 @@ class RecordingExtension(QtCore.QObject):
     def _ask_save_session(self) -> None:
         name = self._save_name("Save session", "ganviz session (*.toml);;JSON (*.json)", "session.toml")
         if name:
-            self.save_session(name)
+            self.save_session_in_background(name)
 
     def _ask_open_session(self) -> None:
         name = self._open_name("Open session", "ganviz session (*.toml *.json)")
         if name:
-            self.open_session(name)
+            self.open_session_in_background(name)
+
+    # -------------------------------------------------------------- the same, off the GUI thread (issue 19.8)
+    def save_session_in_background(self, path: str | os.PathLike[str]) -> BackgroundJob:
+        """Ask the training process for its log (it answers at its next step boundary: seconds with a big network)
+        and write the file in a thread; the window keeps drawing. The thread backend's trainer is stopped and
+        started in the GUI thread, so only the file is written in the thread there."""
+        initial = self.access.initial_config()
+        scene = self._scene_name(initial)
+        session = self.access.session(scene=scene) if self.window.session.trainer is not None else None
+
+        def work(progress: Any, cancelled: Any) -> tuple[Path, Session]:
+            s = session if session is not None else self.access.session(scene=scene)
+            if cancelled():
+                raise ExportError(f"cancelled: {path} was not written")
+            return save_session(s, path), s
+
+        def done(result: tuple[Path, Session]) -> None:
+            out, s = result
+            self._info(f"Session saved: {out} ({len(s.commands)} changes, step {s.final_step})")
+
+        return run_in_background(self.window, f"Saving the session to {text_bounds.path_text(path, 80)}…", work,
+                                 done, lambda e: self._error("Session not saved", _message_of(e)),
+                                 lambda: self._info("Saving the session was cancelled; nothing was written"))
+
+    def open_session_in_background(self, path: str | os.PathLike[str]) -> BackgroundJob:
+        """Read a session file in a thread (a session of 100k changes took minutes in the GUI thread); Cancel
+        discards it. The replay then starts in the GUI thread."""
+        return run_in_background(
+            self.window, f"Reading the session {text_bounds.path_text(path, 80)}…",
+            lambda progress, cancelled: self._read_session(path), lambda s: self._start_session(s, path),
+            lambda e: self._error("Session not opened", _message_of(e)),
+            lambda: self._info("Opening the session was cancelled; the run is unchanged"))
+
+    def export_csv_in_background(self, path: str | os.PathLike[str]) -> BackgroundJob:
+        """Write the metrics CSV in a thread, a chunk at a time, with progress; Cancel leaves no file."""
+        def done(out: Path) -> None:
+            self._info(f"Exported {len(self.history)} steps of history to {out}")
+
+        return run_in_background(
+            self.window, f"Writing {text_bounds.path_text(path, 80)}…",
+            lambda progress, cancelled: self.history.write_csv(path, progress, cancelled), done,
+            lambda e: self._error("Metrics not exported", _message_of(e)),
+            lambda: self._info("The CSV export was cancelled; nothing was written"))
 
     def _ask_save_checkpoint(self) -> None:
         name = self._save_name("Save checkpoint", "ganviz checkpoint (*.pt)", "checkpoint.pt")
@@ -1099,7 +1166,7 @@ class RecordingExtension(QtCore.QObject):
     def _ask_export_csv(self) -> None:
         name = self._save_name("Export metrics history", "CSV (*.csv)", "metrics.csv")
         if name:
-            self.export_csv(name)
+            self.export_csv_in_background(name)
 
     # -------------------------------------------------------------- messages
     def _info(self, text: str) -> None:
