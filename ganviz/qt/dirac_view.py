@@ -161,7 +161,10 @@ class DiracView(QtWidgets.QWidget):
         self.plot.addItem(self.equilibrium)
         self.start_handle = pg.TargetItem(pos=(1.0, 1.0), size=16, movable=True, pen=style.pen(pal.disc, 2),
                                           hoverPen=style.pen(pal.event, 2), label="start (drag)",
-                                          labelOpts={"color": pal.disc, "offset": (8, -8)})
+                                          # the theme's text on a legend-coloured patch: blue on the blue
+                                          # trajectory was unreadable
+                                          labelOpts={"color": pal.foreground, "offset": (8, -8),
+                                                     "fill": pg.mkBrush(pal.legend_brush)})
         self.start_handle.setZValue(8)
         self.plot.addItem(self.start_handle)
         self._start_sample = pg.ScatterPlotItem(size=12, symbol="crosshair", pen=style.pen(pal.disc, 2))

@@ -716,3 +716,23 @@ def test_colour_bar_ticks_leave_room_for_its_title_and_formula_text_follows_the_
         w.shutdown()
         app.setPalette(palette)
         app.setFont(font)
+
+
+def test_dirac_start_label_is_readable_on_the_trajectory(qtbot):
+    from qtpy import QtGui
+
+    from ganviz.qt import style
+    from ganviz.qt.dirac_view import DiracView
+
+    for dark in (False, True):
+        style.set_theme(dark)
+        try:
+            view = DiracView()
+            qtbot.addWidget(view)
+            label = view.start_handle.label()
+            assert label.fill.style() != 0  # a patch behind the text, not blue text on the blue trajectory
+            text = QtGui.QColor(label.color)
+            assert text.name() == QtGui.QColor(style.palette().foreground).name()
+            view.close()
+        finally:
+            style.set_theme(False)
