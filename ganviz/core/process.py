@@ -156,6 +156,7 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
         while not state["go"] and not state["stop"]:  # prestarted: built, and waiting for its window
             cmd_conn.poll(0.05)
             drain()
+        first = True
         for snap in trainer.run(snapshot_interval=interval, metrics_interval=metrics_interval, ready=ready,
                                 defer_metrics=True):
             if state["stop"]:
@@ -163,6 +164,8 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
             if snap is None:
                 continue
             state["credits"] -= 1
+            if first:
+                first, snap = False, first_frame(snap)
             snap.prepare_transfer()  # lazy weight copies to the CPU: the parent evaluates views there
             # a plain pickle, tensors inline (~0.3 MB a run): torch's multiprocessing pickler would move each
             # tensor to shared memory and pass its descriptor over a socket, served by a thread of this
@@ -180,6 +183,19 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
                 trainer.close()  # a comparison's shard processes
         with send_lock:
             snap_conn.close()
+
+
+def first_frame(snap: Any) -> Any:
+    """A run's first snapshot, with its views computed here and its metrics left to the next one: it crosses the
+    pipe as numpy arrays only, so the window draws it before it has imported torch itself (issue 20). Later
+    snapshots stay lazy (the window evaluates them). Other engines' snapshots and image runs pass unchanged."""
+    from .fields import ViewState
+
+    lazy = getattr(snap, "lazy", None)
+    if not isinstance(snap, Snapshot) or not isinstance(getattr(lazy, "source", None), ViewState):
+        return snap
+    lazy.source.metrics_step = None  # metrics need scipy; the next metrics snapshot brings them
+    return snap.materialized()
 
 
 # Requests the parent may send with `TrainerProcess.request`; the child answers each with ("reply", (id, ok,

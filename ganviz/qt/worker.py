@@ -198,13 +198,15 @@ class TrainingSession(QObject):
                             continue
                     yield None  # a heartbeat
                     continue
-                if compare_snapshot is None:  # torch is loaded by now (the snapshot's tensors)
-                    from ..core.compare import CompareSnapshot as compare_snapshot
-                if not isinstance(snap, (Snapshot, compare_snapshot)):  # another engine's: its window materialises
+                if compare_snapshot is None and not isinstance(snap, Snapshot):
+                    from ..core.compare import CompareSnapshot as compare_snapshot  # torch (the first frame may
+                    # come before this process has imported it: see process.first_frame)
+                if not isinstance(snap, Snapshot) and not isinstance(snap, compare_snapshot):
+                    # another engine's: its window materialises
                     yield snap
                     continue
                 snap = snap.materialized()
-                if isinstance(snap, compare_snapshot):
+                if not isinstance(snap, Snapshot):  # a CompareSnapshot
                     carries += [_MetricsCarry() for _ in range(len(snap.runs) - len(carries))]
                     snap = compare_snapshot(tuple(c.apply(s) for c, s in zip(carries, snap.runs, strict=True)))
                 else:

@@ -120,3 +120,28 @@ def test_starting_label_returns_when_the_run_restarts(windows, qtbot):
     assert w.status_rate.text() != STARTING
     w.restart(w.session.config, autostart=False)
     assert w.status_rate.text() == STARTING and w.last_snapshot is None
+
+
+FIRST_FRAME = textwrap.dedent("""
+    import json, sys
+    from ganviz.core.config import TrainConfig
+    from ganviz.core.process import TrainerProcess
+    proc = TrainerProcess(TrainConfig(), 0.045)
+    proc.start()
+    snap = None
+    while snap is None:
+        snap = proc.receive(0.1)
+    out = {"torch": "torch" in sys.modules, "drawn": snap.lazy is None, "fake": list(snap.fake.shape),
+           "field": snap.field2d is not None, "step": snap.step}
+    proc.stop(2.0)
+    print(json.dumps(out))
+""")
+
+
+def test_the_first_frame_crosses_the_pipe_without_torch():
+    """The training process computes its first frame's views (process.first_frame), so the window can draw it
+    while its own torch import is still under way."""
+    done = subprocess.run([sys.executable, "-c", FIRST_FRAME], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["torch"] is False and out["drawn"] and out["field"] and out["fake"] == [512, 2], out

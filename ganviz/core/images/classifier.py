@@ -38,7 +38,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import linalg
 from torch import Tensor, nn
 
 from .cache import cache_dir, write_bytes_atomic
@@ -374,6 +373,8 @@ def coverage_metrics(labels: np.ndarray, n_classes: int, confidence: np.ndarray 
 
 def _trace_sqrt_product(cov1: np.ndarray, cov2: np.ndarray) -> float:
     """tr(sqrt(cov1 cov2)) as sum of sqrt(eig(A cov2 A)), A = cov1^(1/2): symmetric, so always real."""
+    from scipy import linalg  # here, not at import: scipy costs start-up (issue 20)
+
     w, v = linalg.eigh(cov1)
     a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
     m = a @ cov2 @ a
@@ -388,6 +389,8 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     As the standard FID code: scipy.linalg.sqrtm, with eps added to the diagonals when the product is
     near-singular and the (tiny) imaginary part dropped; where sqrtm still fails, or leaves a large
     imaginary part, the trace comes from a symmetric eigen-decomposition instead. Clipped at 0 (rounding)."""
+    from scipy import linalg
+
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     cov1, cov2 = np.atleast_2d(np.asarray(cov1, np.float64)), np.atleast_2d(np.asarray(cov2, np.float64))
     if mu1.shape != mu2.shape or cov1.shape != cov2.shape or cov1.shape != (mu1.size, mu1.size):
