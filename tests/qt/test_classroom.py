@@ -192,13 +192,13 @@ def test_presentation_mode_toggles_full_screen_hides_docks_and_esc_leaves(make_w
     axis = w.data2d.plot.getAxis("bottom")
     assert axis.pen().color().name() == C.HIGH_CONTRAST.foreground
     fake = w.data2d.fake_scatter
-    assert fake.opts["brush"].color().name() == C.HIGH_CONTRAST.fake and fake.opts["size"] > 4
+    assert fake.opts["brush"].color().name() == C.HIGH_CONTRAST.fake and fake.opts["size"] > 5  # normal: 5
     QTest.keyClick(w, Qt.Key.Key_Escape)
     assert not c.presenting and not w.isFullScreen()
     assert not w.docks["controls"].isHidden() and not w.statusBar().isHidden()
     assert app.font().pointSizeF() == pytest.approx(font_before)
     assert view.backgroundBrush().color().name() == style.LIGHT.background
-    assert fake.opts["brush"].color().name() == style.LIGHT.fake and fake.opts["size"] == 4
+    assert fake.opts["brush"].color().name() == style.LIGHT.fake and fake.opts["size"] == 5
     # F11: full screen alone; Esc leaves it too
     QTest.keyClick(w, Qt.Key.Key_F11)
     assert w.isFullScreen() and not c.presenting
