@@ -83,7 +83,7 @@ def fill_dataset_combo(combo: QtWidgets.QComboBox, current: str) -> None:
             for name, info in entries:
                 text = (f"{name.split(':', 1)[-1].split('@', 1)[0]} (your data)" if name.startswith("user:")
                         else _data_text(name, info.dim))
-                combo.addItem("   " + text, name)
+                combo.addItem(text, name)
                 combo.setItemData(combo.count() - 1, info.description, QtCore.Qt.ItemDataRole.ToolTipRole)
         combo.setCurrentIndex(max(0, combo.findData(current)))
 
