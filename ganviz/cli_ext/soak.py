@@ -20,6 +20,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-growth", type=float, default=50.0, help="allowed RSS growth in MB (default 50)")
     p.add_argument("--json", metavar="FILE", help="write the samples as JSON")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config fields")
+    p.add_argument("--storm", type=int, default=0, metavar="ACTIONS",
+                   help="instead: open the window (offscreen, process backend) and fire this many random control "
+                        "actions (play/pause, steps, resets, objectives, rates, data, speed, new training processes; "
+                        "600 in docs/RELIABILITY.md), sampling memory, threads and open files")
+    p.add_argument("--seed", type=int, default=0, help="the storm's random seed (default 0: repeatable)")
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -74,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"ganviz soak: error: {e}", file=sys.stderr)
         return 2
+    if args.storm:
+        return _report(storm_soak(cfg, args.storm, args.seed), args)
     if args.steps < 1000:
         print("ganviz soak: error: --steps must be >= 1000", file=sys.stderr)
         return 2
@@ -90,6 +97,136 @@ def run(args: argparse.Namespace) -> int:
     if not ok:
         print(f"ganviz soak: memory grew by more than {args.max_growth} MB", file=sys.stderr)
     return 0 if ok else 1
+
+
+def _report(result: dict, args: argparse.Namespace) -> int:
+    samples = result.pop("samples")
+    print(json.dumps(result, indent=1))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({**result, "samples": samples}, f, indent=1)
+    ok = result["rss_growth_mb"] < args.max_growth and result["child_failures"] == 0
+    if not ok:
+        print(f"ganviz soak: memory grew by more than {args.max_growth} MB or a training process failed",
+              file=sys.stderr)
+    return 0 if ok else 1
+
+
+def os_threads() -> int:
+    """Threads of this process as the OS counts them (Qt's pool threads too, which threading does not list)."""
+    try:
+        import os
+
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return -1
+
+
+def open_fds() -> int:
+    try:
+        import os
+
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return -1
+
+
+def storm_soak(cfg, actions: int, seed: int = 0, pause: float = 0.05, restart_weight: int = 1) -> dict:
+    """The window (offscreen, default process backend) under `actions` random control actions, `pause` seconds
+    apart, drawn from a seeded generator (the same seed, the same storm). Samples the window's and the child's
+    resident memory, threads and open file descriptors every 50 actions; growth is measured after the first 10%."""
+    import os
+    import random
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qtpy import QtCore
+
+    from ..core.commands import (
+        Reset,
+        SetDataset,
+        SetLearningRates,
+        SetObjective,
+        SetRunning,
+        SetSpeed,
+        SetSteps,
+        StepBoth,
+        StepD,
+        StepG,
+    )
+    from ..qt.app import make_app, run_events
+    from ..qt.main_window import MainWindow
+
+    make_app()
+    settings = QtCore.QSettings(os.path.join(tempfile.mkdtemp(), "storm.ini"), QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(cfg, settings=settings)
+    w.resize(1400, 900)
+    w.show()
+    run_events(120, until=lambda: w.frames >= 5)
+    rng = random.Random(seed)
+    failures: list[str] = []
+    w.session.failed.connect(failures.append)
+    restarts = {"n": 0}
+
+    def restart() -> None:
+        restarts["n"] += 1
+        w.restart_training()
+        w.session.failed.connect(failures.append)
+
+    menu = [
+        ("play/pause", 12, lambda: w.toggle_running() if rng.random() < 0.5 else w.send(SetRunning(True))),
+        ("step D", 6, lambda: w.send(StepD())), ("step G", 6, lambda: w.send(StepG())),
+        ("step", 6, lambda: w.send(StepBoth())), ("reset", 5, lambda: w.send(Reset())),
+        ("objective", 8, lambda: w.send(SetObjective(rng.choice(["ns", "minimax", "lsgan", "hinge", "wgan-gp"])))),
+        ("rates", 8, lambda: w.send(SetLearningRates(d_lr=10 ** rng.uniform(-4.5, -2.5),
+                                                    g_lr=10 ** rng.uniform(-4.5, -2.5)))),
+        ("k steps", 4, lambda: w.send(SetSteps(d_steps=rng.randint(1, 5)))),
+        ("data", 4, lambda: w.send(SetDataset(rng.choice(["ring8", "grid25", "bimodal-1d", "spiral"])))),
+        ("speed", 5, lambda: w.send(SetSpeed(rng.choice([None, 3.0, 25.0, 100.0])))),
+        ("new training process", restart_weight, restart),
+    ]
+    names = [m[0] for m in menu]
+    weights = [m[1] for m in menu]
+    counts = dict.fromkeys(names, 0)
+    samples: list[dict] = []
+    t0 = time.perf_counter()
+
+    def sample(i: int) -> None:
+        child = w.session.process.process.pid if w.session.process is not None else None
+        samples.append({"phase": "storm", "action": i, "t": time.perf_counter() - t0, "rss_mb": rss_mb(),
+                        "child_rss_mb": rss_mb(child) if child else float("nan"),
+                        "threads": os_threads(), "fds": open_fds(), "frames": w.frames})
+
+    for i in range(actions):
+        if i % 50 == 0:
+            sample(i)
+        name = rng.choices(names, weights)[0]
+        counts[name] += 1
+        menu[names.index(name)][2]()
+        run_events(pause)
+    w.send(SetRunning(True))
+    drawn = w.frames  # let the last actions apply (a new training process imports torch first)
+    run_events(60.0, until=lambda: w.frames >= drawn + 5 and w.last_snapshot is not None and w.last_snapshot.step > 0)
+    sample(actions)
+    step = w.last_snapshot.step if w.last_snapshot is not None else 0
+    t_close = time.perf_counter()
+    ok_close = w.shutdown()
+    w.close()
+    close_seconds = time.perf_counter() - t_close
+    import multiprocessing as mp
+
+    run_events(0.5)
+    children_left = len(mp.active_children())
+    warm = samples[max(1, len(samples) // 10)]
+    valid = samples[max(1, len(samples) // 10):]
+    return {"actions": actions, "seed": seed, "counts": counts, "seconds": time.perf_counter() - t0,
+            "frames": w.frames, "final_step": step, "new_training_processes": restarts["n"],
+            "child_failures": len(failures), "failure_messages": failures[:5], "closed_in_time": ok_close,
+            "close_seconds": close_seconds, "children_left": children_left,
+            "rss_after_warmup_mb": warm["rss_mb"],
+            "rss_growth_mb": max(s["rss_mb"] for s in valid) - warm["rss_mb"],
+            "threads_min_max": [min(s["threads"] for s in samples), max(s["threads"] for s in samples)],
+            "fds_first_last": [samples[0]["fds"], samples[-1]["fds"]], "samples": samples}
 
 
 def _window_soak(cfg, seconds: float, samples: list) -> dict:

@@ -151,3 +151,16 @@ def test_the_command_line_refuses_a_missing_image_file_before_opening_the_window
     path.write_text(f'[config]\ndata = "image-file"\nimage_path = "{tmp_path / "gone.npz"}"\n')
     assert main(["--preset", str(path)]) == 2
     assert "gone.npz does not exist" in capsys.readouterr().err
+
+
+def test_a_short_control_storm_leaves_no_failure_thread_or_file_behind():
+    """`ganviz soak --storm N` (600 in docs/RELIABILITY.md), shortened: random actions, new training processes
+    included, on the default process backend."""
+    from ganviz.cli_ext.soak import storm_soak
+    from ganviz.core.config import TrainConfig
+
+    r = storm_soak(TrainConfig(**SMALL), 40, seed=3, pause=0.02, restart_weight=8)
+    assert r["child_failures"] == 0 and r["children_left"] == 0 and r["close_seconds"] < 1.5
+    assert r["new_training_processes"] >= 1 and r["final_step"] > 0
+    assert r["fds_first_last"][1] <= r["fds_first_last"][0] + 2  # pipes of ended children are closed
+    assert r["threads_min_max"][1] <= r["threads_min_max"][0] + 3
