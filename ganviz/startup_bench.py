@@ -160,6 +160,18 @@ def measure_round(python: str, pythonpath: str | None, image_rate: float | None)
                              lambda m, s: rate_reached(s, target) is not None, IMAGE_TIMEOUT)
         out["image_frame"] = img["marks"].get("frame")
         out["image_full_speed"] = rate_reached(img["snaps"], target)  # None: not within IMAGE_TIMEOUT
+        out["image_steps_at"] = thin(img["snaps"])  # (seconds from launch, step), for the record
+    return out
+
+
+def thin(snaps: list[tuple[float, int]], every: float = 0.5) -> list[tuple[float, int]]:
+    """The (time, step) marks at most one per `every` seconds (the last one kept)."""
+    out: list[tuple[float, int]] = []
+    for t, step in snaps:
+        if not out or t - out[-1][0] >= every:
+            out.append((round(t, 3), step))
+    if snaps and out[-1][0] != round(snaps[-1][0], 3):
+        out.append((round(snaps[-1][0], 3), snaps[-1][1]))
     return out
 
 
@@ -194,7 +206,7 @@ def bench_startup(repeats: int = 3, against: str | None = None, image: bool = Tr
                     "image_timeout_s": IMAGE_TIMEOUT, "variants": {}}
     for name, pp in variants.items():
         keys = rounds[name][0].keys()
-        med = {k: _median([r[k] for r in rounds[name]]) for k in keys}
+        med = {k: _median([r[k] for r in rounds[name]]) for k in keys if not k.endswith("_at")}
         torch_s = med["torch"]
         report["variants"][name] = {
             "pythonpath": pp, "headless_image_steps_per_s": image_rates[name], "median_s": med,

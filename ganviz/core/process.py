@@ -139,6 +139,7 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
 
     trainer: Any = None
     try:
+        prefetch_data(config)  # built-in images render (numpy) while torch imports
         import torch  # inside the try: a broken install is reported in words too
 
         from .trainer import Trainer
@@ -183,6 +184,24 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
                 trainer.close()  # a comparison's shard processes
         with send_lock:
             snap_conn.close()
+
+
+def prefetch_data(config: Any) -> threading.Thread | None:
+    """For built-in image data (digits, shapes), load or render the image bank in a thread now: numpy work that
+    overlaps the training process's torch import on a fresh cache (the Trainer then finds it ready); None for
+    other data (issue 20)."""
+    if not isinstance(config, TrainConfig) or config.data not in ("digits", "shapes"):
+        return None
+
+    def load() -> None:
+        from .images.distribution import builtin
+
+        with contextlib.suppress(Exception):  # the Trainer will build it (and report a failure) itself
+            builtin(config.data)
+
+    thread = threading.Thread(target=load, name="ganviz-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def first_frame(snap: Any) -> Any:
