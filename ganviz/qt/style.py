@@ -124,8 +124,13 @@ def configure_pyqtgraph() -> None:
 
 def set_theme(dark: bool) -> None:
     """Switch light/dark palette (applies to panels created after the call)."""
+    set_palette(DARK if dark else LIGHT)
+
+
+def set_palette(palette: Palette) -> None:
+    """The palette new panels, labels and markers are drawn with (presentation mode's high contrast too)."""
     global _palette
-    _palette = DARK if dark else LIGHT
+    _palette = palette
     configure_pyqtgraph()
 
 

@@ -736,3 +736,27 @@ def test_dirac_start_label_is_readable_on_the_trajectory(qtbot):
             view.close()
         finally:
             style.set_theme(False)
+
+
+def test_labels_made_while_presenting_use_the_presentation_palette(qtbot, tmp_path):
+    from qtpy import QtGui, QtWidgets
+
+    from ganviz.qt import style
+    from ganviz.qt.extensions import classroom as C
+
+    app = QtWidgets.QApplication.instance()
+    palette, font = QtGui.QPalette(app.palette()), QtGui.QFont(app.font())
+    w = _plain_window(qtbot, tmp_path, "present.ini")
+    try:
+        w.show()
+        w.classroom.set_theme("dark", save=False)
+        w.classroom.toggle_presentation(True)
+        assert style.palette() is C.HIGH_CONTRAST  # an axis label set now is black on the white background
+        w.classroom.toggle_presentation(False)
+        assert style.palette() is style.DARK
+    finally:
+        w.classroom.set_theme("light", save=False)
+        w.shutdown()
+        style.set_theme(False)
+        app.setPalette(palette)
+        app.setFont(font)

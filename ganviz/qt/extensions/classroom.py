@@ -994,7 +994,9 @@ class Classroom(QtCore.QObject):
         app = QtWidgets.QApplication.instance()
         app.setPalette(qt_palette(qt_kind))
         self.styler.apply(self.window, target, width, plot_font, origin=origin, base=PALETTES[self.theme])
-        style.set_theme(self.theme == "dark")  # panels and markers built from now on
+        # panels, markers and axis labels made from now on: in the palette on screen (presenting: high
+        # contrast; a label set with the dark theme's light grey was unreadable on the white background)
+        style.set_palette(target)
         self.formula.set_scale(font)
         self.info.set_scale(font)
         self.help.scale = font
