@@ -157,4 +157,16 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
         QtCore.QTimer.singleShot(int(after * 1000), grab)
     app.exec()
     window.shutdown()
+    settle_before_exit()
     return status["code"]
+
+
+def settle_before_exit(seconds: float = 5.0) -> None:
+    """Wait for a torch import still under way in a thread (the warm-up, or the receiver's first lazy snapshot),
+    then for the pool threads (the receivers, told to stop) to end, before the interpreter shuts down under them:
+    closing the window within a few seconds of launch crashed at exit (SIGSEGV) otherwise."""
+    from qtpy import QtCore
+
+    if "torch" in sys.modules:
+        import torch  # noqa: F401  (returns once the other thread's import has finished)
+    QtCore.QThreadPool.globalInstance().waitForDone(int(seconds * 1000))

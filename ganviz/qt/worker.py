@@ -174,6 +174,7 @@ class TrainingSession(QObject):
         process = self.process
         stall, next_check = "", 0.0
         compare_snapshot: Any = None  # ganviz.core.compare.CompareSnapshot, imported with the first snapshot
+        first_drawn = False
         try:
             while not self._stop.is_set():
                 try:
@@ -212,6 +213,15 @@ class TrainingSession(QObject):
                 else:
                     carries = carries or [_MetricsCarry()]
                     snap = carries[0].apply(snap)
+                if not first_drawn and getattr(snap, "lazy", True) is None:  # drawn by the child: the first frame
+                    first_drawn = True
+                    self._ready.clear()
+                    yield snap
+                    # read nothing more until the window has drawn it: unpickling the next (lazy) snapshot would
+                    # import torch in this thread and hold the GIL while the GUI thread draws (issue 20)
+                    while not self._ready.wait(0.05) and not self._stop.is_set():
+                        yield None
+                    continue
                 yield snap
         finally:
             self._done.set()
@@ -285,8 +295,7 @@ class TrainingSession(QObject):
         """The GUI has drawn the last snapshot; the trainer may send the next."""
         if self.process is not None:
             self.process.frame_done()
-        else:
-            self._ready.set()
+        self._ready.set()  # the thread backend's credit; the process backend's "first frame drawn"
 
     def _on_yielded(self, snap: Snapshot | RunNotice | None) -> None:
         if isinstance(snap, RunNotice):

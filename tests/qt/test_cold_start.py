@@ -145,3 +145,39 @@ def test_the_first_frame_crosses_the_pipe_without_torch():
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["torch"] is False and out["drawn"] and out["field"] and out["fake"] == [512, 2], out
+
+
+WINDOW_FIRST_FRAME = textwrap.dedent("""
+    import json, os, sys, tempfile, time
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from qtpy import QtCore
+    from ganviz.qt.app import make_app
+    from ganviz.qt.main_window import MainWindow
+    app = make_app()
+    settings = QtCore.QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings)
+    w.show()
+    seen = []
+    w.snapshot_drawn.connect(lambda s: seen or seen.append({"step": s.step, "torch": "torch" in sys.modules}))
+    t0 = time.monotonic()
+    while not seen and time.monotonic() - t0 < 240:
+        app.processEvents()
+        time.sleep(0.01)
+    w.shutdown()
+    from ganviz.qt.app import settle_before_exit
+    settle_before_exit()  # as run_app does: no interpreter shutdown under the receiver's torch import
+    print(json.dumps(seen[0] if seen else None), flush=True)
+    os._exit(0)  # a script that leaves a QApplication and a window to interpreter exit may crash there (also
+    # with torch imported first, as before issue 20): not what this test is about
+""")
+
+
+def test_the_window_draws_its_first_frame_before_importing_torch():
+    """The receiver reads nothing after the first (child-drawn) frame until the window has drawn it: the next,
+    lazy snapshot would import torch in that thread and hold the GIL while the first frame is drawn."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", WINDOW_FIRST_FRAME], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    first = json.loads(done.stdout.strip().splitlines()[-1])
+    assert first is not None and first["step"] >= 1 and first["torch"] is False, first
