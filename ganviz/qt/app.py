@@ -74,9 +74,11 @@ def run_events(seconds: float, until=None) -> None:
         poll.stop()
 
 
-def warm_up_after_paint(threads: int) -> None:
-    """Once the event loop runs (after the window's first paint), import torch and the engine's view code in
-    a thread, so the first snapshot finds them loaded; then set torch's thread count in the GUI thread."""
+def warm_up_after_paint(threads: int, window=None) -> None:
+    """Import torch and the engine's view code in a thread, then set torch's thread count in the GUI thread:
+    once the window has drawn its first frame (a MainWindow's first frame needs no torch here, see
+    process.first_frame; loading torch's libraries holds the GIL, which would stall that frame), else once the
+    event loop runs after the first paint (a compare window)."""
     import threading
 
     from qtpy import QtCore
@@ -99,7 +101,17 @@ def warm_up_after_paint(threads: int) -> None:
             return
         QtCore.QTimer.singleShot(0, app, set_threads)
 
-    QtCore.QTimer.singleShot(0, lambda: threading.Thread(target=load, name="ganviz-warm-up", daemon=True).start())
+    def start(*_args) -> None:
+        if not started:
+            started.append(True)
+            threading.Thread(target=load, name="ganviz-warm-up", daemon=True).start()
+
+    started: list[bool] = []
+    drawn = getattr(window, "snapshot_drawn", None)
+    if drawn is not None:
+        drawn.connect(start)
+    else:
+        QtCore.QTimer.singleShot(0, start)
 
 
 def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3.0, threads: int = 1,
@@ -109,7 +121,7 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
 
     Fast on stage (issue 20): the training process is started first, so it imports torch and builds its
     Trainer on another core while this process builds the window; this process imports torch only after the
-    window has been drawn (`warm_up_after_paint`)."""
+    window has drawn its first frame (`warm_up_after_paint`)."""
     if not compare:
         from ..core.process import prestart
 
@@ -141,7 +153,7 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
         if scene is not None:
             window.load_scene(scene)
     window.show()
-    warm_up_after_paint(threads)
+    warm_up_after_paint(threads, window)
     status = {"code": 0}
     if screenshot:
         def grab() -> None:
