@@ -83,8 +83,10 @@ def grid_table(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> str:
         cells = [_fmt_value(v) for v in point[:-1]] + [str(point[-1]), runs_cell(g)]
         for m in metrics:
             _, scale, fmt = METRICS[m]
-            mu, sd, _ = mean_std(scale * final(r, m) for r in g)
-            cells.append(pm(mu, sd, fmt))
+            mu, sd, n = mean_std(scale * final(r, m) for r in g)
+            ok = status_counts(g)["ok"]
+            # e.g. reverse KL: a run with no high-quality sample has no mode histogram
+            cells.append(pm(mu, sd, fmt) + (f" ({ok - n} of {ok} runs: none)" if n < ok else ""))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
