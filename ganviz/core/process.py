@@ -108,7 +108,10 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
             except (OSError, ValueError):  # the parent has gone or closed the pipe
                 return
 
-    send(("beat", None))
+    try:
+        send(("beat", None))  # the parent hears from the child before torch is imported
+    except (OSError, ValueError):
+        return  # the parent has gone already
     threading.Thread(target=heartbeat, name="ganviz-heartbeat", daemon=True).start()
     state = {"credits": IN_FLIGHT, "stop": False, "go": not hold}
 
