@@ -128,7 +128,7 @@ def test_clean_and_breakable():
 # ------------------------------------------------------------------ resume only what opened cleanly
 def _plain_window(qtbot, ini) -> MainWindow:
     settings = QtCore.QSettings(str(ini), QtCore.QSettings.Format.IniFormat)
-    w = MainWindow(TrainConfig(), settings=settings, backend="thread")
+    w = MainWindow(TrainConfig(), settings=settings)  # the default (process) backend, as users launch it
     qtbot.addWidget(w)
     w.show()
     return w
