@@ -1,11 +1,15 @@
 """Faults injected into a training child process (importable there: the child is spawned with this sys.path).
 
-Each is a Command: pickled to the child and applied at its next step boundary, where `changes()` runs."""
+Each is a Command: pickled to the child and applied at its next step boundary, where `changes()` runs. The window
+also calls `changes()` in its own process (to see what a command would change), so a fault patches the trainer only
+in a process other than the one that made it: the test process's own Trainer (used by later thread-backend tests)
+stays intact."""
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ganviz.core.commands import Command
@@ -15,11 +19,19 @@ def _failing_iteration(self: Any) -> None:
     raise ZeroDivisionError("injected fault in a training step")
 
 
+def _in_maker(command: Any) -> bool:
+    return os.getpid() == command.maker_pid
+
+
 @dataclass(frozen=True)
 class FailNextStep(Command):
     """Every later training step raises ZeroDivisionError inside the step (Trainer.iteration)."""
 
+    maker_pid: int = field(default_factory=os.getpid)
+
     def changes(self) -> dict[str, Any]:
+        if _in_maker(self):
+            return {}
         from ganviz.core.trainer import Trainer
 
         Trainer.iteration = _failing_iteration
@@ -33,8 +45,11 @@ class SlowSteps(Command):
     saved; the patch stays in force."""
 
     seconds: float = 1.0
+    maker_pid: int = field(default_factory=os.getpid)
 
     def changes(self) -> dict[str, Any]:
+        if _in_maker(self):
+            raise ValueError("test hook: steps are slow from now on (in the training process)")
         from ganviz.core.trainer import Trainer
 
         original = Trainer.iteration

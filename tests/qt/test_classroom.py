@@ -161,9 +161,11 @@ def test_save_current_setup_round_trips_and_a_failed_save_leaves_nothing(make_wi
 
 
 def test_last_scene_is_resumed_on_a_plain_launch(make_window, qtbot):
-    w = make_window(settings_name="resume.ini")
+    w = make_window(settings_name="resume.ini", autostart=True)
     w.classroom.load_index(2)
     name = w.current_scene.name
+    # only a scene that opened cleanly (drew its first frames) is resumed (issue 19.2)
+    qtbot.waitUntil(lambda: w.classroom._clean_frames == 0, timeout=60_000)
     w.shutdown()
     w2 = make_window(settings_name="resume.ini", autostart=True, d_width=128, g_width=128, batch_size=256)
     qtbot.waitUntil(lambda: getattr(w2, "current_scene", None) is not None, timeout=5000)
