@@ -110,8 +110,8 @@ def test_the_csv_is_written_off_the_gui_thread_with_progress_and_cancel(window, 
 def test_a_big_session_is_read_off_the_gui_thread(window, qtbot, tmp_path):
     w = window
     cfg = TrainConfig(**SMALL)
-    log = [(s, SetLearningRates(d_lr=1e-3 + 1e-7 * (s % 7))) for s in range(1, 6001)]
-    save_session(session_from_run(cfg, log, [], 6000), tmp_path / "big.toml")
+    log = [(s, SetLearningRates(d_lr=1e-3 + 1e-7 * (s % 7))) for s in range(1, 3001)]
+    save_session(session_from_run(cfg, log, [], 3000), tmp_path / "big.toml")
     ticks = Ticks()
     job = w.recording.open_session_in_background(tmp_path / "big.toml")
     reading = []
@@ -123,5 +123,6 @@ def test_a_big_session_is_read_off_the_gui_thread(window, qtbot, tmp_path):
     ticked, seconds = reading[0]
     print(f"reading {seconds:.1f} s, GUI timer ticks meanwhile {ticked}")
     # counted in the reading thread as it ends: a read on the GUI thread would leave the timer at 0 ticks
-    assert ticked >= 2
+    assert ticked >= 1
     assert "Replaying big.toml" in w.statusBar().currentMessage()
+    w.recording.replay = None  # end the replay: the rest of the suite does not need its 3,000 scheduled changes
