@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ganviz.core.objectives import Objective, get_objective
@@ -126,6 +127,8 @@ class EventMarkers:
         if not self._show_labels or not self._lines:
             return
         vb = self._plot.getViewBox()
+        if not shiboken6.isValid(vb):  # the plot was deleted (its window closed) while a relayout was pending
+            return
         area = vb.sceneBoundingRect()
         if area.width() < 20 or area.height() < 20:
             return
