@@ -528,3 +528,27 @@ def test_series_append_after_keeps_x_increasing():
     assert s.append_after(10.0, 1.0) and s.append_after(20.0, 2.0)
     assert not s.append_after(20.0, 9.0) and not s.append_after(5.0, 9.0)  # the same metrics again, or older
     assert list(s.x) == [10.0, 20.0] and list(s.y) == [1.0, 2.0] and s.last_x == 20.0
+
+
+def test_event_markers_do_not_recreate_dropped_markers_when_old_events_come_again(qtbot):
+    """A snapshot may carry the run's whole event log: markers dropped over max_markers must stay dropped (they
+    were re-created and dropped again on every frame, quadratic in a session of thousands of changes)."""
+    import pyqtgraph as pg
+
+    from ganviz.core.snapshot import Event
+    from ganviz.qt.panels._common import EventMarkers
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    markers = EventMarkers(plot.getPlotItem(), max_markers=5)
+    made = []
+    original = markers._new_line
+    markers._new_line = lambda step, text: made.append(step) or original(step, text)
+    log = [Event(step=s, kind="lr", label=f"lr {s}") for s in range(1, 41)]
+    markers.add(log)
+    assert len(made) == 40 and len(markers) == 5 and sorted(markers._lines) == [36, 37, 38, 39, 40]
+    markers.add(log + [Event(step=41, kind="lr", label="lr 41")])  # the next frame repeats the log
+    assert made[40:] == [41] and sorted(markers._lines) == [37, 38, 39, 40, 41]
+    markers.clear()
+    markers.add(log[:3])  # a new run (clear) shows early steps again
+    assert sorted(markers._lines) == [1, 2, 3]

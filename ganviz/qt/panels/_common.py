@@ -47,6 +47,7 @@ class EventMarkers:
         self._lines: dict[int, pg.InfiniteLine] = {}  # step -> line (insertion ordered)
         self._texts: dict[int, list[str]] = {}
         self._seen: set[tuple[int, str, str]] = set()
+        self._dropped_to: int | None = None  # markers at or before this step were dropped (over max_markers)
         self._timer: QtCore.QTimer | None = None
         if show_labels:
             self._timer = QtCore.QTimer()
@@ -77,8 +78,8 @@ class EventMarkers:
             if ev.kind in NOT_CHANGES:
                 continue
             key = (int(ev.step), str(ev.kind), str(ev.label))
-            if key in self._seen:
-                continue
+            if key in self._seen or (self._dropped_to is not None and key[0] <= self._dropped_to):
+                continue  # shown already, or dropped for good (a snapshot may repeat the run's old events)
             self._seen.add(key)
             step = key[0]
             if step in self._lines:
@@ -97,6 +98,7 @@ class EventMarkers:
                 self._plot.removeItem(self._lines.pop(old_step))
                 del self._texts[old_step]
                 self._seen = {k for k in self._seen if k[0] != old_step}
+                self._dropped_to = old_step if self._dropped_to is None else max(self._dropped_to, old_step)
             self._schedule()
 
     def _new_line(self, step: int, text: str) -> pg.InfiniteLine:
@@ -171,6 +173,7 @@ class EventMarkers:
         self._lines.clear()
         self._texts.clear()
         self._seen.clear()
+        self._dropped_to = None
 
 
 class FastScatter(pg.ScatterPlotItem):
