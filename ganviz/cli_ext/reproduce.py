@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -56,8 +55,7 @@ def jsonl_path(args: argparse.Namespace) -> Path:
 def run(args: argparse.Namespace) -> int:
     from ganviz.core.config import ConfigError
     from ganviz.sweep import reproduction as R
-    from ganviz.sweep.cli import check_run_arguments, err, execute, write_text
-    from ganviz.sweep.store import read_rows
+    from ganviz.sweep.cli import check_run_arguments, err, execute, rows_from, write_text
 
     methods = [m.strip() for m in (args.methods or DEFAULT_METHODS).split(",") if m.strip()]
     datas = [d.strip() for d in (args.data or DEFAULT_DATA).split(",") if d.strip()]
@@ -65,12 +63,9 @@ def run(args: argparse.Namespace) -> int:
         return err("reproduce", "--methods and --data must be non-empty")
     t0 = time.perf_counter()
     if args.from_:
-        try:
-            rows, bad = read_rows(args.from_)
-        except OSError as e:
-            return err("reproduce", f"cannot read {args.from_!r}: {e.strerror}")
-        if bad:
-            print(f"ganviz reproduce: {bad} unreadable line(s) in {args.from_} skipped", file=sys.stderr)
+        rows = rows_from("reproduce", args.from_)
+        if rows is None:
+            return 2
         methods = methods if args.methods else []  # [] = every method in the file, in its order
         datas = datas if args.data else []
         source = f"from {args.from_}"

@@ -14,7 +14,6 @@ the window's Compare -> Open sweep results... shows it too and opens a cell's ru
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 NAME = "sweep"
@@ -40,18 +39,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ganviz.core.config import ConfigError, TrainConfig, config_from_pairs, parse_value
-    from ganviz.sweep.cli import check_run_arguments, err, execute, figures_or_message, write_text
+    from ganviz.sweep.cli import check_run_arguments, err, execute, figures_or_message, rows_from, write_text
     from ganviz.sweep.grid import grid_tasks, parse_grid
-    from ganviz.sweep.store import read_rows
     from ganviz.sweep.tables import grid_keys, grid_table
 
     if args.from_:
-        try:
-            rows, bad = read_rows(args.from_)
-        except OSError as e:
-            return err("sweep", f"cannot read {args.from_!r}: {e.strerror}")
-        if bad:
-            print(f"ganviz sweep: {bad} unreadable line(s) in {args.from_} skipped", file=sys.stderr)
+        rows = rows_from("sweep", args.from_)
+        if rows is None:
+            return 2
         keys = grid_keys(rows)
     else:
         problem = check_run_arguments(args)

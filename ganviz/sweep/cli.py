@@ -60,6 +60,20 @@ def err(cmd: str, message: str) -> int:
     return 2
 
 
+def rows_from(cmd: str, path: str) -> list[dict] | None:
+    """The rows of a finished sweep's JSONL (`--from`), unreadable lines said and skipped; None (said) if unreadable."""
+    from .store import read_rows
+
+    try:
+        rows, bad = read_rows(path)
+    except OSError as e:
+        err(cmd, f"cannot read {path!r}: {e.strerror}")
+        return None
+    if bad:
+        print(f"ganviz {cmd}: {bad} unreadable line(s) in {path} skipped", file=sys.stderr)
+    return rows
+
+
 def execute(args: argparse.Namespace, tasks: Sequence[Any], path: Path, cmd: str) -> tuple[list[dict], int]:
     """Run the tasks into `path` with the run arguments; (rows, 0) or ([], exit code) with the message."""
     from .runner import SweepError, run_sweep
