@@ -124,5 +124,7 @@ def test_a_big_session_is_read_off_the_gui_thread(window, qtbot, tmp_path):
     print(f"reading {seconds:.1f} s, GUI timer ticks meanwhile {ticked}")
     # counted in the reading thread as it ends: a read on the GUI thread would leave the timer at 0 ticks
     assert ticked >= 1
-    assert "Replaying big.toml" in w.statusBar().currentMessage()
+    # the replay either still runs or (on a fast machine) has already reached the session's last step
+    message = w.statusBar().currentMessage()
+    assert "Replaying big.toml" in message or "Session replayed to step 3000" in message, message
     w.recording.replay = None  # end the replay: the rest of the suite does not need its 3,000 scheduled changes
