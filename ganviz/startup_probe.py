@@ -80,7 +80,7 @@ def _watch_app(app_module) -> None:
 
 
 def _install(app) -> None:
-    from qtpy import QtCore, QtWidgets
+    from PySide6 import QtCore, QtWidgets
 
     stop_file = os.environ["GANVIZ_PROBE_STOP"]
     state = {"window": None, "painted": set(), "marked": False, "frame": False}

@@ -189,7 +189,7 @@ def render(source: Source, args: argparse.Namespace, out: str, prog: str = "ganv
         return EXIT_BAD_ARGS
 
     torch.set_num_threads(args.threads)
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ..qt.app import make_app
     from ..qt.extensions.recording import caption_for, compose_frame, grab_image, output_size, qimage_to_rgb

@@ -140,7 +140,7 @@ def storm_soak(cfg, actions: int, seed: int = 0, pause: float = 0.05, restart_we
     import tempfile
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ..core.commands import (
         Reset,
@@ -235,7 +235,7 @@ def _window_soak(cfg, seconds: float, samples: list) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import tempfile
 
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ..qt.app import make_app, run_events
     from ..qt.main_window import MainWindow

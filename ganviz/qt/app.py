@@ -14,7 +14,7 @@ WINDOW_INTERVAL = 0.045  # MainWindow's snapshot interval: a prestarted training
 def make_app():
     """The QApplication (made once), with pyqtgraph's options and garbage collection in the GUI thread."""
     import pyqtgraph as pg
-    from qtpy import QtWidgets
+    from PySide6 import QtWidgets
 
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="k")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
@@ -26,14 +26,14 @@ def make_app():
 
 def safe_mode() -> bool:
     """`ganviz --safe-mode`: start with the default layout and settings, resume no scene."""
-    from qtpy import QtWidgets
+    from PySide6 import QtWidgets
 
     app = QtWidgets.QApplication.instance()
     return bool(app is not None and app.property("ganviz_safe_mode"))
 
 
 def set_safe_mode(on: bool) -> None:
-    from qtpy import QtWidgets
+    from PySide6 import QtWidgets
 
     app = QtWidgets.QApplication.instance()
     if app is not None:
@@ -58,7 +58,7 @@ def run_events(seconds: float, until=None) -> None:
     """Run Qt's event loop for `seconds` (or until `until()` is true, checked every 50 ms), sleeping while
     idle as app.exec() does. Benchmarks and soaks use this: a processEvents() loop would spin a core and hold
     the GIL, which starves the window's receiver thread and charges the window for the spinning."""
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     loop = QtCore.QEventLoop()
     QtCore.QTimer.singleShot(max(0, int(seconds * 1000)), loop.quit)
@@ -81,7 +81,7 @@ def warm_up_after_paint(threads: int, window=None) -> None:
     event loop runs after the first paint (a compare window)."""
     import threading
 
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     app = QtCore.QCoreApplication.instance()
 
@@ -126,7 +126,7 @@ def run_app(config: TrainConfig, screenshot: str | None = None, after: float = 3
         from ..core.process import prestart
 
         prestart(scene.config if scene is not None else config, WINDOW_INTERVAL, threads=threads)
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from .main_window import MainWindow
 
@@ -177,7 +177,7 @@ def settle_before_exit(seconds: float = 5.0) -> None:
     """Wait for a torch import still under way in a thread (the warm-up, or the receiver's first lazy snapshot),
     then for the pool threads (the receivers, told to stop) to end, before the interpreter shuts down under them:
     closing the window within a few seconds of launch crashed at exit (SIGSEGV) otherwise."""
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     if "torch" in sys.modules:
         import torch  # noqa: F401  (returns once the other thread's import has finished)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from qtpy import QtCore, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 Work = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]  # work(progress, cancelled) -> result
 

@@ -7,7 +7,7 @@ drawn state on screen and every control usable.
 
 from __future__ import annotations
 
-from qtpy import QtCore, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from . import text_bounds
 

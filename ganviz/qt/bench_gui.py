@@ -28,7 +28,7 @@ def _percentile(values: list[float], q: float) -> float:
 def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headless_rate: float | None = None,
                  backend: str = "process") -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ..core.trainer import Trainer
     from .app import make_app
@@ -93,7 +93,7 @@ def _rounds(window, headless_steps, seconds: float, repeats: int) -> dict:
     steps: list[float] = []
     fps: list[float] = []
     latencies: list[float] = []
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ..core.commands import SetRunning
     from .app import run_events
@@ -162,7 +162,7 @@ def bench_image_window(config: dict, seconds: float = 5.0, repeats: int = 3, bac
     """The image GAN with its window open (grids, interpolation, histograms, coverage): training steps/s
     against the same engine headless, in alternating rounds; {"available": False, ...} if it cannot build."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ..core.trainer import Trainer
     from .app import make_app

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qtpy import QtCore, QtWidgets
+from PySide6 import QtCore, QtWidgets
 from superqt.utils import signals_blocked
 
 from ..core.commands import Command, SetConfig, command_for_change

@@ -10,7 +10,7 @@ import html
 import os
 from typing import Any
 
-from qtpy import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import signals_blocked
 
 from ..core.commands import Command, SetConfig, command_for_change

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from qtpy import QtCore, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from ..core.config import ConfigError
 from ..core.userdata import MAX_COMPONENTS, MAX_POINTS, mixture_rows, points_rows

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from qtpy import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import create_worker
 
 from ..core.commands import Command

@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from qtpy import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.config import TrainConfig
 from ..core.objectives import OBJECTIVES

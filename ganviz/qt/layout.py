@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 Qt = QtCore.Qt
 MAX_SIZE = (1600, 1000)  # the default window on a large screen

@@ -12,7 +12,7 @@ import time
 from collections import deque
 
 import numpy as np
-from qtpy import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.commands import ClearSchedule, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from ..core.config import TrainConfig

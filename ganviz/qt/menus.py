@@ -6,7 +6,7 @@ from __future__ import annotations
 import platform
 from typing import Any
 
-from qtpy import QtGui, QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 ORDER = ("File", "Edit", "Data", "View", "Scenes", "Compare", "Theory")  # then any other, then Help
 

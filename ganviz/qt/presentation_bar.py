@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy import QtCore, QtWidgets
+from PySide6 import QtCore, QtWidgets
 from superqt.utils import signals_blocked
 
 from ..core.commands import SetObjective

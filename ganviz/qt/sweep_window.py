@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from qtpy import QtCore, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from ..core.config import TrainConfig
 from ..sweep.tables import METRICS, cell_config, fixed_range, grid_keys, grid_matrix

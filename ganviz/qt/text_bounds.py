@@ -12,7 +12,7 @@ import html
 import re
 import unicodedata
 
-from qtpy import QtCore, QtGui
+from PySide6 import QtCore, QtGui
 
 TITLE_CHARS = 120  # a window title, a scene title, a menu entry
 LABEL_CHARS = 300  # an action label, a note on one line

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Iterator
 from typing import Any
 
-from qtpy.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal
 from superqt.utils import GeneratorWorker
 
 from ..core.commands import Command

@@ -124,7 +124,7 @@ def test_a_missing_image_file_fails_in_words_not_waiting_for_ever(make_window, q
 
 def test_a_scene_naming_a_missing_image_file_leaves_the_running_session(make_window, qtbot, tmp_path, monkeypatch):
     """Issue 19.4: the scene replaced the run, and the new one waited for its first image for ever."""
-    from qtpy import QtWidgets
+    from PySide6 import QtWidgets
 
     shown = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda parent, title, text: shown.append(text))

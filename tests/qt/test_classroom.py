@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from qtpy import QtCore, QtGui, QtWidgets
-from qtpy.QtTest import QTest
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtTest import QTest
 
 from ganviz.core import userdata as U
 from ganviz.core.config import TrainConfig

@@ -11,7 +11,7 @@ import imageio.v2 as iio
 import pytest
 import torch
 from PIL import Image
-from qtpy import QtCore, QtGui
+from PySide6 import QtCore, QtGui
 
 from ganviz.core.config import TrainConfig
 from ganviz.export import video as V

@@ -43,7 +43,7 @@ def test_window_answers_and_applies_commands_before_the_trainer_is_ready(windows
         assert w.last_snapshot is None
         assert w.status_rate.text() == STARTING  # said honestly until the first snapshot
         ticks = []
-        from qtpy import QtCore
+        from PySide6 import QtCore
 
         QtCore.QTimer.singleShot(0, lambda: ticks.append("timer"))
         qtbot.wait(200)
@@ -89,7 +89,7 @@ CHILD = textwrap.dedent("""
     import json, os, sys, tempfile
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     import ganviz.cli, ganviz.qt.app
-    from qtpy import QtCore
+    from PySide6 import QtCore
     from ganviz.qt.main_window import MainWindow
     app = ganviz.qt.app.make_app()
     settings = QtCore.QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QtCore.QSettings.Format.IniFormat)
@@ -150,7 +150,7 @@ def test_the_first_frame_crosses_the_pipe_without_torch():
 WINDOW_FIRST_FRAME = textwrap.dedent("""
     import json, os, sys, tempfile, time
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from qtpy import QtCore
+    from PySide6 import QtCore
     from ganviz.qt.app import make_app
     from ganviz.qt.main_window import MainWindow
     app = make_app()

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from qtpy import QtCore, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from ganviz.core.config import TrainConfig
 from ganviz.core.ensemble import EnsembleTrainer

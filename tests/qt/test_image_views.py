@@ -485,7 +485,7 @@ def test_live_switch_from_toy_to_digits_and_back(live_window, qtbot):
 def test_compare_and_ensemble_explain_that_image_runs_are_not_supported(qtbot, tmp_path, monkeypatch):
     """Compare mode and the ensemble draw toy-data views only: on an image run they explain instead of
     opening a window that cannot show the run."""
-    from qtpy import QtCore, QtWidgets
+    from PySide6 import QtCore, QtWidgets
 
     from ganviz.core.config import TrainConfig
     from ganviz.qt.extensions.compare import open_comparison
@@ -506,7 +506,7 @@ def test_compare_and_ensemble_explain_that_image_runs_are_not_supported(qtbot, t
 
 
 def test_closing_during_an_image_run_keeps_the_mode_dock_for_the_next_toy_launch(qtbot, tmp_path):
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ganviz.core.config import TrainConfig
     from ganviz.qt.main_window import MainWindow

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 import torch
-from qtpy import QtCore
+from PySide6 import QtCore
 
 from ganviz.core.commands import Reset, SetObjective, SetRunning
 from ganviz.core.config import TrainConfig

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from qtpy import QtCore
+from PySide6 import QtCore
 
 from ganviz.core.config import TrainConfig
 from ganviz.core.snapshot import Event

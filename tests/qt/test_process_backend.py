@@ -6,7 +6,7 @@ import sys
 import time
 
 import pytest
-from qtpy import QtCore
+from PySide6 import QtCore
 
 from ganviz.core.commands import SetObjective, SetRunning, StepD
 from ganviz.core.config import TrainConfig

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from qtpy import QtCore, QtGui
+from PySide6 import QtCore, QtGui
 
 from ganviz.cli import main as cli_main
 from ganviz.core.commands import Reset, SetLearningRates, SetObjective, SetRunning, StepD

@@ -10,7 +10,7 @@ import types
 
 import numpy as np
 import pytest
-from qtpy import QtCore
+from PySide6 import QtCore
 
 from ganviz.core.commands import SetLearningRates
 from ganviz.core.config import TrainConfig

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from qtpy import QtWidgets
+from PySide6 import QtWidgets
 
 from ganviz.core.commands import SetObjective
 from ganviz.core.config import TrainConfig
@@ -200,7 +200,7 @@ def test_a_launch_that_names_settings_does_not_resume_the_last_scene(make_window
     w.settings.sync()
     w.shutdown()
     path = w.settings.fileName()
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ganviz.qt.main_window import MainWindow
 
@@ -255,7 +255,7 @@ def test_change_markers_never_overlap_or_clip_and_pause_is_not_a_marker(qtbot):
 # ----------------------------------------------------------------------------- 13, 15: screen fit, steady layout
 
 def _plain_window(qtbot, tmp_path, name: str, **cfg):
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ganviz.qt.main_window import MainWindow
 
@@ -268,7 +268,7 @@ def _plain_window(qtbot, tmp_path, name: str, **cfg):
 @pytest.mark.parametrize("screen", [(1366, 768), (1920, 1080)])
 def test_the_window_fits_the_screen_it_opens_on_and_the_data_view_is_the_key_plot(qtbot, tmp_path, monkeypatch,
                                                                                    screen):
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ganviz.qt import layout
 
@@ -290,7 +290,7 @@ def test_the_window_fits_the_screen_it_opens_on_and_the_data_view_is_the_key_plo
 
 def test_layout_does_not_drift_over_switches_and_presentation_and_saved_layouts_are_checked(make_window, qtbot,
                                                                                             tmp_path, monkeypatch):
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ganviz.qt import layout
 
@@ -340,7 +340,7 @@ def test_layout_does_not_drift_over_switches_and_presentation_and_saved_layouts_
 
 def test_tick_labels_never_run_together_on_a_narrow_plot(qtbot):
     import pyqtgraph as pg
-    from qtpy import QtGui
+    from PySide6 import QtGui
 
     from ganviz.qt import style
 
@@ -397,7 +397,7 @@ def test_presentation_toolbar_switches_the_objective_live_and_shows_what_trains(
 
 def test_quitting_after_compare_and_ensemble_windows_raises_nothing(qtbot, tmp_path, capfd):
     import shiboken6
-    from qtpy import QtCore, QtWidgets
+    from PySide6 import QtCore, QtWidgets
 
     from ganviz.qt.extensions.compare import open_comparison
     from ganviz.qt.extensions.ensemble import open_ensemble
@@ -512,7 +512,7 @@ def test_ensemble_headline_says_too_early_before_its_warm_up(qtbot):
 # ----------------------------------------------------------------------------- 17: menus and the dataset list
 
 def test_menus_follow_desktop_order_and_the_dataset_list_is_grouped(qtbot, tmp_path, capsys):
-    from qtpy import QtWidgets
+    from PySide6 import QtWidgets
 
     from ganviz.core import userdata as U
 
@@ -559,7 +559,7 @@ def test_menus_follow_desktop_order_and_the_dataset_list_is_grouped(qtbot, tmp_p
 
 @pytest.mark.parametrize("dark", [False, True])
 def test_real_and_fake_samples_stay_visible_over_the_heatmap_and_above_the_mode_crosses(qtbot, dark):
-    from qtpy import QtGui
+    from PySide6 import QtGui
 
     from ganviz.qt import style
     from ganviz.qt.panels.data2d import Data2DPanel
@@ -631,7 +631,7 @@ def test_recording_keeps_real_time_hides_its_chrome_and_writes_where_it_says(mak
     import time
 
     import imageio.v3 as iio
-    from qtpy import QtCore
+    from PySide6 import QtCore
 
     from ganviz.qt.extensions import recording as R
 
@@ -693,7 +693,7 @@ def test_colour_bar_ticks_leave_room_for_its_title_and_formula_text_follows_the_
     assert axis.fixedWidth is None  # not pyqtgraph's fixed 45 px
     label_h = axis.label.boundingRect().height()
     assert axis.width() >= axis.textWidth + 0.8 * label_h, (axis.width(), axis.textWidth, label_h)
-    from qtpy import QtCore, QtGui, QtWidgets
+    from PySide6 import QtCore, QtGui, QtWidgets
 
     app = QtWidgets.QApplication.instance()
     palette, font = QtGui.QPalette(app.palette()), QtGui.QFont(app.font())
@@ -719,7 +719,7 @@ def test_colour_bar_ticks_leave_room_for_its_title_and_formula_text_follows_the_
 
 
 def test_dirac_start_label_is_readable_on_the_trajectory(qtbot):
-    from qtpy import QtGui
+    from PySide6 import QtGui
 
     from ganviz.qt import style
     from ganviz.qt.dirac_view import DiracView
@@ -739,7 +739,7 @@ def test_dirac_start_label_is_readable_on_the_trajectory(qtbot):
 
 
 def test_labels_made_while_presenting_use_the_presentation_palette(qtbot, tmp_path):
-    from qtpy import QtGui, QtWidgets
+    from PySide6 import QtGui, QtWidgets
 
     from ganviz.qt import style
     from ganviz.qt.extensions import classroom as C

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from qtpy import QtCore
+from PySide6 import QtCore
 
 from ganviz.core.config import TrainConfig
 from ganviz.qt.sweep_window import SweepWindow
@@ -86,7 +86,7 @@ def test_compare_menu_opens_sweep_results_and_a_cell_runs_live(window, qtbot, tm
     assert w.last_snapshot.config.d_lr == 1e-4 and w.last_snapshot.config.d_steps == 5
     empty = tmp_path / "empty.jsonl"
     empty.write_text("not json\n", encoding="utf-8")
-    from qtpy import QtWidgets
+    from PySide6 import QtWidgets
 
     shown = []
     orig = QtWidgets.QMessageBox.warning

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from qtpy import QtCore
+from PySide6 import QtCore
 
 from ganviz.core import dirac, jsw
 from ganviz.core.config import TrainConfig

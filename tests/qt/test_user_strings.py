@@ -10,7 +10,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from qtpy import QtCore, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from ganviz.core.config import TrainConfig
 from ganviz.core.scenes import MAX_SCENE_BYTES, scene_from_dict

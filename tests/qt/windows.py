@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy import QtCore
+from PySide6 import QtCore
 
 from ganviz.core.config import TrainConfig
 from ganviz.qt.main_window import MainWindow

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from qtpy import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import signals_blocked
 
 from ...core.config import ConfigError, TrainConfig

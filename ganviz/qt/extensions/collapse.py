@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy import QtCore
+from PySide6 import QtCore
 
 from ...core.snapshot import Snapshot
 from ..panels.modes import ModesPanel

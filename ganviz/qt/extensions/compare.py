@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shiboken6
-from qtpy import QtGui, QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 from ...core.commands import SetRunning
 from ...core.images.distribution import is_image_data

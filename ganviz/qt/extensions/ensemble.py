@@ -4,7 +4,7 @@ model), in a window of its own that shows the spread of outcomes (ganviz.qt.ense
 from __future__ import annotations
 
 import shiboken6
-from qtpy import QtGui, QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 from ...core.commands import SetRunning
 from ...core.config import ConfigError

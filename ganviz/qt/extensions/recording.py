@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qtpy import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ...core.commands import Command, SetRunning
 from ...core.config import TrainConfig
@@ -572,7 +572,7 @@ def export_widget(widget: QtWidgets.QWidget, path: str | os.PathLike[str]) -> Pa
 
 
 def _svg_via_qt(widget: QtWidgets.QWidget, path: Path) -> None:
-    from qtpy import QtSvg
+    from PySide6 import QtSvg
 
     gen = QtSvg.QSvgGenerator()
     gen.setFileName(str(path))
