@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -21,94 +22,158 @@ ARCHS = ("auto", "mlp", "dcgan")
 IMAGE_RANGES = ("auto", "0-1", "-1-1", "0-16", "0-255", "min-max")  # as images.pixels
 
 
+class Effect(str, Enum):
+    """What applying a live change of a field does to a running engine (core.live dispatches on it)."""
+
+    REBUILD = "rebuild"  # new networks, optimisers and data streams: the run restarts ("reset" event)
+    DATA = "data"  # new data: hot-swapped when only data fields change and the dimension stays, else REBUILD
+    OBJECTIVE = "objective"  # the loss table row is swapped
+    LEARNING_RATE = "learning_rate"  # the optimiser's learning rate is set in place (its state is kept)
+    OPTIMIZER = "optimizer"  # that network's optimiser (d_ / g_ prefix), else both, built afresh
+    INSTANCE_NOISE = "instance_noise"  # the current instance-noise sigma restarts from the new value
+    VIEW_SAMPLING = "view_sampling"  # the fixed view batches are drawn again (not logged: not a training change)
+    NONE = "none"  # read at every step: nothing to do but log it
+
+
+# The control groups of the window's left dock, in order; a field's metadata names its group (or None: no control).
+G_SCENE, G_OBJECTIVE, G_OPTIMISATION, G_REGULARISERS = "Scene", "Objective", "Optimisation", "Regularisers"
+G_REMEDIES, G_PRIOR, G_ARCH, G_RUN = ("Mode-collapse remedies", "Noise prior", "Architecture (changes re-initialise)",
+                                      "Run")
+GROUP_TITLES = (G_SCENE, G_OBJECTIVE, G_OPTIMISATION, G_REGULARISERS, G_REMEDIES, G_PRIOR, G_ARCH, G_RUN)
+
+
 def _f(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
-       choices: tuple[str, ...] | None = None, reinit: bool = False) -> Any:
-    """A config field with its range / choices and whether changing it rebuilds the models."""
-    meta = {"help": help, "lo": lo, "hi": hi, "choices": choices, "reinit": reinit}
+       choices: tuple[str, ...] | None = None, effect: Effect = Effect.NONE, label: str = "",
+       group: str | None = None, order: int = 0) -> Any:
+    """A config field: its range / choices, its live effect, and its label and place (group, order) in the
+    window's controls. `reinit` (kept for readers of the metadata): whether a change may rebuild the models."""
+    assert group is None or group in GROUP_TITLES, group
+    meta = {"help": help, "lo": lo, "hi": hi, "choices": choices, "effect": effect,
+            "reinit": effect in (Effect.REBUILD, Effect.DATA), "label": label, "group": group, "order": order}
     return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a run. Fields marked reinit rebuild the networks (and reset the run)."""
+    """Everything that defines a run. A field's `effect` says what a live change of it does (core.live);
+    REBUILD fields (and DATA fields that change the data's dimension) rebuild the networks and reset the run."""
 
-    data: str = _f("ring8", "dataset name (see `ganviz list`)", reinit=True)
-    ring_radius: float = _f(2.0, "ring8 radius", lo=0.1, hi=10.0, reinit=True)
-    ring_std: float = _f(0.02, "ring8 per-mode std", lo=0.001, hi=2.0, reinit=True)
+    data: str = _f("ring8", "dataset name (see `ganviz list`)",
+                   effect=Effect.DATA, label="Dataset", group=G_SCENE, order=0)
+    ring_radius: float = _f(2.0, "ring8 radius", lo=0.1, hi=10.0,
+                            effect=Effect.DATA, label="Ring radius", group=G_SCENE, order=3)
+    ring_std: float = _f(0.02, "ring8 per-mode std", lo=0.001, hi=2.0,
+                         effect=Effect.DATA, label="Ring std", group=G_SCENE, order=4)
     data_points: tuple = _f((), "user data (data = 'user:<label>@<hash>'): rows (x) or (x, y) are 2..20000 "
                             "points (density: Gaussian KDE estimate, Scott bandwidth); rows (m, s, w) or "
                             "(mx, my, s, w) are Gaussian-mixture components (exact density). See "
-                            "ganviz.core.userdata", reinit=True)
-    objective: str = _f("ns", "loss / variant (see `ganviz list`)")
+                            "ganviz.core.userdata", effect=Effect.REBUILD, label="Your data points")
+    objective: str = _f("ns", "loss / variant (see `ganviz list`)",
+                        effect=Effect.OBJECTIVE, label="Loss", group=G_OBJECTIVE, order=0)
     # generator
     generator: str = _f("learned", "learned MLP, or a fixed generator: shift (data + theta), noise (data + "
-                        "N(0, sigma^2))", choices=GENERATOR_MODES, reinit=True)
-    shift_x: float = _f(2.0, "fixed 'shift' generator: x offset theta_x", lo=-50.0, hi=50.0)
-    shift_y: float = _f(0.0, "fixed 'shift' generator: y offset theta_y (2D only)", lo=-50.0, hi=50.0)
-    noise_sigma: float = _f(0.5, "fixed 'noise' generator: std of the added Gaussian", lo=0.0, hi=10.0)
-    z_dim: int = _f(2, "dimension of the noise prior z", lo=1, hi=256, reinit=True)
-    z_prior: str = _f("gaussian", "noise prior p(z): N(0, I) or U[-1, 1]^d", choices=NOISE_KINDS, reinit=True)
+                        "N(0, sigma^2))", choices=GENERATOR_MODES,
+                        effect=Effect.REBUILD, label="Generator", group=G_SCENE, order=5)
+    shift_x: float = _f(2.0, "fixed 'shift' generator: x offset theta_x", lo=-50.0, hi=50.0,
+                        label="Shift θx", group=G_SCENE, order=6)
+    shift_y: float = _f(0.0, "fixed 'shift' generator: y offset theta_y (2D only)", lo=-50.0, hi=50.0,
+                        label="Shift θy", group=G_SCENE, order=7)
+    noise_sigma: float = _f(0.5, "fixed 'noise' generator: std of the added Gaussian", lo=0.0, hi=10.0,
+                            label="Noise σ", group=G_SCENE, order=8)
+    z_dim: int = _f(2, "dimension of the noise prior z", lo=1, hi=256,
+                    effect=Effect.REBUILD, label="z dimension", group=G_PRIOR, order=1)
+    z_prior: str = _f("gaussian", "noise prior p(z): N(0, I) or U[-1, 1]^d", choices=NOISE_KINDS,
+                      effect=Effect.REBUILD, label="Prior p(z)", group=G_PRIOR, order=0)
     # architecture
-    g_depth: int = _f(3, "generator hidden layers", lo=1, hi=8, reinit=True)
-    g_width: int = _f(128, "generator hidden units per layer", lo=4, hi=1024, reinit=True)
-    d_depth: int = _f(3, "discriminator hidden layers", lo=1, hi=8, reinit=True)
-    d_width: int = _f(128, "discriminator hidden units per layer", lo=4, hi=1024, reinit=True)
-    activation: str = _f("relu", "hidden activation", choices=ACTIVATIONS, reinit=True)
+    g_depth: int = _f(3, "generator hidden layers", lo=1, hi=8,
+                      effect=Effect.REBUILD, label="G depth", group=G_ARCH, order=2)
+    g_width: int = _f(128, "generator hidden units per layer", lo=4, hi=1024,
+                      effect=Effect.REBUILD, label="G width", group=G_ARCH, order=3)
+    d_depth: int = _f(3, "discriminator hidden layers", lo=1, hi=8,
+                      effect=Effect.REBUILD, label="D depth", group=G_ARCH, order=4)
+    d_width: int = _f(128, "discriminator hidden units per layer", lo=4, hi=1024,
+                      effect=Effect.REBUILD, label="D width", group=G_ARCH, order=5)
+    activation: str = _f("relu", "hidden activation", choices=ACTIVATIONS,
+                         effect=Effect.REBUILD, label="Activation", group=G_ARCH, order=6)
     arch: str = _f("auto", "network family: mlp, dcgan (convolutional, image data only), or auto (DCGAN for "
-                   "image data, MLP otherwise)", choices=ARCHS, reinit=True)
+                   "image data, MLP otherwise)", choices=ARCHS,
+                   effect=Effect.REBUILD, label="Network family", group=G_ARCH, order=0)
     conv_channels: int = _f(32, "DCGAN base channels: G is dense -> 2c x 7x7 -> c x 14x14 -> 1 x 28x28, D the "
-                            "mirror (c, 2c)", lo=4, hi=256, reinit=True)
+                            "mirror (c, 2c)", lo=4, hi=256,
+                            effect=Effect.REBUILD, label="Conv channels c", group=G_ARCH, order=1)
     image_path: str = _f("", "local image data for data = 'image-file': an MNIST idx file (optionally .gz), "
-                         "an .npz / .npy array, or a folder of images", reinit=True)
+                         "an .npz / .npy array, or a folder of images",
+                         effect=Effect.DATA, label="Image file", group=G_SCENE, order=1)
     image_range: str = _f("auto", "pixel values of image_path's arrays, mapped to 0..255: 0-1, -1-1, 0-16, 0-255, "
                           "min-max (the file's own), or auto (the first of 0-1, -1-1, 0-16 for whole numbers, "
-                          "0-255 that fits; the run's notes say which)", choices=IMAGE_RANGES, reinit=True)
+                          "0-255 that fits; the run's notes say which)", choices=IMAGE_RANGES,
+                          effect=Effect.DATA, label="Pixel range", group=G_SCENE, order=2)
     # optimisation
-    batch_size: int = _f(256, "samples per batch (real and fake)", lo=2, hi=8192)
-    d_steps: int = _f(1, "k: D (critic) updates per iteration", lo=1, hi=20)
-    g_steps: int = _f(1, "G updates per iteration", lo=1, hi=20)
-    d_optimizer: str = _f("adam", "D optimiser", choices=OPTIMIZERS)
-    g_optimizer: str = _f("adam", "G optimiser", choices=OPTIMIZERS)
-    d_lr: float = _f(1e-3, "D learning rate", lo=1e-7, hi=1.0)
-    g_lr: float = _f(1e-3, "G learning rate", lo=1e-7, hi=1.0)
-    beta1: float = _f(0.5, "Adam beta1 (both networks)", lo=0.0, hi=0.999)
-    beta2: float = _f(0.999, "Adam beta2 (both networks)", lo=0.0, hi=0.9999)
-    momentum: float = _f(0.0, "SGD momentum (both networks)", lo=0.0, hi=0.999)
+    batch_size: int = _f(256, "samples per batch (real and fake)", lo=2, hi=8192,
+                         label="Batch size", group=G_OPTIMISATION, order=9)
+    d_steps: int = _f(1, "k: D (critic) updates per iteration", lo=1, hi=20,
+                      label="D steps / iter (k)", group=G_OPTIMISATION, order=7)
+    g_steps: int = _f(1, "G updates per iteration", lo=1, hi=20,
+                      label="G steps / iter", group=G_OPTIMISATION, order=8)
+    d_optimizer: str = _f("adam", "D optimiser", choices=OPTIMIZERS,
+                          effect=Effect.OPTIMIZER, label="D optimiser", group=G_OPTIMISATION, order=0)
+    g_optimizer: str = _f("adam", "G optimiser", choices=OPTIMIZERS,
+                          effect=Effect.OPTIMIZER, label="G optimiser", group=G_OPTIMISATION, order=1)
+    d_lr: float = _f(1e-3, "D learning rate", lo=1e-7, hi=1.0,
+                     effect=Effect.LEARNING_RATE, label="D learning rate", group=G_OPTIMISATION, order=2)
+    g_lr: float = _f(1e-3, "G learning rate", lo=1e-7, hi=1.0,
+                     effect=Effect.LEARNING_RATE, label="G learning rate", group=G_OPTIMISATION, order=3)
+    beta1: float = _f(0.5, "Adam beta1 (both networks)", lo=0.0, hi=0.999,
+                      effect=Effect.OPTIMIZER, label="Adam β1", group=G_OPTIMISATION, order=4)
+    beta2: float = _f(0.999, "Adam beta2 (both networks)", lo=0.0, hi=0.9999,
+                      effect=Effect.OPTIMIZER, label="Adam β2", group=G_OPTIMISATION, order=5)
+    momentum: float = _f(0.0, "SGD momentum (both networks)", lo=0.0, hi=0.999,
+                         effect=Effect.OPTIMIZER, label="SGD momentum", group=G_OPTIMISATION, order=6)
     # objective parameters and regularisers
-    clip: float = _f(0.01, "WGAN weight clipping: D weights clamped to [-c, c]", lo=1e-4, hi=10.0)
-    gp_lambda: float = _f(10.0, "WGAN-GP lambda: lambda E(||grad f(x_hat)|| - 1)^2", lo=0.0, hi=1000.0)
-    r1_gamma: float = _f(0.0, "R1 penalty gamma/2 E||grad D(x_real)||^2 (0 = off)", lo=0.0, hi=1000.0)
+    clip: float = _f(0.01, "WGAN weight clipping: D weights clamped to [-c, c]", lo=1e-4, hi=10.0,
+                     label="Clip c", group=G_REGULARISERS, order=2)
+    gp_lambda: float = _f(10.0, "WGAN-GP lambda: lambda E(||grad f(x_hat)|| - 1)^2", lo=0.0, hi=1000.0,
+                          label="GP λ", group=G_REGULARISERS, order=1)
+    r1_gamma: float = _f(0.0, "R1 penalty gamma/2 E||grad D(x_real)||^2 (0 = off)", lo=0.0, hi=1000.0,
+                         label="R1 γ", group=G_REGULARISERS, order=0)
     instance_noise: float = _f(0.0, "instance noise: std of Gaussian noise added to D's inputs (0 = off)",
-                               lo=0.0, hi=10.0)
+                               lo=0.0, hi=10.0,
+                               effect=Effect.INSTANCE_NOISE, label="Instance noise σ", group=G_REGULARISERS, order=3)
     instance_noise_decay: float = _f(1.0, "instance noise std multiplied by this every iteration", lo=0.9,
-                                     hi=1.0)
+                                     hi=1.0, label="Noise decay / iter", group=G_REGULARISERS, order=4)
     label_smoothing: float = _f(0.0, "one-sided label smoothing: real target 1 - s (probability losses)",
-                                lo=0.0, hi=0.5)
+                                lo=0.0, hi=0.5, label="Label smoothing", group=G_REGULARISERS, order=5)
     # run
-    seed: int = _f(0, "seed for weights, data and noise", lo=0, hi=2**31 - 1, reinit=True)
-    device: str = _f("auto", "auto (CUDA if available), cpu or cuda", choices=DEVICES, reinit=True)
+    seed: int = _f(0, "seed for weights, data and noise", lo=0, hi=2**31 - 1,
+                   effect=Effect.REBUILD, label="Seed", group=G_RUN, order=0)
+    device: str = _f("auto", "auto (CUDA if available), cpu or cuda", choices=DEVICES,
+                     effect=Effect.REBUILD, label="Device", group=G_RUN, order=1)
     # views / metrics
-    n_view: int = _f(512, "real and fixed-noise fake samples drawn in each snapshot", lo=16, hi=8192)
-    grid_size: int = _f(64, "D is evaluated on grid_size (1D) or grid_size^2 (2D) points", lo=8, hi=512)
+    n_view: int = _f(512, "real and fixed-noise fake samples drawn in each snapshot", lo=16, hi=8192,
+                     effect=Effect.VIEW_SAMPLING, label="View samples")
+    grid_size: int = _f(64, "D is evaluated on grid_size (1D) or grid_size^2 (2D) points", lo=8, hi=512,
+                        label="View grid size")
     w1_samples: int = _f(256, "samples per side for exact W1 (2D: optimal assignment, O(n^3))", lo=16,
-                         hi=1024)
+                         hi=1024, label="W1 samples")
     mode_samples: int = _f(2500, "generated samples for mode metrics (VEEGAN/PacGAN protocol: 2500)", lo=100,
-                           hi=100000)
-    kde_samples: int = _f(4096, "generated samples for the 1D KDE of p_g (true JSD, D*)", lo=64, hi=100000)
+                           hi=100000, label="Mode-metric samples")
+    kde_samples: int = _f(4096, "generated samples for the 1D KDE of p_g (true JSD, D*)", lo=64, hi=100000,
+                          label="KDE samples")
     # design hooks for later variants (unrolled D, packing, minibatch features)
     unroll: int = _f(0, "unrolled GAN (Metz et al. 2017): G's loss against D unrolled k steps ahead, "
                      "differentiating through k copies of D's optimiser step on fresh batches (0 = plain)",
-                     lo=0, hi=20)
-    pack: int = _f(1, "PacGAN packing: D sees m samples concatenated (1 = off)", lo=1, hi=8, reinit=True)
+                     lo=0, hi=20, label="Unroll k steps", group=G_REMEDIES, order=0)
+    pack: int = _f(1, "PacGAN packing: D sees m samples concatenated (1 = off)", lo=1, hi=8,
+                   effect=Effect.REBUILD, label="Pack m (PacGAN)", group=G_REMEDIES, order=1)
     # minibatch features (appended to D's last hidden layer, before its output layer)
     mbdisc: int = _f(0, "minibatch discrimination (Salimans et al. 2016): B kernels; each sample gets o_b = "
                      "mean_j exp(-||M_b(x) - M_b(x_j)||_1) over its batch, M = h T (0 = off)", lo=0, hi=64,
-                     reinit=True)
+                     effect=Effect.REBUILD, label="Minibatch disc. B", group=G_REMEDIES, order=2)
     mbdisc_dim: int = _f(5, "minibatch discrimination: C, the dimension of each kernel's projection M_b",
-                         lo=1, hi=64, reinit=True)
+                         lo=1, hi=64, effect=Effect.REBUILD, label="Minibatch disc. C", group=G_REMEDIES, order=3)
     mbstd: int = _f(0, "minibatch standard deviation (Karras et al. 2018): 1 = append the batch's mean "
                     "per-feature std of D's last hidden layer as one extra feature (0 = off)", lo=0, hi=1,
-                    reinit=True)
+                    effect=Effect.REBUILD, label="Minibatch std", group=G_REMEDIES, order=4)
 
     def __post_init__(self) -> None:
         for f in fields(self):  # numpy scalars become Python numbers here, so no file ever sees np.float64(...)
@@ -170,6 +235,26 @@ def _plain_scalar(key: str, value: Any) -> Any:
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}
 REINIT_KEYS = frozenset(name for name, f in FIELDS.items() if f.metadata["reinit"])
+DATA_KEYS = frozenset(name for name, f in FIELDS.items() if f.metadata["effect"] is Effect.DATA)
+
+
+def effect_of(key: str) -> Effect:
+    """What a live change of this field does (see Effect)."""
+    return FIELDS[key].metadata["effect"]
+
+
+def label_of(key: str) -> str:
+    """The field's short label for people (controls, change markers); the key itself if it has none."""
+    return FIELDS[key].metadata["label"] or key
+
+
+def control_groups() -> list[tuple[str, list[str]]]:
+    """(group title, its fields in order) for every group that has fields: the window's controls."""
+    out = []
+    for title in GROUP_TITLES:
+        keys = [k for k, f in FIELDS.items() if f.metadata["group"] == title]
+        out.append((title, sorted(keys, key=lambda k: FIELDS[k].metadata["order"])))
+    return [(t, ks) for t, ks in out if ks]
 
 
 def describe_range(key: str) -> str:
