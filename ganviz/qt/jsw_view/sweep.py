@@ -1,133 +1,25 @@
-"""JS versus Wasserstein (WGAN paper, Example 1 / Figure 1) and the critic-shape comparison, as two tabs.
-
-Tab 1, the sweep: the generator is frozen at p_data shifted by theta. A slider picks theta; at each theta a
-BCE discriminator and a WGAN-GP critic are trained from scratch (ganviz.core.jsw, in a background thread),
-and the plots show, against theta, the JSD estimate (V + log 4) / 2 beside the true JSD and log 2, and the
-critic's gap beside the exact W1 = |theta|; on the right, D(x) and the critic along x at the current theta
-with p_data and p_g. "Sweep" retrains at every theta of a grid, points appearing as each theta finishes.
-
-Tab 2, critic shapes: a weight-clipped critic and a gradient-penalty critic trained on the same 2D data
-against the fixed generator data + N(0, sigma^2), drawn side by side as heatmaps with colour bars and
-contour lines (WGAN-GP paper, Figure 1).
-
-Training never runs in the GUI thread: a `BackgroundJob` wraps a superqt GeneratorWorker whose generator
-yields every few dozen steps, so progress is shown and Stop / closing the window returns within a chunk.
-"""
+"""The JS-versus-Wasserstein sweep tab (WGAN paper, Example 1 / Figure 1): a theta slider and Sweep; the JSD
+estimate and the critic gap against theta; D(x) and the critic along x at the current theta."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import threading
-from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6 import QtCore, QtGui, QtWidgets
-from superqt.utils import GeneratorWorker, signals_blocked
+from superqt.utils import signals_blocked
 
 from ganviz.core import jsw
 from ganviz.qt import style
-from ganviz.qt.panels._contour import contour_segments
-from ganviz.qt.panels.data2d import grid_rect
+
+from .jobs import BackgroundJob
+from .plots import canvas
 
 LOG2 = math.log(2.0)
 SLIDER_TICKS = 40  # slider positions on each side of 0
 
-
-class BackgroundJob(QtCore.QObject):
-    """Run a generator function in superqt's thread pool; what it yields arrives as `yielded` in the GUI
-    thread. `stop()` asks it to end at its next yield and waits (bounded) until it has. The worker thread
-    uses the torch intra-op thread count of the thread that created the job."""
-
-    yielded = QtCore.Signal(object)
-    finished = QtCore.Signal(bool)  # True: ran to the end; False: stopped or failed
-    failed = QtCore.Signal(str)
-
-    def __init__(self, fn: Callable[..., Iterator], *args: object, parent: QtCore.QObject | None = None,
-                 **kwargs: object) -> None:
-        super().__init__(parent)
-        self._fn, self._args, self._kwargs = fn, args, kwargs
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._done.set()
-        self._worker: GeneratorWorker | None = None
-        self._error = False
-        self._threads = torch.get_num_threads()
-
-    def _loop(self) -> Iterator[object]:
-        try:
-            if self._threads is not None:
-                # torch's intra-op thread count is per OS thread (OpenMP): a pool thread starts with the default
-                # (all cores) and competes with the window for them; use the GUI process's setting (5x faster
-                # for these small MLPs on two busy cores)
-                torch.set_num_threads(self._threads)
-            for item in self._fn(*self._args, **self._kwargs):
-                if self._stop.is_set():
-                    return
-                yield item
-                if self._stop.is_set():
-                    return
-        finally:
-            self._done.set()
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._done.clear()
-        worker = GeneratorWorker(self._loop)
-        worker.yielded.connect(self._on_yielded)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        worker.start()
-
-    def is_running(self) -> bool:
-        return not self._done.is_set()
-
-    def stop(self, timeout: float = 3.0) -> bool:
-        """Ask the generator to stop at its next yield; True once its thread has left it (within timeout)."""
-        self._stop.set()
-        # not superqt's quit(): it abandons the generator without resuming it, so the finally block that
-        # marks it done would never run; the stop event ends the generator at its next yield instead
-        return self._done.wait(timeout)
-
-    def _on_yielded(self, item: object) -> None:
-        if not self._stop.is_set():
-            self.yielded.emit(item)
-
-    def _on_error(self, exc: Exception) -> None:
-        self._error = True
-        self.failed.emit(f"{type(exc).__name__}: {exc}")
-
-    def _on_finished(self) -> None:
-        self._worker = None
-        self.finished.emit(not self._stop.is_set() and not self._error)
-
-
-def _style_colorbar(cb: pg.ColorBarItem, label: str) -> None:
-    pal = style.palette()
-    axis = cb.getAxis("right")
-    axis.enableAutoSIPrefix(False)
-    axis.setTickFont(style.font(style.TICK_PT))
-    axis.setTextPen(pg.mkPen(pal.foreground))
-    axis.setLabel(label, **{"font-size": f"{style.AXIS_LABEL_PT}pt", "color": pal.foreground})
-    # setLabel recomputes an SI scale from the current range even with auto-SI off (pyqtgraph 0.14): undo it,
-    # or a bar relabelled while showing ~1e-3 values keeps multiplying its ticks by 1000
-    axis.autoSIPrefixScale = 1.0
-    axis.labelUnitPrefix = ""
-    axis.setWidth(68)  # room for ticks like "-0.75" and the rotated label, which otherwise overlap
-    axis.picture = None
-    axis.update()
-
-
-def _glw() -> pg.GraphicsLayoutWidget:
-    w = pg.GraphicsLayoutWidget()
-    w.setBackground(style.palette().background)
-    return w
-
-
-# ============================================================================================== the sweep
 
 def slopes_at_generator(curve: jsw.Curve) -> tuple[float, float]:
     """|dD/dx| and |df/dx| averaged under p_g along the curve's x: the gradients the generator would get."""
@@ -210,7 +102,7 @@ class JSWSweepView(QtWidgets.QWidget):
         bar.addWidget(self.progress)
 
         # -- plots against theta --------------------------------------------------------------------------
-        left = _glw()
+        left = canvas()
         self.jsd_plot: pg.PlotItem = left.addPlot(row=0, col=0)
         style.style_plot(self.jsd_plot, bottom="θ (shift, data units)", left="JSD (nats)",
                          title="JS divergence: estimate from the trained D")
@@ -252,7 +144,7 @@ class JSWSweepView(QtWidgets.QWidget):
             self.theta_lines.append(line)
 
         # -- curves at the current theta ------------------------------------------------------------------
-        right = _glw()
+        right = canvas()
         self.dens_plot: pg.PlotItem = right.addPlot(row=0, col=0)
         style.style_plot(self.dens_plot, bottom="x (data units)", left="density", title="p_data and p_g")
         self.dens_plot.showGrid(x=True, y=True, alpha=0.15)
@@ -585,227 +477,6 @@ class JSWSweepView(QtWidgets.QWidget):
                     f"{t['jsd_est'][apart].max():.4f} nats whatever θ is (≈ log 2: no gradient), ")
         msg += "while the critic gap grows with |θ| like W1."
         return msg
-
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        self.stop_jobs()
-        super().closeEvent(event)
-
-
-# ============================================================================================== critic shapes
-
-class CriticShapeView(QtWidgets.QWidget):
-    """Weight clipping vs gradient penalty: both critics on the same data, side by side."""
-
-    updated = QtCore.Signal(object)  # jsw.CriticShapes, after it is drawn
-    training_finished = QtCore.Signal(bool)
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None, settings: jsw.ShapeSettings | None = None,
-                 autostart: bool = True) -> None:
-        super().__init__(parent)
-        pal = style.palette()
-        self.settings = settings or jsw.ShapeSettings()
-        self.autostart = autostart
-        self.shapes: jsw.CriticShapes | None = None
-        self._job: BackgroundJob | None = None
-        self._started = False
-
-        bar = QtWidgets.QHBoxLayout()
-        self.data_combo = QtWidgets.QComboBox()
-        for name in jsw.SHAPE_DATASETS:
-            self.data_combo.addItem(name, name)
-        self.data_combo.setCurrentIndex(max(0, self.data_combo.findData(self.settings.data)))
-        self.sigma_spin = QtWidgets.QDoubleSpinBox()
-        self.sigma_spin.setRange(0.05, 3.0)
-        self.sigma_spin.setSingleStep(0.1)
-        self.sigma_spin.setValue(self.settings.noise_sigma)
-        self.sigma_spin.setToolTip("the fixed generator is p_data + N(0, sigma^2 I)")
-        self.steps_spin = QtWidgets.QSpinBox()
-        self.steps_spin.setRange(50, 20000)
-        self.steps_spin.setSingleStep(250)
-        self.steps_spin.setValue(self.settings.steps)
-        self.train_button = QtWidgets.QPushButton("Train")
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(160)
-        self.progress.setFormat("idle")
-        for w in (QtWidgets.QLabel("Data"), self.data_combo, QtWidgets.QLabel("generator noise σ"), self.sigma_spin,
-                  QtWidgets.QLabel("steps"), self.steps_spin, self.train_button, self.progress):
-            bar.addWidget(w)
-        bar.addStretch(1)
-
-        glw = _glw()
-        self.plots: list[pg.PlotItem] = []
-        self.images: list[pg.ImageItem] = []
-        self.colorbars: list[pg.ColorBarItem] = []
-        self.contours: list[pg.PlotCurveItem] = []
-        self.real_items: list[pg.ScatterPlotItem] = []
-        self.fake_items: list[pg.ScatterPlotItem] = []
-        titles = [f"Weight clipping (c = {self.settings.clip:g})",
-                  f"Gradient penalty (λ = {self.settings.gp_lambda:g})"]
-        for col, title in enumerate(titles):
-            plot = glw.addPlot(row=0, col=col)
-            style.style_plot(plot, bottom="x₁", left="x₂", title=title)
-            plot.setAspectLocked(True)
-            image = pg.ImageItem(axisOrder="row-major")
-            image.setZValue(-10)
-            plot.addItem(image)
-            cb = pg.ColorBarItem(values=(0.0, 1.0), width=14, colorMap=pg.colormap.get("CET-L12"), interactive=False,
-                                 colorMapMenu=False, pen=pg.mkPen(pal.foreground), rounding=1e-12)
-            cb.setImageItem(image, insert_in=plot)
-            _style_colorbar(cb, "f(x) − mean f")
-            legend = style.add_legend(plot)
-            contour = pg.PlotCurveItem(pen=style.pen("#303030", 1), connect="pairs")
-            contour.setZValue(2)
-            plot.addItem(contour)
-            fake = pg.ScatterPlotItem(size=3, pen=None, brush=style.brush(pal.fake, 170))
-            fake.setZValue(3)
-            real = pg.ScatterPlotItem(size=3, pen=None, brush=style.brush(pal.real, 220))
-            real.setZValue(4)
-            plot.addItem(fake)
-            plot.addItem(real)
-            legend.addItem(real, "real samples")
-            legend.addItem(fake, "generator: data + noise")
-            legend.addItem(contour, "level sets of f")
-            self.plots.append(plot)
-            self.images.append(image)
-            self.colorbars.append(cb)
-            self.contours.append(contour)
-            self.real_items.append(real)
-            self.fake_items.append(fake)
-        self._units = ["", ""]
-        self.plots[1].setXLink(self.plots[0])
-        self.plots[1].setYLink(self.plots[0])
-        self.status = QtWidgets.QLabel(
-            "Both critics maximise E f(real) − E f(fake) on the same batches. Clipping the weights to [−c, c] "
-            "restricts the critic to very simple functions; the gradient penalty lets it follow the data.")
-        self.status.setWordWrap(True)
-        self.status.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(bar)
-        lay.addWidget(glw, 1)
-        lay.addWidget(self.status)
-        self.train_button.clicked.connect(self.toggle_training)
-
-    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 (Qt API)
-        super().showEvent(event)
-        if self.autostart and not self._started:
-            self._started = True
-            self.start_training()
-
-    def is_busy(self) -> bool:
-        return self._job is not None and self._job.is_running()
-
-    def toggle_training(self) -> None:
-        if self.is_busy():
-            self.stop_jobs()
-        else:
-            self.start_training()
-
-    def start_training(self, settings: jsw.ShapeSettings | None = None) -> None:
-        """Train both critics from scratch (settings: from the controls, or given, which the controls then show)."""
-        self.stop_jobs()
-        if settings is None:
-            settings = dataclasses.replace(
-                self.settings, data=str(self.data_combo.currentData()), noise_sigma=float(self.sigma_spin.value()),
-                steps=int(self.steps_spin.value()))
-        else:
-            with signals_blocked(self.data_combo), signals_blocked(self.sigma_spin), signals_blocked(self.steps_spin):
-                self.data_combo.setCurrentIndex(max(0, self.data_combo.findData(settings.data)))
-                self.sigma_spin.setValue(settings.noise_sigma)
-                self.steps_spin.setValue(settings.steps)
-        self.settings = settings
-        self._started = True
-        job = BackgroundJob(jsw.iter_critic_shapes, self.settings, parent=self)
-        job.yielded.connect(self._draw)
-        job.failed.connect(lambda m: self.status.setText(f"Training failed: {m}"))
-        job.finished.connect(self._on_finished)
-        self._job = job
-        self.train_button.setText("Stop")
-        self.progress.setValue(0)
-        self.progress.setFormat("%p%")
-        job.start()
-
-    def stop_jobs(self, timeout: float = 3.0) -> bool:
-        ok = True
-        if self._job is not None:
-            ok = self._job.stop(timeout)
-        self._job = None
-        self.train_button.setText("Train")
-        self.progress.setFormat("idle")
-        return ok
-
-    def _on_finished(self, completed: bool) -> None:
-        self.train_button.setText("Train")
-        self.progress.setFormat("done" if completed else "idle")
-        self.training_finished.emit(completed)
-
-    def _draw(self, s: jsw.CriticShapes) -> None:
-        self.shapes = s
-        self.progress.setValue(int(1000 * s.step / max(s.steps, 1)))
-        rect = grid_rect(s.xs, s.ys)
-        n_show = 400
-        for i, values in enumerate((s.clip_values, s.gp_values)):
-            # a critic is defined up to a constant: show f - mean f over the grid, and tiny critics (clipping)
-            # in units of 10^e so that the colour bar keeps short, readable ticks
-            v = np.asarray(values, dtype=np.float64)
-            v = v - float(np.nanmean(v))
-            top = float(np.nanmax(np.abs(v))) if np.isfinite(v).any() else 1.0
-            e = int(np.floor(np.log10(top))) if top > 0 else 0
-            e = e if abs(e) >= 2 else 0
-            v = v / 10.0 ** e
-            unit = "" if e == 0 else f" (units of 10^{e})"
-            if unit != self._units[i]:
-                self._units[i] = unit
-                _style_colorbar(self.colorbars[i], "f(x) − mean f" + unit)
-            lo, hi = np.percentile(v, [1, 99])
-            if not hi > lo:
-                lo, hi = lo - 1e-6, hi + 1e-6
-            self.images[i].setImage(np.ascontiguousarray(v, dtype=np.float32), autoLevels=False)
-            self.colorbars[i].setLevels((float(lo), float(hi)))
-            self.images[i].setRect(rect)
-            segs = [contour_segments(v, lvl, s.xs, s.ys) for lvl in np.linspace(lo, hi, 10)[1:-1]]
-            seg = np.vstack(segs) if segs else np.empty((0, 2))
-            self.contours[i].setData(seg[:, 0], seg[:, 1])
-            self.real_items[i].setData(s.real[:n_show, 0], s.real[:n_show, 1])
-            self.fake_items[i].setData(s.fake[:n_show, 0], s.fake[:n_show, 1])
-        if s.step == 0:
-            self.plots[0].setRange(xRange=(s.xs[0], s.xs[-1]), yRange=(s.ys[0], s.ys[-1]), padding=0)
-        self.status.setText(
-            f"Step {s.step} / {s.steps}. Critic gaps E f(real) − E f(fake): clipped <b>{s.clip_gap:.3g}</b> "
-            f"(proportional to W1 at best: weights ≤ c = {self.settings.clip:g}), gradient penalty "
-            f"<b>{s.gp_gap:.3g}</b>. Clipping restricts the critic to very simple functions; the penalised critic "
-            "follows the data (WGAN-GP paper, Figure 1).")
-        self.updated.emit(s)
-
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        self.stop_jobs()
-        super().closeEvent(event)
-
-
-# ============================================================================================== the window
-
-class JSWWindow(QtWidgets.QTabWidget):
-    """Both tabs in one top-level window (the Theory menu opens it on either tab)."""
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None, autostart: bool = True,
-                 sweep_settings: jsw.SweepSettings | None = None,
-                 shape_settings: jsw.ShapeSettings | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("ganviz — JS versus Wasserstein")
-        self.sweep = JSWSweepView(settings=sweep_settings, autostart=autostart)
-        self.shapes = CriticShapeView(settings=shape_settings, autostart=autostart)
-        self.addTab(self.sweep, "JS vs Wasserstein sweep")
-        self.addTab(self.shapes, "Critic shape: clipping vs gradient penalty")
-        self.resize(1300, 820)
-
-    def stop_jobs(self, timeout: float = 3.0) -> bool:
-        a = self.sweep.stop_jobs(timeout)
-        b = self.shapes.stop_jobs(timeout)
-        return a and b
-
-    def is_busy(self) -> bool:
-        return self.sweep.is_busy() or self.shapes.is_busy()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt API)
         self.stop_jobs()
