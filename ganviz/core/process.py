@@ -224,7 +224,7 @@ def first_frame(snap: Any) -> Any:
 # result)) on the snapshot pipe, at a step boundary. Added for ganviz.export (sessions and checkpoints):
 #   "command_log"     -> {"config": the config the child's trainer was built with, "command_log": [(step,
 #                         Command)], "events": the reset events, "step": current step}
-#   "save_checkpoint" -> the child writes a checkpoint to the path given (ganviz.export.checkpoint) and logs a
+#   "save_checkpoint" -> the child writes a checkpoint to the path given (ganviz.core.checkpoint) and logs a
 #                        "checkpoint" event; result {"path", "step"}
 #   "load_checkpoint" -> the child loads one (the run continues from it; a "reset" event marks it); result
 #                        {"step", "config"}
@@ -236,11 +236,11 @@ def _answer(trainer: Any, kind: str, arg: Any, initial_config: TrainConfig) -> A
         return {"config": initial_config, "command_log": list(trainer.command_log),
                 "events": [e for e in trainer.events if e.kind == "reset"], "step": trainer.step}
     if kind == "save_checkpoint":
-        from ..export.checkpoint import save_checkpoint  # torch only, no Qt
+        from .checkpoint import save_checkpoint  # torch only, no Qt
 
         path = save_checkpoint(trainer, arg)
         return {"path": str(path), "step": trainer.step}
-    from ..export.checkpoint import load_checkpoint
+    from .checkpoint import load_checkpoint
 
     load_checkpoint(trainer, arg)
     return {"step": trainer.step, "config": trainer.config}

@@ -1,4 +1,5 @@
-"""Writing TOML files (scenes, sessions) with tomli-w, never by hand.
+"""Writing TOML files (scenes, sessions) with tomli-w, never by hand; reading config values back from TOML or
+JSON (`coerce_field`, shared by sessions and checkpoints).
 
 tomli-w escapes what TOML needs escaped (control characters, quotes, backslashes) and writes any other
 Unicode as itself, emoji included; `plain` first turns numpy scalars and arrays into Python numbers and
@@ -14,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import tomli_w
+
+from .config import FIELDS, ConfigError, check_value, describe_range
 
 
 class TomlWriteError(ValueError):
@@ -78,3 +81,35 @@ def dumps(data: dict[str, Any], comment: str = "") -> str:
         text = text[:at] + f"data_points = [\n{lines},\n]\n" + text[at:]
     head = "".join(f"# {line}\n" for line in comment.splitlines())
     return head + text
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _short(value: Any) -> str:
+    """repr() for messages, cut short (and safe for integers beyond Python's digit limit)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too large to print"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def coerce_field(key: str, value: Any) -> Any:
+    """A config value read from TOML or JSON: ints for float fields become floats, whole floats for integer
+    fields integers (a TOML `4.0` would otherwise reach range() in the engine), arrays for tuple fields
+    tuples; then the schema check. Raises ConfigError, also for numbers too large for a float (JSON integers
+    have no size limit)."""
+    ftype = FIELDS[key].type
+    try:
+        if ftype in ("float", float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(FIELDS[key].default, tuple) and isinstance(value, list):
+            value = _tuples(value)
+        if ftype in ("int", int) and isinstance(value, float) and value.is_integer():
+            value = int(value)  # whole floats only (check_value refuses 2.5 and 2.0 alike)
+        check_value(key, value)
+    except (OverflowError, TypeError):
+        raise ConfigError(f"{key}={_short(value)} is out of range: {key} must be {describe_range(key)}") from None
+    return value

@@ -1,10 +1,10 @@
 """Export: frames -> MP4 / GIF / PNG sequence, session files (config + command log) and deterministic
-replay, checkpoints. Plain Python + numpy + torch: nothing in this package imports Qt.
+replay. Plain Python + numpy + torch: nothing in this package imports Qt. (Checkpoints are part of the
+engine: ganviz.core.checkpoint.)
 
     from ganviz.export.video import FrameWriter        # MP4 (imageio-ffmpeg), GIF (Pillow), PNG folder
     from ganviz.export.session import save_session, load_session, session_from_trainer
     from ganviz.export.replay import replay            # Session -> Trainer, bit-identical on the CPU
-    from ganviz.export.checkpoint import save_checkpoint, load_checkpoint
 """
 
 from .errors import DiskFullError, EncoderMissingError, ExportError

@@ -32,7 +32,7 @@ class Replayer:
         self.session = session
         self.trainer = trainer if trainer is not None else Trainer(session.config)
         if session.checkpoint:
-            from .checkpoint import load_checkpoint
+            from ..core.checkpoint import load_checkpoint
 
             path = Path(session.checkpoint)
             if not path.is_absolute() and base_dir is not None:

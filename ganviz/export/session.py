@@ -51,10 +51,10 @@ from typing import Any
 
 from ..core import commands as C
 from ..core.commands import MANUAL, Command, Reset
-from ..core.config import FIELDS, ConfigError, TrainConfig, check_value, describe_range
+from ..core.config import FIELDS, ConfigError, TrainConfig, check_value
 from ..core.safeio import FileRefused, open_regular
 from ..core.snapshot import Event
-from ..core.tomlio import TomlWriteError, dumps, plain
+from ..core.tomlio import TomlWriteError, coerce_field, dumps, plain
 from .errors import ExportError, write_atomically
 
 if sys.version_info >= (3, 11):
@@ -205,26 +205,7 @@ def _checked(cls: type[Command], args: dict[str, Any]) -> Command:
     return cmd
 
 
-def _tuples(value: Any) -> Any:
-    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
-def _coerce_field(key: str, value: Any) -> Any:
-    """TOML/JSON ints for float fields become floats, whole floats for integer fields integers (a TOML `4.0`
-    would otherwise reach range() in the engine), arrays for tuple fields tuples; then the schema check.
-    Raises ConfigError, also for numbers too large for a float (JSON integers have no size limit)."""
-    ftype = FIELDS[key].type
-    try:
-        if ftype in ("float", float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if isinstance(FIELDS[key].default, tuple) and isinstance(value, list):
-            value = _tuples(value)
-        if ftype in ("int", int) and isinstance(value, float) and value.is_integer():
-            value = int(value)  # whole floats only (check_value refuses 2.5 and 2.0 alike)
-        check_value(key, value)
-    except (OverflowError, TypeError):
-        raise ConfigError(f"{key}={_short(value)} is out of range: {key} must be {describe_range(key)}") from None
-    return value
+_coerce_field = coerce_field  # moved to ganviz.core.tomlio (checkpoints, in core, use it too)
 
 
 def _short(value: Any) -> str:

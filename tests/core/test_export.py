@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 import ganviz
+from ganviz.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, trainer_from_checkpoint
 from ganviz.core.commands import (
     Reset,
     SetBatchSize,
@@ -31,7 +32,6 @@ from ganviz.core.config import TrainConfig
 from ganviz.core.trainer import Trainer
 from ganviz.export import DiskFullError, EncoderMissingError, ExportError
 from ganviz.export import video as V
-from ganviz.export.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, trainer_from_checkpoint
 from ganviz.export.history import HistoryLog
 from ganviz.export.replay import Replayer, replay
 from ganviz.export.session import (

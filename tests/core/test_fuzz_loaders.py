@@ -34,6 +34,13 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from ganviz.core.checkpoint import (
+    CheckpointError,
+    checkpoint_state,
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
 from ganviz.core.commands import (
     Reset,
     SetBatchSize,
@@ -54,13 +61,6 @@ from ganviz.core.distributions import DATASETS
 from ganviz.core.images.files import ImageDataError
 from ganviz.core.trainer import Trainer
 from ganviz.core.userdata import PointsError, build_distribution, load_points, points_rows, user_config, user_name
-from ganviz.export.checkpoint import (
-    CheckpointError,
-    checkpoint_state,
-    load_checkpoint,
-    read_checkpoint,
-    save_checkpoint,
-)
 from ganviz.export.replay import Replayer
 from ganviz.export.session import (
     COMMAND_ARGS,
@@ -703,7 +703,7 @@ def test_an_image_run_checkpoint_loads(tmp_path):
 def test_a_failed_load_into_the_live_run_puts_it_back(tmp_path, monkeypatch):
     """The scratch checks pass but loading into the live run fails (another device, out of memory): the run
     is as it was, not half rebuilt."""
-    from ganviz.export import checkpoint as CK
+    from ganviz.core import checkpoint as CK
 
     t = Trainer(tiny())
     t.train(3)

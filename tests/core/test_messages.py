@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
 
 import numpy as np
 import pytest
 import torch
 
+from ganviz.core.checkpoint import CheckpointError, read_checkpoint
 from ganviz.export import errors as E
 from ganviz.export import video as V
-from ganviz.export.checkpoint import CheckpointError, read_checkpoint
 
 FFMPEG_DUMP = ("[Errno 32] Broken pipe\n\nFFMPEG COMMAND:\n/usr/lib/ffmpeg -y -f rawvideo -vcodec rawvideo -s 98x66 "
                "-pix_fmt rgb24 -r 10.00 -i - -an -vcodec libx264 -pix_fmt yuv420p -crf 20 x.mp4\n\nFFMPEG STDERR "
@@ -43,7 +44,7 @@ def _ffmpeg_breaks_at(monkeypatch, frame: int) -> None:
 def test_an_mp4_onto_a_full_disk_says_the_disk_is_full(tmp_path, monkeypatch):
     pytest.importorskip("imageio_ffmpeg")
     _ffmpeg_breaks_at(monkeypatch, 2)
-    monkeypatch.setattr(E.shutil, "disk_usage", lambda p: Usage(10**9, 10**9, 4096))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(10**9, 10**9, 4096))
     with pytest.raises(E.DiskFullError) as info:
         V.encode_frames(_frames(5), tmp_path / "x.mp4", fps=10)
     text = str(info.value)
@@ -54,7 +55,7 @@ def test_an_mp4_onto_a_full_disk_says_the_disk_is_full(tmp_path, monkeypatch):
 def test_an_encoder_that_stops_for_another_reason_is_said_in_one_line(tmp_path, monkeypatch):
     pytest.importorskip("imageio_ffmpeg")
     _ffmpeg_breaks_at(monkeypatch, 1)
-    monkeypatch.setattr(E.shutil, "disk_usage", lambda p: Usage(10**9, 10**6, 10**9))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(10**9, 10**6, 10**9))
     with pytest.raises(E.ExportError) as info:
         V.encode_frames(_frames(4), tmp_path / "x.mp4", fps=10)
     text = str(info.value)
@@ -63,9 +64,9 @@ def test_an_encoder_that_stops_for_another_reason_is_said_in_one_line(tmp_path, 
 
 
 def test_nothing_written_on_a_full_disk_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(E.shutil, "disk_usage", lambda p: Usage(10**9, 10**9, 0))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(10**9, 10**9, 0))
     assert isinstance(E.nothing_written(tmp_path / "p.svg", "the SVG exporter"), E.DiskFullError)
-    monkeypatch.setattr(E.shutil, "disk_usage", lambda p: Usage(10**9, 0, 10**9))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(10**9, 0, 10**9))
     assert "the SVG exporter wrote nothing" in str(E.nothing_written(tmp_path / "p.svg", "the SVG exporter"))
 
 

@@ -172,7 +172,7 @@ def test_close_during_a_session_save(window, qtbot, tmp_path, monkeypatch):
 
 
 def test_close_during_a_checkpoint_save(window, qtbot, tmp_path, monkeypatch):
-    from ganviz.export import checkpoint as CK
+    from ganviz.core import checkpoint as CK
 
     w, ext = window, window.recording
     seen = close_inside(monkeypatch, w, CK)

@@ -393,7 +393,7 @@ class RunAccess:
         return session_from_run(log["config"], log["command_log"], log["events"], log["step"], scene)
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> dict[str, Any]:
-        from ...export.checkpoint import save_checkpoint
+        from ...core.checkpoint import save_checkpoint
 
         check_target(Path(path), "file")
         if self.window.session.trainer is not None:
@@ -403,7 +403,7 @@ class RunAccess:
         return self._request("save_checkpoint", str(path))
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> dict[str, Any]:
-        from ...export.checkpoint import load_checkpoint, read_checkpoint
+        from ...core.checkpoint import load_checkpoint, read_checkpoint
 
         read_checkpoint(path)  # a clear error here, before the run is touched
         if self.window.session.trainer is not None:
@@ -450,7 +450,7 @@ class WindowReplay:
         if self.awaiting_checkpoint:
             path = self._checkpoint_path()
             if w.session.trainer is not None:
-                from ...export.checkpoint import load_checkpoint
+                from ...core.checkpoint import load_checkpoint
 
                 load_checkpoint(w.session.trainer, path)
                 self.awaiting_checkpoint = False
@@ -1014,7 +1014,7 @@ class RecordingExtension(QtCore.QObject):
         """Read and check a session file and what it names (no Qt: runs in a background thread too)."""
         session = load_session(path)
         if session.checkpoint:
-            from ...export.checkpoint import read_checkpoint
+            from ...core.checkpoint import read_checkpoint
 
             read_checkpoint(WindowReplay.checkpoint_path_of(session, Path(path).parent))
         _check_data_file(session.config)

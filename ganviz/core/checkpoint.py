@@ -23,10 +23,10 @@ from typing import Any
 
 import torch
 
-from ..core.config import FIELDS, ConfigError, TrainConfig
-from ..core.safeio import FileRefused, open_regular
-from ..core.trainer import Trainer
-from .errors import ExportError, check_target, plain_reason, write_atomically
+from .config import FIELDS, ConfigError, TrainConfig
+from .safeio import ExportError, FileRefused, check_target, open_regular, plain_reason, write_atomically
+from .tomlio import coerce_field  # the same coercion and range checks as a session's [config]
+from .trainer import Trainer
 
 FORMAT = "ganviz-checkpoint"
 FORMAT_VERSION = 1
@@ -166,15 +166,13 @@ def _short(value: Any) -> str:
 
 
 def config_of(state: dict[str, Any], where: str = "checkpoint") -> TrainConfig:
-    from .session import _coerce_field  # the same coercion and range checks as a session's [config]
-
     cfg = state["config"]
     unknown = [k for k in cfg if not isinstance(k, str) or k not in FIELDS]
     if unknown:
         raise CheckpointError(f"{where}: unknown config key(s) {', '.join(sorted(map(_short, unknown)))} (a "
                               "newer ganviz?)")
     try:
-        return TrainConfig(**{k: _coerce_field(k, v) for k, v in cfg.items()}).replace()
+        return TrainConfig(**{k: coerce_field(k, v) for k, v in cfg.items()}).replace()
     except (ConfigError, TypeError, ValueError) as e:
         raise CheckpointError(f"{where}: bad config: {e}") from None
 
