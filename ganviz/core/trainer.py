@@ -29,10 +29,12 @@ from torch import Tensor
 from torch.func import functional_call
 
 from .commands import Command
-from .config import REINIT_KEYS, TrainConfig
+from .config import TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
+from .eager_optim import SGD, Adam, RMSprop
 from .engine import CommandDrain, GanSteps
 from .fields import ViewState, compute_metrics
+from .live import apply_changes
 from .loop import run_loop
 from .models import FrozenMLP, build_models
 from .objectives import Objective, get_objective
@@ -100,11 +102,11 @@ def resolve_device(name: str) -> tuple[torch.device, str | None]:
 
 def _make_optimizer(name: str, params: Any, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
+        return Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))  # torch.optim's, without importing torch._dynamo
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum)
+        return SGD(params, lr=lr, momentum=cfg.momentum)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
+        return RMSprop(params, lr=lr)
     raise ValueError(f"unknown optimiser {name!r}")
 
 
@@ -253,64 +255,45 @@ class Trainer(CommandDrain, GanSteps):
                   old_step=old_step)
 
     def set_config(self, **changes: Any) -> None:
-        """Validate and apply config changes live; networks are rebuilt only when a change needs it."""
-        old = self.config
-        new = old.replace(**changes)
-        changed = {k: v for k, v in changes.items() if getattr(old, k) != v}
-        if not changed:
-            return
-        needs_build = bool(REINIT_KEYS & set(changed))
-        new_data = None
-        if {"data", "ring_radius", "ring_std", "image_path", "image_range"} & set(changed):
-            # built before anything changes: a bad image file raises here and leaves the run as it was
-            new_data = make_distribution(new.data, new.ring_radius, new.ring_std, new.image_path, new.image_range)
-        self.config = new
-        if set(changed) <= {"data", "ring_radius", "ring_std", "image_path", "image_range"}:
-            assert new_data is not None
-            if new_data.dim == self.dim:  # hot swap: same networks, new data
-                self.data = new_data
-                view_gen = torch.Generator(device=self.device).manual_seed(new.seed + 7919)
-                self.x_view = self.data.sample(new.n_view, view_gen, self.device)
-                self.x_fixed_base = self.data.sample(new.n_view, view_gen, self.device)
-                self._log("dataset", f"data: {old.data} -> {new.data}", old=old.data, new=new.data)
-                return
-        if needs_build:
-            desc = ", ".join(f"{k}={v}" for k, v in changed.items())
-            old_step = self.step
-            msg = None
-            if "device" in changed:  # rebuilt on the newly chosen device (it was resolved once, at start)
-                self.device, msg = resolve_device(new.device)
-            self._build()
-            self._log("reset", f"{desc}: re-initialised at step {old_step}", old_step=old_step, **changed)
-            if msg:
-                self._log("device", msg)
-            return
-        for k, v in changed.items():
-            if k == "objective":
-                self.objective = get_objective(v)
-                self._log("objective", f"objective: {old.objective} -> {v}", old=old.objective, new=v)
-            elif k in ("d_lr", "g_lr"):
-                opt = self.opt_d if k == "d_lr" else self.opt_g
-                for group in opt.param_groups:
-                    group["lr"] = v
-                self._log("lr", f"{k}: {getattr(old, k):g} -> {v:g}", old=getattr(old, k), new=v)
-            elif k in ("d_optimizer", "g_optimizer", "beta1", "beta2", "momentum"):
-                if k.endswith("optimizer"):
-                    self._rebuild_optimizer(k[0])
-                else:
-                    self._rebuild_optimizer("d")
-                    self._rebuild_optimizer("g")
-                self._log("optimizer", f"{k}: {getattr(old, k)} -> {v}", old=getattr(old, k), new=v)
-            elif k == "instance_noise":
-                self.noise_sigma = v
-                self._log("regularizer", f"{k}: {getattr(old, k):g} -> {v:g}", old=getattr(old, k), new=v)
-            elif k in ("n_view",):
-                view_gen = torch.Generator(device=self.device).manual_seed(new.seed + 7919)
-                self.z_fixed = self.prior.sample(new.n_view, view_gen, self.device)
-                self.x_view = self.data.sample(new.n_view, view_gen, self.device)
-                self.x_fixed_base = self.data.sample(new.n_view, view_gen, self.device)
-            else:
-                self._log("config", f"{k}: {getattr(old, k)} -> {v}", key=k, old=getattr(old, k), new=v)
+        """Validate and apply config changes live: core.live applies each field by its declared effect."""
+        apply_changes(self, changes)
+
+    # ------------------------------------------------------------------ live-change hooks (core.live.LiveTarget)
+    def live_check(self, new: TrainConfig) -> None:
+        """A Trainer runs every valid config."""
+
+    def live_swap_data(self, data: Distribution) -> None:
+        self.data = data
+        view_gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 7919)
+        self.x_view = self.data.sample(self.config.n_view, view_gen, self.device)
+        self.x_fixed_base = self.data.sample(self.config.n_view, view_gen, self.device)
+
+    def live_rebuild(self, device_changed: bool) -> str | None:
+        msg = None
+        if device_changed:  # rebuilt on the newly chosen device (it was resolved once, at start)
+            self.device, msg = resolve_device(self.config.device)
+        self._build()
+        return msg
+
+    def live_objective(self, objective: Objective) -> None:
+        self.objective = objective
+
+    def live_learning_rate(self, network: str, lr: float) -> None:
+        for group in (self.opt_d if network == "d" else self.opt_g).param_groups:
+            group["lr"] = lr
+
+    def live_optimizer(self, network: str) -> None:
+        self._rebuild_optimizer(network)
+
+    def live_view_batches(self) -> None:
+        cfg = self.config
+        view_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 7919)
+        self.z_fixed = self.prior.sample(cfg.n_view, view_gen, self.device)
+        self.x_view = self.data.sample(cfg.n_view, view_gen, self.device)
+        self.x_fixed_base = self.data.sample(cfg.n_view, view_gen, self.device)
+
+    def live_changed(self, keys: set[str]) -> None:
+        """A Trainer caches nothing from the config."""
 
     def _rebuild_optimizer(self, which: str) -> None:
         cfg = self.config

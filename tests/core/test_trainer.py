@@ -15,6 +15,7 @@ import pytest
 import torch
 from scipy import stats
 
+from ganviz.core import eager_optim
 from ganviz.core.commands import (
     Reset,
     SetBatchSize,
@@ -261,8 +262,8 @@ COMMAND_CASES = [
     (SetObjective("hinge"), lambda t: t.objective.name == "hinge", "objective"),
     (SetLearningRates(d_lr=2e-4), lambda t: t.opt_d.param_groups[0]["lr"] == 2e-4 and t.config.d_lr == 2e-4, "lr"),
     (SetLearningRates(g_lr=3e-4), lambda t: t.opt_g.param_groups[0]["lr"] == 3e-4 and t.config.g_lr == 3e-4, "lr"),
-    (SetOptimizer("d", "sgd"), lambda t: type(t.opt_d) is torch.optim.SGD, "optimizer"),
-    (SetOptimizer("g", "rmsprop"), lambda t: type(t.opt_g) is torch.optim.RMSprop, "optimizer"),
+    (SetOptimizer("d", "sgd"), lambda t: type(t.opt_d) is eager_optim.SGD, "optimizer"),
+    (SetOptimizer("g", "rmsprop"), lambda t: type(t.opt_g) is eager_optim.RMSprop, "optimizer"),
     (SetSteps(d_steps=3), lambda t: t.config.d_steps == 3, "config"),
     (SetSteps(g_steps=2), lambda t: t.config.g_steps == 2, "config"),
     (SetBatchSize(32), lambda t: t.config.batch_size == 32, "config"),
@@ -316,11 +317,11 @@ def test_set_optimizer_replaces_the_type_and_keeps_lr():
     t = Trainer(small(d_lr=7e-4))
     t.submit(SetOptimizer("d", "rmsprop"))
     t.train(1)
-    assert type(t.opt_d) is torch.optim.RMSprop and t.opt_d.param_groups[0]["lr"] == 7e-4
-    assert type(t.opt_g) is torch.optim.Adam
+    assert type(t.opt_d) is eager_optim.RMSprop and t.opt_d.param_groups[0]["lr"] == 7e-4
+    assert type(t.opt_g) is eager_optim.Adam
     t.submit(SetOptimizer("d", "sgd"))
     t.apply_pending()
-    assert type(t.opt_d) is torch.optim.SGD
+    assert type(t.opt_d) is eager_optim.SGD
     params = {id(p) for g in t.opt_d.param_groups for p in g["params"]}
     assert params == {id(p) for p in t.D.parameters()}
 
@@ -616,7 +617,7 @@ def test_rollback_keeps_the_optimiser_chosen_after_the_last_good_snapshot():
     t.train(1)
     snap = t.snapshot(with_metrics=False, with_fields=False)
     assert any(e.kind == "diverged" for e in snap.events)
-    assert type(t.opt_d) is torch.optim.SGD and t.config.d_optimizer == "sgd"
+    assert type(t.opt_d) is eager_optim.SGD and t.config.d_optimizer == "sgd"
     assert t.opt_d.param_groups[0]["lr"] == t.config.d_lr == 1e-4  # the optimiser agrees with the config
     t.submit(SetRunning(True))
     t.train(3)  # and it can step
