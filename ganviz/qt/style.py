@@ -324,6 +324,29 @@ class BelowLegend(pg.LegendItem):
         self.updateSize()
 
 
+class SwatchSample(pg.ItemSample):
+    """A legend sample drawn on a small patch of the colour the item sits on in the plot.
+
+    The D = 1/2 contour is black because it runs along the colour map's pale middle; drawn on the dark
+    theme's background its legend sample was black on dark grey, i.e. invisible. On the swatch it looks as
+    it does on the plot, in both themes.
+    """
+
+    def __init__(self, item: pg.GraphicsObject, swatch: str) -> None:
+        super().__init__(item)
+        self.swatch = QtGui.QColor(swatch)
+
+    def paint(self, p: QtGui.QPainter, *args: object) -> None:
+        if self.item.isVisible():
+            p.fillRect(QtCore.QRectF(0, 4, 20, 14), self.swatch)
+        super().paint(p, *args)
+
+
+def colormap_middle(name: str) -> str:
+    """The colour of a (diverging) colour map's middle, as #rrggbb."""
+    return pg.colormap.get(name).map(0.5, mode="qcolor").name()
+
+
 def add_legend(plot: pg.PlotItem) -> BelowLegend:
     """Attach a BelowLegend under the plot's x axis; curves added with name=... register in it."""
     legend = BelowLegend()

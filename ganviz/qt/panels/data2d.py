@@ -122,7 +122,8 @@ class Data2DPanel(QtWidgets.QWidget):
 
         self.legend.addItem(self.real_scatter, "real samples")
         self.legend.addItem(self.fake_scatter, "fake samples G(z)")
-        self.legend.addItem(self.contour, "D = 0.5")
+        self._contour_swatch = style.colormap_middle(pal.colormap)  # the legend draws the contour as on the map
+        self.legend.addItem(style.SwatchSample(self.contour, self._contour_swatch), "D = 0.5")
 
         self.arrows.setVisible(False)
         self.z_grid.setVisible(False)
@@ -261,7 +262,8 @@ class Data2DPanel(QtWidgets.QWidget):
             label = "f = (mean f(real) + mean f(fake)) / 2"
         if label != self._contour_label:
             self._contour_label = label
-            self._legend_toggle(self.contour, label, True)
+            self.legend.removeItem(self.contour)
+            self.legend.addItem(style.SwatchSample(self.contour, self._contour_swatch), label)
         seg = contour_segments(f.values, level, f.xs, f.ys)
         if len(seg):
             self.contour.setData(seg[:, 0], seg[:, 1], connect="pairs")

@@ -1,0 +1,73 @@
+"""Readable on stage (issue 15.12/15.13): legends in the dark theme, the 2D view filling its pane."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtGui  # noqa: E402
+
+from ganviz.qt import style  # noqa: E402
+from ganviz.qt.panels import Data2DPanel  # noqa: E402
+from tests.qt.snapshots import make_snapshot  # noqa: E402
+
+pytestmark = pytest.mark.qt
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG relative luminance of sRGB colours (..., 3) in 0..255."""
+    c = rgb / 255.0
+    lin = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return lin @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def _contrast(a: np.ndarray, b: np.ndarray) -> float:
+    la, lb = float(_luminance(a)), float(_luminance(b))
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+def _render_sample(sample, background: str) -> np.ndarray:
+    img = QtGui.QImage(20, 20, QtGui.QImage.Format.Format_RGB32)
+    img.fill(QtGui.QColor(background))
+    p = QtGui.QPainter(img)
+    sample.paint(p)
+    p.end()
+    arr = np.frombuffer(img.constBits(), dtype=np.uint8, count=20 * 20 * 4).reshape(20, 20, 4)
+    return arr[:, :, [2, 1, 0]].astype(np.float64)  # BGRA -> RGB
+
+
+def _contour_sample(panel: Data2DPanel):
+    return next(s for s, _ in panel.legend.items if s.item is panel.contour)
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_the_contour_legend_sample_is_visible_in_both_themes(qtbot, dark):
+    style.set_theme(dark)
+    try:
+        pal = style.palette()
+        w = Data2DPanel()
+        qtbot.addWidget(w)
+        w.update_snapshot(make_snapshot(step=20, dim=2))
+        rgb = _render_sample(_contour_sample(w), pal.background)
+    finally:
+        style.set_theme(False)
+    line_colour = np.array(QtGui.QColor(w.contour.opts["pen"].color()).getRgb()[:3], dtype=np.float64)
+    row = rgb[11]  # the sample's line is drawn at y = 11
+    on_line = np.abs(row - line_colour).sum(axis=1) < 30
+    assert on_line.sum() >= 5, "the dashed line is drawn in the contour's colour"
+    around = np.median(rgb[8], axis=0)  # what the line is seen against, 3 px above it
+    assert _contrast(line_colour, around) >= 4.5, (line_colour, around)
+
+
+def test_the_contour_legend_keeps_its_swatch_when_the_label_changes(qtbot):
+    w = Data2DPanel()
+    qtbot.addWidget(w)
+    w.update_snapshot(make_snapshot(step=20, dim=2, objective="ns"))
+    w.update_snapshot(make_snapshot(step=40, dim=2, objective="wgan-gp"))
+    samples = [s for s, _ in w.legend.items if s.item is w.contour]
+    assert len(samples) == 1 and isinstance(samples[0], style.SwatchSample)
+    labels = [label.text for s, label in w.legend.items if s.item is w.contour]
+    assert labels == ["f = (mean f(real) + mean f(fake)) / 2"]
+
