@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from ganviz import bench
+from ganviz.cli import bench
 from ganviz.core.config import TrainConfig
 
 TINY = TrainConfig(data="ring8", d_width=16, g_width=16, d_depth=2, g_depth=2, batch_size=32, mode_samples=500,
@@ -60,7 +60,7 @@ def test_image_row_measures_when_available():
 
 
 def test_memory_row_trains_the_steps_and_reports_resident_memory():
-    from ganviz.cli_ext.soak import headless_soak
+    from ganviz.cli.soak import headless_soak
 
     r, samples = headless_soak(TINY, 1000, progress=False)
     assert r["steps"] == 1000 and len(samples) >= 10 and r["snapshots"] >= 1

@@ -170,3 +170,22 @@ def test_image_data_on_the_command_line_starts_with_the_dcgan_settings(capsys):
     toy = parsed_config(["train", "--data", "ring8"])
     assert (toy.batch_size, toy.z_dim, toy.d_lr) == (TrainConfig().batch_size, TrainConfig().z_dim, TrainConfig().d_lr)
     assert "DCGAN" not in capsys.readouterr().err
+
+
+def test_headless_rows_is_the_loop_that_train_writes(two_runs):
+    """ganviz.cli.train.headless_rows, called directly, yields the rows `ganviz train` writes (NaN as null
+    there), every --every steps and at the last step; a run that diverges raises Diverged at its step."""
+    from ganviz.cli.train import Diverged, _clean, headless_rows
+    from ganviz.core.trainer import Trainer
+
+    cfg = cli.config_from_args(cli.parse_args(TRAIN))
+    rows = list(headless_rows(Trainer(cfg), 200, 100))
+    assert [{k: _clean(v) for k, v in r.items()} for r in rows] == read_lines(two_runs[0])
+    small = cfg.replace(d_width=8, g_width=8, batch_size=16)
+    trainer = Trainer(small)
+    assert [r["step"] for r in headless_rows(trainer, 7, 3)] == [3, 6, 7]
+    with torch.no_grad():
+        next(trainer.D.parameters()).fill_(float("nan"))
+    with pytest.raises(Diverged) as info:
+        list(headless_rows(trainer, 12, 3))
+    assert info.value.step == 9  # the first row after the NaN (steps 8 and 9 trained): no row was yielded

@@ -1,7 +1,7 @@
 """The engine (ganviz.core, ganviz.sweep, the CLI's train path) never imports Qt.
 
 A child interpreter installs an import blocker for every Qt binding and helper, imports every module of
-ganviz.core plus ganviz.cli / ganviz.bench, trains and snapshots, and reports which blocked modules ended
+ganviz.core plus ganviz.cli / ganviz.cli.bench, trains and snapshots, and reports which blocked modules ended
 up in sys.modules. Two controls prove the check can fail: with the blocker on, an explicit Qt import is
 refused; with it off, the sys.modules check sees the Qt import.
 """
@@ -45,7 +45,7 @@ CHILD = textwrap.dedent(
         import ganviz.sweep
         names = sorted(m.name for m in pkgutil.iter_modules(ganviz.core.__path__, "ganviz.core."))
         names += sorted(m.name for m in pkgutil.iter_modules(ganviz.sweep.__path__, "ganviz.sweep."))
-        for name in names + ["ganviz", "ganviz.cli", "ganviz.bench"]:
+        for name in names + ["ganviz", "ganviz.cli", "ganviz.cli.bench"]:
             importlib.import_module(name)
         result["imported"] = names
         import torch

@@ -4,7 +4,7 @@ itself is a command (docs/BENCHMARKS.md), and these tests only pin how it reads 
 from __future__ import annotations
 
 from ganviz import cli
-from ganviz.startup_bench import TARGETS, _median, _read_marks, rate_reached, thin
+from ganviz.cli.startup_bench import TARGETS, _median, _read_marks, rate_reached, thin
 
 
 def test_full_speed_is_the_first_time_the_last_second_reaches_the_rate():

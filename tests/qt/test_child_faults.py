@@ -156,7 +156,7 @@ def test_the_command_line_refuses_a_missing_image_file_before_opening_the_window
 def test_a_short_control_storm_leaves_no_failure_thread_or_file_behind():
     """`ganviz soak --storm N` (600 in docs/RELIABILITY.md), shortened: random actions, new training processes
     included, on the default process backend."""
-    from ganviz.cli_ext.soak import storm_soak
+    from ganviz.cli.soak import storm_soak
     from ganviz.core.config import TrainConfig
 
     r = storm_soak(TrainConfig(**SMALL), 40, seed=3, pause=0.02, restart_weight=8)

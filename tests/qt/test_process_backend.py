@@ -141,7 +141,7 @@ def test_run_events_sleeps_in_the_real_event_loop_and_stops_early(qtbot):
 
 
 def test_image_window_bench_alternates_headless_and_window_rounds():
-    from ganviz.bench import IMAGE_CONFIG
+    from ganviz.cli.bench import IMAGE_CONFIG
     from ganviz.qt.bench_gui import bench_image_window
 
     r = bench_image_window({**IMAGE_CONFIG, "conv_channels": 8}, seconds=0.4, repeats=1)

@@ -21,7 +21,7 @@ HELP = "a grid over config keys x seeds headless (local processes or Ray), one J
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ganviz.sweep.cli import add_run_arguments
+    from .sweep_common import add_run_arguments
 
     p.add_argument("--preset", metavar="NAME|FILE", help="base config from a scene (default: the default config)")
     p.add_argument("--data", help="dataset of the base config")
@@ -39,9 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ganviz.core.config import ConfigError, TrainConfig, config_from_pairs, parse_value
-    from ganviz.sweep.cli import check_run_arguments, err, execute, figures_or_message, rows_from, write_text
     from ganviz.sweep.grid import grid_tasks, parse_grid
     from ganviz.sweep.tables import grid_keys, grid_table
+
+    from .sweep_common import check_run_arguments, err, execute, figures_or_message, rows_from, write_text
 
     if args.from_:
         rows = rows_from("sweep", args.from_)

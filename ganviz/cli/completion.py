@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import shtab
 
-    from ..cli import build_parser
+    from .parser import build_parser
 
     print(shtab.complete(build_parser(), shell=args.shell), end="")
     return 0

@@ -146,7 +146,7 @@ def main(argv: list[str]) -> int:
     os.environ["GANVIZ_PROBE_STOP"] = stop
     here = os.path.dirname(os.path.abspath(__file__))
     if sys.path and os.path.abspath(sys.path[0] or ".") == here:
-        sys.path.pop(0)  # this file's folder (ganviz/) would shadow top-level modules by its files' names
+        sys.path.pop(0)  # this file's folder (ganviz/cli/) would shadow top-level modules by its files' names
     sys.meta_path.insert(0, _AfterImport({"ganviz.qt.app": _watch_app, "torch": _watch_torch}))
     from ganviz.cli import main as ganviz_main
 

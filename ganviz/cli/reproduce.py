@@ -29,7 +29,7 @@ HELP = "mode-collapse remedies over several seeds headless: JSONL rows, a table 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ganviz.sweep.cli import add_run_arguments
+    from .sweep_common import add_run_arguments
 
     p.add_argument("--methods", help="comma-separated: gan, unrolled[K], pacgan[M], mbdisc[B], mbstd, dsteps[K], "
                                      "wgan-gp (default gan,unrolled,pacgan2; with --from: the file's)")
@@ -55,7 +55,8 @@ def jsonl_path(args: argparse.Namespace) -> Path:
 def run(args: argparse.Namespace) -> int:
     from ganviz.core.config import ConfigError
     from ganviz.sweep import reproduction as R
-    from ganviz.sweep.cli import check_run_arguments, err, execute, rows_from, write_text
+
+    from .sweep_common import check_run_arguments, err, execute, rows_from, write_text
 
     methods = [m.strip() for m in (args.methods or DEFAULT_METHODS).split(",") if m.strip()]
     datas = [d.strip() for d in (args.data or DEFAULT_DATA).split(",") if d.strip()]
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out and not write_text(args.out, f"```\n{command_line(args)}\n```\n\n{table}\n\n{note}\n", "reproduce"):
         return 2
     if args.figures:
-        from ganviz.sweep.cli import figures_or_message
+        from .sweep_common import figures_or_message
 
         return figures_or_message("reproduce", lambda: _figures(rows, args.figures, datas, methods))
     return 0

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .backends import BACKENDS
+from ..sweep.backends import BACKENDS
 
 
 def add_run_arguments(p: argparse.ArgumentParser, default_steps: int) -> None:
@@ -42,7 +42,7 @@ def check_run_arguments(args: argparse.Namespace) -> str | None:
     if args.address and args.backend != "ray":
         return "--address is for --backend ray"
     if args.shard:
-        from .store import parse_shard
+        from ..sweep.store import parse_shard
 
         try:
             parse_shard(args.shard)
@@ -62,7 +62,7 @@ def err(cmd: str, message: str) -> int:
 
 def rows_from(cmd: str, path: str) -> list[dict] | None:
     """The rows of a finished sweep's JSONL (`--from`), unreadable lines said and skipped; None (said) if unreadable."""
-    from .store import read_rows
+    from ..sweep.store import read_rows
 
     try:
         rows, bad = read_rows(path)
@@ -76,8 +76,8 @@ def rows_from(cmd: str, path: str) -> list[dict] | None:
 
 def execute(args: argparse.Namespace, tasks: Sequence[Any], path: Path, cmd: str) -> tuple[list[dict], int]:
     """Run the tasks into `path` with the run arguments; (rows, 0) or ([], exit code) with the message."""
-    from .runner import SweepError, run_sweep
-    from .store import parse_shard
+    from ..sweep.runner import SweepError, run_sweep
+    from ..sweep.store import parse_shard
 
     if not args.every:
         every = default_every(args)

@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .core.compare import CompareTrainer, available_cores, compare_workers, comparison_configs
-from .core.config import TrainConfig
-from .core.distributions import make_distribution
-from .core.models import build_models
-from .core.trainer import Trainer
+from ..core.compare import CompareTrainer, available_cores, compare_workers, comparison_configs
+from ..core.config import TrainConfig
+from ..core.distributions import make_distribution
+from ..core.models import build_models
+from ..core.trainer import Trainer
 
 
 def _rate(fn: Callable[[], int | None], seconds: float, steps_per_call: int = 1) -> float:
@@ -266,7 +266,7 @@ def bench_image(seconds: float = 3.0, repeats: int = 3, device: str = "cpu") -> 
 
 
 def _soak_summary(cfg: TrainConfig, steps: int) -> dict:
-    from .cli_ext.soak import headless_soak
+    from .soak import headless_soak
 
     torch.set_num_threads(1)
     result, _ = headless_soak(cfg, steps, progress=False)
@@ -327,11 +327,11 @@ def run_bench(args: argparse.Namespace) -> int:
     report["compare"] = bench_compare(cfg, seconds=args.seconds, repeats=args.repeats)
     report["image"] = bench_image(seconds=args.seconds, repeats=args.repeats, device=device)
     if getattr(args, "ensemble", False):
-        from .core.ensemble import bench_ensemble
+        from ..core.ensemble import bench_ensemble
 
         report["ensemble"] = bench_ensemble(cfg, n_seeds_list=(1, 4, 16), seconds=args.seconds, repeats=args.repeats)
     if args.gui:
-        from .qt.bench_gui import bench_image_window, bench_window
+        from ..qt.bench_gui import bench_image_window, bench_window
 
         report["gui"] = bench_window(cfg, seconds=max(args.seconds, 4.0), repeats=args.repeats,
                                      headless_rate=med["engine"])
@@ -344,7 +344,7 @@ def run_bench(args: argparse.Namespace) -> int:
     print(format_compare(report["compare"]))
     print(format_image(report["image"]))
     if "ensemble" in report:
-        from .core.ensemble import format_bench
+        from ..core.ensemble import format_bench
 
         print(format_bench(report["ensemble"]))
     if args.json:
