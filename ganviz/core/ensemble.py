@@ -66,10 +66,11 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from . import metrics as M
 from .commands import Command
-from .config import REINIT_KEYS, ConfigError, TrainConfig
+from .config import ConfigError, TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
 from .engine import CommandDrain, GanSteps
 from .fields import _distribution
+from .live import apply_changes
 from .loop import run_loop
 from .models import _FUNCTIONAL, build_models
 from .objectives import Objective, get_objective
@@ -510,53 +511,46 @@ class EnsembleTrainer(CommandDrain, GanSteps):
                   seed=self.config.seed, old_step=old_step)
 
     def set_config(self, **changes: Any) -> None:
-        """Validate and apply config changes live (all seeds); networks are rebuilt only when needed."""
-        old = self.config
-        new = old.replace(**changes)
-        changed = {k: v for k, v in changes.items() if getattr(old, k) != v}
-        if not changed:
-            return
+        """Validate and apply config changes live (all seeds): core.live applies each field by its declared
+        effect."""
+        apply_changes(self, changes)
+
+    # ------------------------------------------------------------------ live-change hooks (core.live.LiveTarget)
+    def live_check(self, new: TrainConfig) -> None:
         check_ensemble_config(new, self.n_seeds)
-        self.config = new
-        if set(changed) <= {"data", "ring_radius", "ring_std"}:
-            new_data = make_distribution(new.data, new.ring_radius, new.ring_std)
-            if new_data.dim == self.dim:
-                self.data = new_data
-                self._make_view_batches()
-                self._log("dataset", f"data: {old.data} -> {new.data}", old=old.data, new=new.data)
-                return
-        if REINIT_KEYS & set(changed):
-            desc = ", ".join(f"{k}={v}" for k, v in changed.items())
-            old_step = self.step
-            if "device" in changed:
-                self.device, msg = resolve_device(new.device)
-                if msg:
-                    self._log("device", msg)
-            self._build()
-            self._log("reset", f"{desc}: re-initialised at step {old_step}", old_step=old_step, **changed)
-            return
-        for k, v in changed.items():
-            if k == "objective":
-                self.objective = get_objective(v)
-                self._d_loss_fn = self._g_loss_fn = None
-                self._log("objective", f"objective: {old.objective} -> {v}", old=old.objective, new=v)
-            elif k in ("d_lr", "g_lr"):
-                for group in (self.opt_d if k == "d_lr" else self.opt_g).param_groups:
-                    group["lr"] = v
-                self._log("lr", f"{k}: {getattr(old, k):g} -> {v:g}", old=getattr(old, k), new=v)
-            elif k in ("d_optimizer", "g_optimizer", "beta1", "beta2", "momentum"):
-                self.opt_d = _make_optimizer(new.d_optimizer, self.d_params, new.d_lr, new)
-                self.opt_g = _make_optimizer(new.g_optimizer, self.g_params, new.g_lr, new)
-                self._log("optimizer", f"{k}: {getattr(old, k)} -> {v}", old=getattr(old, k), new=v)
-            elif k == "instance_noise":
-                self.noise_sigma = v
-                self._log("regularizer", f"{k}: {getattr(old, k):g} -> {v:g}", old=getattr(old, k), new=v)
-            elif k == "n_view":
-                self._make_view_batches()
-            else:
-                if k == "label_smoothing":
-                    self._d_loss_fn = None
-                self._log("config", f"{k}: {getattr(old, k)} -> {v}", key=k, old=getattr(old, k), new=v)
+
+    def live_swap_data(self, data: Distribution) -> None:
+        self.data = data
+        self._make_view_batches()
+
+    def live_rebuild(self, device_changed: bool) -> str | None:
+        if device_changed:
+            self.device, msg = resolve_device(self.config.device)
+            if msg:  # logged before the "reset" event (at the step it happened)
+                self._log("device", msg)
+        self._build()
+        return None
+
+    def live_objective(self, objective: Objective) -> None:
+        self.objective = objective
+
+    def live_learning_rate(self, network: str, lr: float) -> None:
+        for group in (self.opt_d if network == "d" else self.opt_g).param_groups:
+            group["lr"] = lr
+
+    def live_optimizer(self, network: str) -> None:
+        cfg = self.config
+        if network == "d":
+            self.opt_d = _make_optimizer(cfg.d_optimizer, self.d_params, cfg.d_lr, cfg)
+        else:
+            self.opt_g = _make_optimizer(cfg.g_optimizer, self.g_params, cfg.g_lr, cfg)
+
+    def live_view_batches(self) -> None:
+        self._make_view_batches()
+
+    def live_changed(self, keys: set[str]) -> None:
+        if keys & {"objective", "label_smoothing"}:  # the vmapped losses close over both
+            self._d_loss_fn = self._g_loss_fn = None
 
     # ------------------------------------------------------------------ sampling (N, n, ...) batches
     def _stacked(self, draw: Callable[[torch.Generator, int], Tensor], n: int) -> Tensor:

@@ -8,9 +8,31 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import numpy as np
+
+
+class EventKind(str, Enum):
+    """What an Event records. A str: a kind equals, hashes and prints as its value ("reset"), so events pickled or
+    saved with plain strings, and code comparing with strings, see the same kinds."""
+
+    OBJECTIVE = "objective"  # the loss changed
+    LR = "lr"  # a learning rate changed
+    OPTIMIZER = "optimizer"  # an optimiser (or its betas / momentum) changed: built afresh
+    REGULARIZER = "regularizer"  # instance noise changed
+    CONFIG = "config"  # any other setting read at every step (k, batch size, penalties, ...)
+    DATASET = "dataset"  # the data was hot-swapped (same networks)
+    RESET = "reset"  # new networks: a Reset, a re-initialising change, or a loaded checkpoint
+    DEVICE = "device"  # the run moved to (or fell back to) a device
+    DIVERGED = "diverged"  # NaN / Inf: rolled back (and for an ensemble, frozen seeds)
+    CHECKPOINT = "checkpoint"  # a checkpoint was saved
+    RUN = "run"  # play / pause
+    ERROR = "error"  # a command was refused; the run goes on
+
+    __str__ = str.__str__  # "reset", not "EventKind.RESET" (labels, file formats, f-strings)
+    __format__ = str.__format__
 
 
 @dataclass(frozen=True)
@@ -18,9 +40,16 @@ class Event:
     """A live change recorded in the run's event log."""
 
     step: int
-    kind: str  # e.g. "objective", "lr", "reset", "dataset", "pause", "diverged"
+    kind: str  # an EventKind (a known plain string, e.g. from an old file, becomes one; others stay as given)
     label: str  # short text shown at the timeline marker, e.g. "objective: ns -> wgan-gp"
     detail: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, EventKind) and self.kind in _KINDS:
+            object.__setattr__(self, "kind", EventKind(self.kind))
+
+
+_KINDS = frozenset(k.value for k in EventKind)
 
 
 @dataclass(frozen=True)

@@ -14,41 +14,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import signals_blocked
 
 from ..core.commands import Command, SetConfig, command_for_change
-from ..core.config import FIELDS, TrainConfig
+from ..core.config import FIELDS, TrainConfig, control_groups, label_of
 from ..core.distributions import DATASETS
 from ..core.images.distribution import IMAGE_DEFAULTS, image_default_changes, is_image_data
 from ..core.objectives import OBJECTIVES
 
-GROUPS: list[tuple[str, list[str]]] = [
-    ("Scene", ["data", "image_path", "image_range", "ring_radius", "ring_std", "generator", "shift_x", "shift_y",
-               "noise_sigma"]),
-    ("Objective", ["objective"]),
-    ("Optimisation", ["d_optimizer", "g_optimizer", "d_lr", "g_lr", "beta1", "beta2", "momentum",
-                      "d_steps", "g_steps", "batch_size"]),
-    ("Regularisers", ["r1_gamma", "gp_lambda", "clip", "instance_noise", "instance_noise_decay",
-                      "label_smoothing"]),
-    ("Mode-collapse remedies", ["unroll", "pack", "mbdisc", "mbdisc_dim", "mbstd"]),
-    ("Noise prior", ["z_prior", "z_dim"]),
-    ("Architecture (changes re-initialise)", ["arch", "conv_channels", "g_depth", "g_width", "d_depth", "d_width",
-                                              "activation"]),
-    ("Run", ["seed", "device"]),
-]
-
-LABELS = {
-    "data": "Dataset", "ring_radius": "Ring radius", "ring_std": "Ring std", "generator": "Generator",
-    "shift_x": "Shift θx", "shift_y": "Shift θy", "noise_sigma": "Noise σ", "objective": "Loss",
-    "d_optimizer": "D optimiser", "g_optimizer": "G optimiser", "d_lr": "D learning rate",
-    "g_lr": "G learning rate", "beta1": "Adam β1", "beta2": "Adam β2", "momentum": "SGD momentum",
-    "d_steps": "D steps / iter (k)", "g_steps": "G steps / iter", "batch_size": "Batch size",
-    "r1_gamma": "R1 γ", "gp_lambda": "GP λ", "clip": "Clip c", "instance_noise": "Instance noise σ",
-    "instance_noise_decay": "Noise decay / iter", "label_smoothing": "Label smoothing",
-    "z_prior": "Prior p(z)", "z_dim": "z dimension", "g_depth": "G depth", "g_width": "G width",
-    "d_depth": "D depth", "d_width": "D width", "activation": "Activation", "seed": "Seed", "device": "Device",
-    "unroll": "Unroll k steps", "pack": "Pack m (PacGAN)", "mbdisc": "Minibatch disc. B",
-    "mbdisc_dim": "Minibatch disc. C", "mbstd": "Minibatch std",
-    "image_path": "Image file", "image_range": "Pixel range", "arch": "Network family",
-    "conv_channels": "Conv channels c",
-}
+# the groups, their order and each field's label live in the config schema (its field metadata)
+GROUPS: list[tuple[str, list[str]]] = control_groups()
 
 LOG_KEYS = {"d_lr", "g_lr"}  # spin boxes that step by factors, not increments
 
@@ -200,7 +172,7 @@ class ControlPanel(QtWidgets.QScrollArea):
             form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             for key in keys:
                 w = self._make_widget(key, getattr(config, key))
-                label = QtWidgets.QLabel(LABELS.get(key, key))
+                label = QtWidgets.QLabel(label_of(key))
                 tip = self._tooltip(key)
                 label.setToolTip(tip)
                 w.setToolTip(tip)

@@ -1,0 +1,127 @@
+"""The live-change dispatcher (core.live): each field's declared Effect, applied the same way by every engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganviz.core.config import DATA_KEYS, FIELDS, REINIT_KEYS, Effect, TrainConfig, effect_of
+from ganviz.core.ensemble import EnsembleTrainer
+from ganviz.core.live import apply_changes
+from ganviz.core.snapshot import EventKind
+from ganviz.core.trainer import Trainer
+
+TINY = TrainConfig(g_width=16, d_width=16, g_depth=2, d_depth=2, batch_size=32, n_view=64, w1_samples=64,
+                   mode_samples=500, kde_samples=256)
+
+
+class Recorder:
+    """A LiveTarget that records which hooks the dispatcher called."""
+
+    def __init__(self, config: TrainConfig, dim: int = 2) -> None:
+        self.config, self.step, self.dim, self.noise_sigma = config, 7, dim, config.instance_noise
+        self.calls: list[tuple] = []
+        self.events: list[tuple] = []
+
+    def _log(self, kind, label, **detail):
+        self.events.append((kind, label, detail))
+
+    def live_check(self, new):
+        self.calls.append(("check",))
+
+    def live_swap_data(self, data):
+        self.calls.append(("swap", data.dim))
+
+    def live_rebuild(self, device_changed):
+        self.calls.append(("rebuild", device_changed))
+        return "moved" if device_changed else None
+
+    def live_objective(self, objective):
+        self.calls.append(("objective", objective.name))
+
+    def live_learning_rate(self, network, lr):
+        self.calls.append(("lr", network, lr))
+
+    def live_optimizer(self, network):
+        self.calls.append(("optimizer", network))
+
+    def live_view_batches(self):
+        self.calls.append(("view",))
+
+    def live_changed(self, keys):
+        self.calls.append(("changed", frozenset(keys)))
+
+
+def test_every_field_declares_an_effect_consistent_with_reinit():
+    for key, f in FIELDS.items():
+        assert isinstance(f.metadata["effect"], Effect), key
+        assert (key in REINIT_KEYS) == (effect_of(key) in (Effect.REBUILD, Effect.DATA)), key
+    assert {"data", "ring_radius", "ring_std", "image_path", "image_range"} == DATA_KEYS
+    assert effect_of("objective") is Effect.OBJECTIVE and effect_of("g_lr") is Effect.LEARNING_RATE
+    assert effect_of("beta2") is Effect.OPTIMIZER and effect_of("n_view") is Effect.VIEW_SAMPLING
+    assert effect_of("d_steps") is Effect.NONE and effect_of("g_width") is Effect.REBUILD
+
+
+@pytest.mark.parametrize("changes, calls, kinds", [
+    ({"objective": "hinge"}, [("objective", "hinge")], ["objective"]),
+    ({"d_lr": 0.01}, [("lr", "d", 0.01)], ["lr"]),
+    ({"g_optimizer": "sgd"}, [("optimizer", "g")], ["optimizer"]),
+    ({"beta1": 0.0}, [("optimizer", "d"), ("optimizer", "g")], ["optimizer"]),
+    ({"instance_noise": 0.3}, [], ["regularizer"]),
+    ({"n_view": 32}, [("view",)], []),
+    ({"d_steps": 3, "clip": 0.5}, [], ["config", "config"]),
+    ({"g_width": 8}, [("rebuild", False)], ["reset"]),
+    ({"device": "cpu"}, [("rebuild", True)], ["reset", "device"]),
+    ({"data": "moons"}, [("swap", 2)], ["dataset"]),  # same dimension: hot swap
+    ({"data": "gaussian-1d"}, [("rebuild", False)], ["reset"]),  # new dimension: new networks
+    ({"data": "moons", "seed": 3}, [("rebuild", False)], ["reset"]),  # data with a rebuild field: rebuild
+])
+def test_dispatch_by_effect(changes, calls, kinds):
+    t = Recorder(TINY.replace(device="auto"))
+    keys = apply_changes(t, changes)
+    assert keys == set(changes)
+    assert t.calls[0] == ("check",)
+    body = [c for c in t.calls[1:] if c[0] != "changed"]
+    assert body == calls
+    assert [k for k, _, _ in t.events] == kinds
+    assert all(isinstance(k, EventKind) for k, _, _ in t.events)
+    assert t.config == TINY.replace(**{"device": "auto", **changes})
+    if "instance_noise" in changes:
+        assert t.noise_sigma == 0.3 and t.events[0][2] == {"key": "instance_noise", "old": 0.0, "new": 0.3}
+    if kinds == ["reset"] or kinds[:1] == ["reset"]:
+        assert t.events[0][2]["old_step"] == 7
+
+
+def test_no_change_does_nothing_and_a_bad_value_changes_nothing():
+    t = Recorder(TINY)
+    assert apply_changes(t, {"objective": TINY.objective, "d_lr": TINY.d_lr}) == set()
+    assert t.calls == [] and t.events == []
+    with pytest.raises(ValueError, match="d_lr"):
+        apply_changes(t, {"d_lr": 5.0})
+    assert t.config == TINY and t.calls == []
+
+
+@pytest.fixture(params=["trainer", "ensemble"])
+def engine(request):
+    return Trainer(TINY) if request.param == "trainer" else EnsembleTrainer(TINY, 2)
+
+
+def test_engines_apply_each_effect(engine):
+    engine.train(2)
+    d_net, opt_d, opt_g = engine.D, engine.opt_d, engine.opt_g
+    engine.set_config(d_lr=0.02)  # in place: the optimiser (and its state) is kept
+    assert engine.opt_d is opt_d and all(g["lr"] == 0.02 for g in opt_d.param_groups)
+    engine.set_config(d_optimizer="sgd")  # only D's optimiser is new
+    assert engine.opt_d is not opt_d and engine.opt_g is opt_g
+    assert type(engine.opt_d).__name__.lower().startswith("sgd")
+    engine.set_config(objective="wgan-gp", label_smoothing=0.1, instance_noise=0.2)
+    assert engine.objective.name == "wgan-gp" and engine.noise_sigma == 0.2
+    engine.set_config(n_view=32)
+    assert engine.x_view.shape[0] == 32
+    engine.set_config(data="moons")  # hot swap: the same networks
+    assert engine.D is d_net and engine.step == 2
+    engine.train(1)
+    engine.set_config(g_width=8)  # new networks, the count restarts
+    assert engine.D is not d_net and engine.step == 0
+    kinds = [e.kind for e in engine.events]
+    assert kinds == ["lr", "optimizer", "objective", "config", "regularizer", "dataset", "reset"]
+    assert engine.events[-1].detail == {"old_step": 3, "g_width": 8}
