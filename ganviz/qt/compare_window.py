@@ -4,6 +4,7 @@ set of play / step / reset controls for all, and shared metric plots overlaying 
 Like the main window, the engine (a CompareTrainer) runs in a child process by default and the window only
 draws; with two or more cores its runs are spread over one process per core (shard processes, synchronised
 at every snapshot, so the panes stay in lock-step). Each run is bit-identical to the same config trained alone.
+A child that dies or fails is said in a banner, and Reset / Play / Restart start a new one (SessionWindow).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..core.snapshot import Snapshot
 from .panels.data1d import Data1DPanel
 from .panels.data2d import Data2DPanel
 from .panels.overlay import RUN_COLOURS, RUN_NAMES, OverlayPanel
+from .session_window import SessionWindow
 from .toolbar import RunToolbar
 from .worker import TrainingSession
 
@@ -107,6 +109,11 @@ class RunPane(QtWidgets.QFrame):
         self.formula.setText(f"{o.d_formula}\n{o.g_formula}")
         self.paper_button.setEnabled(bool(o.paper_defaults))
 
+    def settings(self) -> TrainConfig:
+        """This run's config with what its controls show now (a change made while no child ran included)."""
+        return self.config.replace(**{key: w.currentData() if isinstance(w, QtWidgets.QComboBox) else w.value()
+                                      for key, w in self.widgets.items()})
+
     def set_config(self, config: TrainConfig) -> None:
         self.config = config
         for key, w in self.widgets.items():
@@ -132,7 +139,7 @@ class RunPane(QtWidgets.QFrame):
         self.summary.setText("   ".join(parts))
 
 
-class CompareWindow(QtWidgets.QMainWindow):
+class CompareWindow(SessionWindow):
     """Runs of one base config with different objectives, side by side, in lock-step."""
 
     snapshot_drawn = QtCore.Signal(object)
@@ -147,11 +154,10 @@ class CompareWindow(QtWidgets.QMainWindow):
         if paper_defaults:
             configs = [c.replace(**OBJECTIVES[c.objective].paper_defaults) for c in configs]
         self.setWindowTitle("ganviz — compare: " + " vs ".join(OBJECTIVES[o].label for o in objectives))
-        self.session = TrainingSession(base, backend=backend, interval=interval, threads=threads, parent=self,
-                                       compare=configs)
+        self.base, self.backend, self.interval, self.threads = base, backend, interval, threads
+        self.attach(TrainingSession(base, backend=backend, interval=interval, threads=threads, parent=self,
+                                    compare=configs))
         self.trainer = self.session.trainer  # a CompareTrainer with backend="thread"
-        self.session.snapshot.connect(self.on_snapshot)
-        self.session.failed.connect(self.on_failed)
         self.toolbar = RunToolbar(self, self.send_all)
         self.addToolBar(self.toolbar)
         dim = self.session.dim
@@ -168,17 +174,26 @@ class CompareWindow(QtWidgets.QMainWindow):
         self.overlay.set_run_labels([OBJECTIVES[o].label for o in objectives])
         central.addWidget(self.overlay)
         central.setSizes([620, 300])
-        self.setCentralWidget(central)
-        self.status = QtWidgets.QLabel("")
-        self.statusBar().addPermanentWidget(self.status)
-        self.last_snapshot: CompareSnapshot | None = None
+        self.setCentralWidget(self.with_banner(central))
         self.frames = 0
         self.resize(1500, 950)
         if autostart:
             self.session.start()
 
     def send_all(self, cmd: Command) -> None:
-        self.session.submit(cmd)
+        self.send(cmd)
+
+    def make_session(self) -> TrainingSession:
+        """A new comparison from what each pane shows now."""
+        configs = [pane.settings() for pane in self.panes]
+        return TrainingSession(self.base, backend=self.backend, interval=self.interval, threads=self.threads,
+                               parent=self, compare=configs)
+
+    def run_replaced(self) -> None:
+        self.trainer = self.session.trainer
+        self.overlay.reset()
+        for pane in self.panes:
+            pane.view.reset()
 
     def on_snapshot(self, snap: CompareSnapshot) -> None:
         try:
@@ -206,10 +221,6 @@ class CompareWindow(QtWidgets.QMainWindow):
             self.snapshot_drawn.emit(snap)
         finally:
             self.session.frame_done()
-
-    def on_failed(self, message: str) -> None:
-        self.toolbar.show_running(False)
-        QtWidgets.QMessageBox.warning(self, "ganviz: comparison stopped", f"Training stopped:\n\n{message}")
 
     def shutdown(self) -> bool:
         return self.session.stop(timeout=1.0)

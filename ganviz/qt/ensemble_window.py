@@ -10,7 +10,8 @@ The engine (ganviz.core.ensemble.EnsembleTrainer) runs in a worker thread of thi
 from an EnsembleSpec; no GIL contention with drawing). Its snapshots are lazy: the fixed-noise samples and
 the per-seed metrics (N exact-W1 assignments, N mode histograms) are computed by a pool thread here, off
 both the training thread and the GUI thread; the next snapshot is requested only when the previous one has
-been drawn.
+been drawn. A child that dies or fails is said in a banner, and Reset / Play / Restart start a new one
+(SessionWindow).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import create_worker
 
-from ..core.commands import Command
 from ..core.config import TrainConfig
 from ..core.distributions import make_distribution
 from ..core.ensemble import EnsembleSnapshot, EnsembleSpec, EnsembleTrainer, check_ensemble_config
 from ..core.objectives import OBJECTIVES
 from . import style
 from .panels._common import EventMarkers, FastScatter, ViewNote
+from .session_window import SessionWindow
 from .toolbar import RunToolbar
 from .worker import TrainingSession
 
@@ -204,7 +205,7 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
                 self.plots[i].setToolTip(tip)
 
 
-class EnsembleWindow(QtWidgets.QMainWindow):
+class EnsembleWindow(SessionWindow):
     """N seeds of one config in lock-step; the spread of their outcomes, live."""
 
     snapshot_drawn = QtCore.Signal(object)
@@ -214,19 +215,15 @@ class EnsembleWindow(QtWidgets.QMainWindow):
         super().__init__()
         check_ensemble_config(config, n_seeds)
         self.n_seeds = n_seeds
-        self.session = TrainingSession(config, backend=backend, interval=interval, metrics_interval=metrics_interval,
-                                       parent=self, engine=EnsembleSpec(config, n_seeds, rng))
+        self.backend, self.interval, self.metrics_interval, self.rng = backend, interval, metrics_interval, rng
+        self.attach(TrainingSession(config, backend=backend, interval=interval, metrics_interval=metrics_interval,
+                                    parent=self, engine=EnsembleSpec(config, n_seeds, rng)))
         self.engine: EnsembleTrainer | None = self.session.trainer  # None with the process backend
-        self.session.snapshot.connect(self.on_snapshot)
-        self.session.failed.connect(self.on_failed)
         obj = OBJECTIVES[config.objective]
         self.setWindowTitle(f"ganviz — ensemble of {n_seeds} seeds: {config.data}, {obj.label}")
         self.toolbar = RunToolbar(self, self.send)
         self.addToolBar(self.toolbar)
         self._build(config)
-        self.status = QtWidgets.QLabel("")
-        self.statusBar().addPermanentWidget(self.status)
-        self.last_snapshot: EnsembleSnapshot | None = None
         self.frames = 0
         self.materialize_ms: list[float] = []  # per frame, samples only (pool thread)
         self.metrics_ms: list[float] = []  # per metrics job (pool thread)
@@ -332,7 +329,7 @@ class EnsembleWindow(QtWidgets.QMainWindow):
         rl.addWidget(self.legend_label)
         split.addWidget(right)
         split.setSizes([700, 800])
-        self.setCentralWidget(central)
+        self.setCentralWidget(self.with_banner(central))
 
     def _seed_ticks(self, seed0: int) -> list[tuple[float, str]]:
         every = 1 if self.n_seeds <= 8 else 2 if self.n_seeds <= 16 else 4
@@ -360,8 +357,19 @@ class EnsembleWindow(QtWidgets.QMainWindow):
             m.clear()
 
     # -------------------------------------------------------------- traffic
-    def send(self, cmd: Command) -> None:
-        self.session.submit(cmd)
+    def make_session(self) -> TrainingSession:
+        """A new ensemble of the same seeds from the config the last one trained."""
+        spec = EnsembleSpec(self.session.config, self.n_seeds, self.rng)
+        return TrainingSession(spec.config, backend=self.backend, interval=self.interval,
+                               metrics_interval=self.metrics_interval, parent=self, engine=spec)
+
+    def run_replaced(self) -> None:
+        self.engine = self.session.trainer
+        self.diverged = np.zeros(self.n_seeds, dtype=bool)
+        self._reset_series()  # metrics of the old run still being computed are dropped when they arrive
+        self.w1_fan.set_data(np.empty(0), np.empty((0, self.n_seeds)))
+        self.loss_fan.set_data(np.empty(0), np.empty((0, self.n_seeds)))
+        self.share_curve.setData([], [])
 
     def on_snapshot(self, snap: EnsembleSnapshot) -> None:
         """A lazy snapshot arrived: its samples are computed in a pool thread, then drawn here. Its deferred
@@ -386,9 +394,10 @@ class EnsembleWindow(QtWidgets.QMainWindow):
                 self._idle.set()
 
         self._idle.clear()
+        session = self.session  # a frame of a run replaced meanwhile is dropped (and credits no new run)
         worker = create_worker(materialise, _start_thread=False)
-        worker.returned.connect(self._draw)
-        worker.errored.connect(lambda exc: self._draw_failed(str(exc)))
+        worker.returned.connect(lambda full: session is self.session and self._draw(full))
+        worker.errored.connect(lambda exc: session is self.session and self._draw_failed(str(exc)))
         self._worker = worker
         self.pool.start(worker)
 
@@ -541,10 +550,6 @@ class EnsembleWindow(QtWidgets.QMainWindow):
         rate = snap.steps_per_sec
         self.status.setText(f"step {snap.step}   {rate:.1f} steps/s ({self.n_seeds} seeds per step, "
                             f"{rate * self.n_seeds:.0f} seed-steps/s)   device: {snap.device}")
-
-    def on_failed(self, message: str) -> None:
-        self.toolbar.show_running(False)
-        QtWidgets.QMessageBox.warning(self, "ganviz: ensemble stopped", f"Training stopped:\n\n{message}")
 
     # -------------------------------------------------------------- closing
     def shutdown(self) -> bool:
