@@ -38,6 +38,7 @@ def headless_rows(trainer: Any, steps: int, every: int) -> Iterator[dict[str, An
     stderr and goes on; raises OutOfMemory where it cannot (the CPU) and Diverged when the run diverges.
     """
     from ..core.devices import OOM_ERRORS, fall_back_to_cpu
+    from ..core.snapshot import EventKind
 
     while trainer.step < steps:
         n = min(every - trainer.step % every, steps - trainer.step)
@@ -47,10 +48,10 @@ def headless_rows(trainer: Any, steps: int, every: int) -> Iterator[dict[str, An
         except OOM_ERRORS as e:  # CUDA: roll back, move to the CPU and go on; on the CPU: stop
             event = fall_back_to_cpu(trainer, e)
             print(f"\nganviz: {event.label if event else 'out of memory'}", file=sys.stderr)
-            if event is None or event.kind != "device":
+            if event is None or event.kind != EventKind.DEVICE:
                 raise OutOfMemory(str(e)) from e
             continue
-        if any(e.kind == "diverged" for e in snap.events):
+        if any(e.kind == EventKind.DIVERGED for e in snap.events):
             raise Diverged(snap.step)
         h = snap.history.values
         row = {"step": snap.step, "d_updates": snap.d_updates, "g_updates": snap.g_updates,

@@ -25,6 +25,7 @@ import torch
 
 from .config import FIELDS, ConfigError, TrainConfig
 from .safeio import ExportError, FileRefused, check_target, open_regular, plain_reason, write_atomically
+from .snapshot import EventKind
 from .tomlio import coerce_field  # the same coercion and range checks as a session's [config]
 from .trainer import Trainer
 
@@ -70,7 +71,8 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: b
     state = checkpoint_state(trainer)
     write_atomically(path, lambda f: torch.save(state, f))
     if log_event:
-        trainer._log("checkpoint", f"checkpoint saved: {path.name} (step {trainer.step})", path=str(path))
+        trainer._log(EventKind.CHECKPOINT, f"checkpoint saved: {path.name} (step {trainer.step})",
+                     path=str(path))
     return path
 
 
@@ -251,8 +253,8 @@ def load_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: b
                               "unchanged") from None
     if log_event:
         note = "" if rng_ok else " (saved on another device: the random stream differs)"
-        trainer._log("reset", f"loaded checkpoint {path.name} at step {trainer.step}{note}", old_step=old_step,
-                     checkpoint=str(path.resolve()), config=trainer.config.to_dict(),
+        trainer._log(EventKind.RESET, f"loaded checkpoint {path.name} at step {trainer.step}{note}",
+                     old_step=old_step, checkpoint=str(path.resolve()), config=trainer.config.to_dict(),
                      log_start=len(trainer.command_log))
     return trainer
 

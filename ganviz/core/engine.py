@@ -20,7 +20,7 @@ import torch
 
 from .commands import MANUAL, ClearSchedule, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from .config import ConfigError
-from .snapshot import Event
+from .snapshot import Event, EventKind
 
 _ORDER = itertools.count()  # ties between commands scheduled for one step: the order they were given
 
@@ -174,7 +174,7 @@ class CommandDrain:
             try:
                 self.apply(cmd)
             except (ConfigError, ValueError, KeyError) as exc:
-                self._log("error", f"ignored {type(cmd).__name__}: {exc}")
+                self._log(EventKind.ERROR, f"ignored {type(cmd).__name__}: {exc}")
                 continue
             self.command_log.append((self.step, cmd))
         return manual
@@ -186,7 +186,7 @@ class CommandDrain:
         elif isinstance(cmd, SetRunning):
             if cmd.running != self.running:
                 self.running = cmd.running
-                self._log("run", "play" if cmd.running else "pause")
+                self._log(EventKind.RUN, "play" if cmd.running else "pause")
         elif isinstance(cmd, SetSpeed):
             self.steps_per_sec_limit = cmd.steps_per_sec
         else:

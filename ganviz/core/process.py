@@ -31,7 +31,7 @@ from typing import Any
 
 from .commands import Command
 from .config import TrainConfig
-from .snapshot import Snapshot
+from .snapshot import EventKind, Snapshot
 
 PIPE_BYTES = 1 << 20  # snapshot pipe size asked for (Linux's default cap for unprivileged processes)
 IN_FLIGHT = 2  # snapshots the parent may hold undrawn: one being drawn, one being materialised
@@ -234,7 +234,7 @@ REQUESTS = ("command_log", "save_checkpoint", "load_checkpoint")
 def _answer(trainer: Any, kind: str, arg: Any, initial_config: TrainConfig) -> Any:
     if kind == "command_log":
         return {"config": initial_config, "command_log": list(trainer.command_log),
-                "events": [e for e in trainer.events if e.kind == "reset"], "step": trainer.step}
+                "events": [e for e in trainer.events if e.kind == EventKind.RESET], "step": trainer.step}
     if kind == "save_checkpoint":
         from .checkpoint import save_checkpoint  # torch only, no Qt
 

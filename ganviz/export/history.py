@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.snapshot import EventKind
 from .errors import ExportError, check_target, write_atomically
 
 
@@ -67,7 +68,7 @@ class HistoryLog:
 
     def add(self, snapshot: Any) -> None:
         """Take one snapshot's new rows and (if new) its metrics."""
-        if any(e.kind == "reset" for e in snapshot.events) or snapshot.step < self._last_step:
+        if any(e.kind == EventKind.RESET for e in snapshot.events) or snapshot.step < self._last_step:
             if self._last_step >= 0:
                 self.segment += 1
             self._last_metrics_step = None

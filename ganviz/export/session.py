@@ -53,7 +53,7 @@ from ..core import commands as C
 from ..core.commands import MANUAL, Command, Reset
 from ..core.config import FIELDS, ConfigError, TrainConfig, check_value
 from ..core.safeio import FileRefused, open_regular
-from ..core.snapshot import Event
+from ..core.snapshot import Event, EventKind
 from ..core.tomlio import TomlWriteError, coerce_field, dumps, plain
 from .errors import ExportError, write_atomically
 
@@ -219,7 +219,7 @@ def _short(value: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------- engine log
 def _is_reset_event(ev: Event) -> bool:
-    return ev.kind == "reset" and "checkpoint" not in ev.detail
+    return ev.kind == EventKind.RESET and "checkpoint" not in ev.detail
 
 
 def _is_reset_command_event(ev: Event) -> bool:
@@ -297,7 +297,7 @@ def session_from_run(initial_config: TrainConfig, command_log: Sequence[tuple[in
     (its path, config and the changes made after loading)."""
     base, checkpoint, log_start, ev_start = initial_config, None, 0, 0
     for i, ev in enumerate(events):
-        if ev.kind == "reset" and "checkpoint" in ev.detail:
+        if ev.kind == EventKind.RESET and "checkpoint" in ev.detail:
             checkpoint = str(ev.detail["checkpoint"])
             base = TrainConfig(**ev.detail["config"])
             log_start = int(ev.detail.get("log_start", 0))

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.config import TrainConfig
 from ..core.objectives import OBJECTIVES
+from ..core.snapshot import EventKind
 
 BASE_PT = 12
 MATH_FAMILY = "DejaVu Serif, Cambria Math, STIX Two Math, Latin Modern Math, serif"  # unquoted: lives in style='...'
@@ -272,8 +273,8 @@ class FormulaPanel(QtWidgets.QScrollArea):
         if cfg is None:
             return
         for ev in getattr(snap, "events", ()):
-            if ev.kind == "reset" or (ev.kind == "regularizer" and "instance_noise" in ev.label):
-                self._noise_t0 = 0 if ev.kind == "reset" else ev.step
+            if ev.kind in (EventKind.RESET, EventKind.REGULARIZER):  # REGULARIZER: instance noise changed
+                self._noise_t0 = 0 if ev.kind == EventKind.RESET else ev.step
         sigma = None
         if cfg.instance_noise > 0 and cfg.instance_noise_decay < 1:
             sigma = cfg.instance_noise * cfg.instance_noise_decay ** max(0, snap.step - self._noise_t0)

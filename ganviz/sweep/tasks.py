@@ -98,6 +98,7 @@ def _pick(metrics: dict[str, Any], i: int | None = None) -> dict[str, Any]:
 
 
 def _run_single(task: Task, seed: int) -> dict[str, Any]:
+    from ganviz.core.snapshot import EventKind
     from ganviz.core.trainer import Trainer
 
     row = _row(task, seed, "single")
@@ -106,7 +107,7 @@ def _run_single(task: Task, seed: int) -> dict[str, Any]:
     while trainer.step < task.steps:
         trainer.train(min(every, task.steps - trainer.step))
         snap = trainer.snapshot(with_metrics=True, with_fields=False)
-        div = [e for e in snap.events if e.kind == "diverged"]
+        div = [e for e in snap.events if e.kind == EventKind.DIVERGED]
         if div:
             row.update(status="diverged", message=f"NaN/Inf before step {snap.step}: {div[0].label}",
                        step_reached=snap.step)

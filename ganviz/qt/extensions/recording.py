@@ -44,6 +44,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ...core.commands import Command, SetRunning
 from ...core.config import TrainConfig
+from ...core.snapshot import EventKind
 from ...export.errors import ExportError, check_target, nothing_written, os_error
 from ...export.history import HistoryLog
 from ...export.session import (
@@ -383,7 +384,7 @@ class RunAccess:
         if session.trainer is not None:
             with self.stopped_trainer() as t:
                 return {"config": self.initial_config(), "command_log": list(t.command_log),
-                        "events": [e for e in t.events if e.kind == "reset"], "step": t.step}
+                        "events": [e for e in t.events if e.kind == EventKind.RESET], "step": t.step}
         if session.process is None:
             return {"config": self.initial_config(), "command_log": [], "events": [], "step": 0}
         return self._request("command_log")
@@ -496,7 +497,8 @@ class WindowReplay:
                 result = self.ext.access.load_checkpoint(self._checkpoint_path())
                 self._arm(resume_at=int(result["step"]))
             return
-        self.resets_seen += sum(1 for e in snap.events if e.kind == "reset" and "checkpoint" not in e.detail)
+        self.resets_seen += sum(1 for e in snap.events
+                                if e.kind == EventKind.RESET and "checkpoint" not in e.detail)
         if self.armed < len(self.segments):
             if self.resets_seen >= self.armed and not snap.running and snap.step == 0:
                 self._arm(resume_at=0)

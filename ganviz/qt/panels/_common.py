@@ -11,7 +11,7 @@ import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ganviz.core.objectives import Objective, get_objective
-from ganviz.core.snapshot import Event
+from ganviz.core.snapshot import Event, EventKind
 from ganviz.qt import style
 
 
@@ -20,7 +20,7 @@ def objective_of(name: str) -> Objective:
     return get_objective(name)
 
 
-NOT_CHANGES = frozenset({"run"})  # play / pause: not a change of the run, no marker
+NOT_CHANGES = frozenset({EventKind.RUN})  # play / pause: not a change of the run, no marker
 
 
 class EventMarkers:

@@ -14,7 +14,7 @@ from superqt.utils import signals_blocked
 from ganviz.core.collapse import COLLAPSE, CollapseDetector, CollapseEvent
 from ganviz.core.commands import command_for_change
 from ganviz.core.config import FIELDS, TrainConfig, describe_range
-from ganviz.core.snapshot import Snapshot
+from ganviz.core.snapshot import EventKind, Snapshot
 from ganviz.qt import style
 from ganviz.qt.panels._common import (
     EventMarkers,
@@ -388,7 +388,7 @@ class ModesPanel(QtWidgets.QWidget):
 
     def update_snapshot(self, snapshot: Snapshot) -> None:
         if (self._last_step is not None and snapshot.step < self._last_step) or any(
-                e.kind == "reset" for e in snapshot.events):
+                e.kind == EventKind.RESET for e in snapshot.events):
             self.reset()
         self._last_step = snapshot.step
         if snapshot.config is not None and (self._config is None or snapshot.events):
