@@ -125,3 +125,24 @@ def test_engines_apply_each_effect(engine):
     kinds = [e.kind for e in engine.events]
     assert kinds == ["lr", "optimizer", "objective", "config", "regularizer", "dataset", "reset"]
     assert engine.events[-1].detail == {"old_step": 3, "g_width": 8}
+
+
+def test_event_kinds_are_an_enum_that_equals_the_old_strings():
+    import json
+    import pickle
+
+    from ganviz.core.commands import Reset, SetObjective
+    from ganviz.core.snapshot import Event
+
+    t = Trainer(TINY)
+    t.submit(SetObjective("hinge"))
+    t.submit(Reset())
+    t.train(1)
+    kinds = [e.kind for e in t.events]
+    assert kinds == [EventKind.OBJECTIVE, EventKind.RESET] and kinds == ["objective", "reset"]
+    assert all(type(k) is EventKind for k in kinds)
+    assert {"reset"} & {kinds[1]} and kinds[1] in frozenset({"reset"})  # hashes as its value
+    assert f"{kinds[1]}" == str(kinds[1]) == "reset" and json.dumps(kinds[1]) == '"reset"'
+    assert pickle.loads(pickle.dumps(t.events[1])).kind is EventKind.RESET
+    assert Event(3, "diverged", "x").kind is EventKind.DIVERGED  # a plain string (an old file) becomes the kind
+    assert Event(3, "something-new", "x").kind == "something-new"  # an unknown kind stays as given
