@@ -10,12 +10,12 @@ generator's latent prior, with a regular grid over its bulk for latent-space vie
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .dataset_base import DATASETS, DatasetInfo, Distribution, register  # noqa: F401 (re-exported)
 from .lazy import lazy_import
 
 torch = lazy_import("torch")  # imported on first use: the window shows before torch loads
@@ -57,33 +57,6 @@ def _stack_xy(xy: tuple, u, xp):
                 else torch.full_like(u, float(c)) for c in xy]
         return torch.stack(cols, dim=1)
     return np.stack([np.broadcast_to(np.asarray(c, dtype=np.float64), u.shape) for c in xy], axis=1)
-
-
-class Distribution(ABC):
-    """A data distribution: samples (torch), log density (numpy), view bounds."""
-
-    name: str = ""
-    dim: int = 1
-    description: str = ""
-    density_is_exact: bool = True
-    modes: np.ndarray | None = None  # (K, dim) centres, mixtures only
-    mode_std: float | None = None  # common per-mode std, mixtures only
-
-    @abstractmethod
-    def sample(self, n: int, gen: torch.Generator, device: torch.device | str = "cpu") -> torch.Tensor:
-        """n samples as a float32 (n, dim) tensor on device, drawn with gen (which must be on device)."""
-
-    @abstractmethod
-    def log_prob(self, x: np.ndarray) -> np.ndarray:
-        """log p(x) for x of shape (m, dim), float64 (m,); -inf outside the support."""
-
-    def density(self, x: np.ndarray) -> np.ndarray:
-        return np.exp(self.log_prob(np.asarray(x, dtype=np.float64).reshape(-1, self.dim)))
-
-    @property
-    @abstractmethod
-    def bounds(self) -> tuple[float, ...]:
-        """Default view range: (lo, hi) in 1D, (xmin, xmax, ymin, ymax) in 2D."""
 
 
 class GaussianMixture(Distribution):
@@ -297,24 +270,6 @@ def ring_means(k: int, radius: float) -> np.ndarray:
     return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
-    name: str
-    dim: int
-    description: str
-    factory: Callable[..., Distribution]
-
-
-DATASETS: dict[str, DatasetInfo] = {}
-
-
-def register(name: str, dim: int, description: str) -> Callable:
-    def deco(factory: Callable[..., Distribution]) -> Callable[..., Distribution]:
-        DATASETS[name] = DatasetInfo(name, dim, description, factory)
-        return factory
-    return deco
-
-
 def toy_datasets() -> list[str]:
     """Names of the registered 1D and 2D datasets (not the image data)."""
     return [name for name, info in DATASETS.items() if info.dim <= 2]
@@ -525,5 +480,5 @@ class NoisePrior:
         return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
 
 
-# image datasets (digits, shapes, image-file) register themselves; imported last (they subclass Distribution)
+# image datasets (digits, shapes, image-file) register themselves in dataset_base.DATASETS when imported
 from .images import distribution as _image_distribution  # noqa: E402, F401

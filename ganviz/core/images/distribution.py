@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..distributions import Distribution, register
+from ..dataset_base import DATASETS, Distribution, register
 from ..lazy import lazy_import
 
 torch = lazy_import("torch")  # imported on first use: the window shows before torch loads
@@ -174,8 +174,6 @@ def image_default_changes(cfg, chosen: set[str] | frozenset[str] = frozenset()) 
 
 def is_image_data(name: str) -> bool:
     """Whether the registered dataset `name` is image data."""
-    from ..distributions import DATASETS
-
     info = DATASETS.get(name)
     return info is not None and info.dim == IMAGE_DIM
 
