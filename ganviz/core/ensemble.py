@@ -65,6 +65,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from . import metrics as M
+from . import steps
 from .commands import Command
 from .config import ConfigError, TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
@@ -74,7 +75,7 @@ from .live import apply_changes
 from .loop import run_loop
 from .models import _FUNCTIONAL, build_models
 from .objectives import Objective, get_objective
-from .snapshot import Event, History, LazyFields
+from .snapshot import Event, EventKind, History, LazyFields
 from .trainer import HISTORY_KEYS, Trainer, resolve_device
 
 MAX_SEEDS = 64
@@ -440,7 +441,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         self.device, msg = resolve_device(config.device)
         self.step = 0
         if msg:
-            self._log("device", msg)
+            self._log(EventKind.DEVICE, msg)
         self._build()
 
     @property
@@ -485,8 +486,6 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         self._rate_t0 = time.perf_counter()
         self._rate_step0 = 0
         self._rate = 0.0
-        self._d_loss_fn: Callable | None = None  # the objective's losses vmapped over seeds (built on use)
-        self._g_loss_fn: Callable | None = None
         self._save_good_state()
 
     def _make_view_batches(self) -> None:
@@ -507,7 +506,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
             self.config = new
         old_step = self.step
         self._build()
-        self._log("reset", f"reset at step {old_step} (seeds {self.seeds[0]}..{self.seeds[-1]})",
+        self._log(EventKind.RESET, f"reset at step {old_step} (seeds {self.seeds[0]}..{self.seeds[-1]})",
                   seed=self.config.seed, old_step=old_step)
 
     def set_config(self, **changes: Any) -> None:
@@ -527,7 +526,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         if device_changed:
             self.device, msg = resolve_device(self.config.device)
             if msg:  # logged before the "reset" event (at the step it happened)
-                self._log("device", msg)
+                self._log(EventKind.DEVICE, msg)
         self._build()
         return None
 
@@ -549,8 +548,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         self._make_view_batches()
 
     def live_changed(self, keys: set[str]) -> None:
-        if keys & {"objective", "label_smoothing"}:  # the vmapped losses close over both
-            self._d_loss_fn = self._g_loss_fn = None
+        """The ensemble caches nothing from the config (core.steps caches the vmapped losses per function)."""
 
     # ------------------------------------------------------------------ sampling (N, n, ...) batches
     def _stacked(self, draw: Callable[[torch.Generator, int], Tensor], n: int) -> Tensor:
@@ -578,43 +576,6 @@ class EnsembleTrainer(CommandDrain, GanSteps):
             return x
         return x + self.noise_sigma * self._randn(x.shape[1], x.shape[2])
 
-    # ------------------------------------------------------------------ per-seed losses
-    def _d_losses(self, raw_real: Tensor, raw_fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """The objective's D loss per seed: (total, real_term, fake_term), each (N,)."""
-        if self._d_loss_fn is None:
-            d_loss, s = self.objective.d_loss, self.config.label_smoothing
-
-            def parts(r: Tensor, f: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-                p = d_loss(r, f, s)
-                return p.total, p.real_term, p.fake_term
-
-            self._d_loss_fn = vmap(parts)
-        return self._d_loss_fn(raw_real, raw_fake)
-
-    def _gradient_penalty(self, real: Tensor, fake: Tensor) -> Tensor:
-        """WGAN-GP per seed: E(||grad f(x_hat)|| - 1)^2, x_hat = eps x + (1 - eps) G(z), eps ~ U[0, 1] per
-        sample (regularizers.gradient_penalty). out.sum() has per-sample, per-seed input gradients, because
-        every output depends on its own input row and its own seed's weights only."""
-        eps = self._rand(real.shape[1], 1)
-        x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
-        out = self.D(x_hat)
-        (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
-        return ((grad.norm(2, dim=2) - 1.0) ** 2).mean(dim=1)
-
-    def _r1_penalty(self, real: Tensor) -> Tensor:
-        """R1 per seed: E ||grad D(x_real)||^2 (regularizers.r1_penalty)."""
-        x = real.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
-        return grad.pow(2).sum(dim=2).mean(dim=1)
-
-    @staticmethod
-    def _seed_grad_norm(params: list[Tensor]) -> Tensor:
-        """(N,) the gradient norm of each seed's network (trainer._grad_norm per seed)."""
-        grads = [p.grad.flatten(1) for p in params if p.grad is not None]
-        if not grads:  # on the parameters' device: history rows are stacked there
-            return params[0].new_zeros(params[0].shape[0])
-        return torch.linalg.vector_norm(torch.cat(grads, dim=1), dim=1)
-
     # ------------------------------------------------------------------ training steps
     def _d_update(self) -> None:
         cfg, obj = self.config, self.objective
@@ -626,48 +587,22 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         real_in = self._noisy(real)
         fake_in = self._noisy(fake)
         raw = self.D(torch.cat([real_in, fake_in], dim=1)).squeeze(-1)  # one pass over (N, 2n)
-        raw_real, raw_fake = raw[:, :n], raw[:, n:]
-        total, real_term, fake_term = self._d_losses(raw_real, raw_fake)
-        penalty = None
-        if obj.gradient_penalty and cfg.gp_lambda > 0:
-            penalty = cfg.gp_lambda * self._gradient_penalty(real_in, fake_in)
-        if cfg.r1_gamma > 0:
-            r1 = 0.5 * cfg.r1_gamma * self._r1_penalty(real_in)
-            penalty = r1 if penalty is None else penalty + r1
-        loss = total if penalty is None else total + penalty
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.sum().backward()  # the sum of independent per-seed losses: each slice gets its own gradient
-        gnorm = self._seed_grad_norm(self.d_params)
-        self.opt_d.step()
-        with torch.no_grad():
-            if obj.weight_clip:
-                for p in self.d_params:
-                    p.clamp_(-cfg.clip, cfg.clip)
-            self._hold_frozen()
-            row = self._row
-            row["d_loss"] = loss.detach()
-            row["d_real_term"] = real_term.detach()
-            row["d_fake_term"] = fake_term.detach()
-            if penalty is not None:
-                row["d_penalty"] = penalty.detach()
-            row["d_grad_norm"] = gnorm
-            row["d_real_mean"] = obj.display(raw_real.detach()).mean(dim=1)
-            row["d_fake_mean"] = obj.display(raw_fake.detach()).mean(dim=1)
+        step = steps.d_step_loss(obj, cfg, self.D, real_in, fake_in, lambda: self._rand(n, 1), seeded=True,
+                                 raw=(raw[:, :n], raw[:, n:]))
+        gnorm = steps.optimizer_step(step.loss, self.opt_d, self.d_params, seeded=True)
+        steps.after_d_step(obj, cfg, self.d_params)
+        self._hold_frozen()
+        self._row.update(steps.d_row(step, gnorm, obj, seeded=True))
         self.d_updates += 1
 
     def _g_update(self) -> None:
         obj = self.objective
         z = self._z(self.config.batch_size)
         raw = self.D(self._noisy(self.G(z))).squeeze(-1)
-        if self._g_loss_fn is None:
-            self._g_loss_fn = vmap(obj.g_loss)
-        loss = self._g_loss_fn(raw)  # (N,) the objective's G loss per seed
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.sum().backward(inputs=self.g_params)
-        self._row["g_grad_norm"] = self._seed_grad_norm(self.g_params)
-        self.opt_g.step()
-        with torch.no_grad():
-            self._hold_frozen()
+        loss = steps.g_loss(obj, raw, seeded=True)  # (N,) the objective's G loss per seed
+        self._row["g_grad_norm"] = steps.optimizer_step(loss, self.opt_g, self.g_params, seeded=True,
+                                                        only_params=True)
+        self._hold_frozen()
         self.g_updates += 1
         self._row["g_loss"] = loss.detach()
 
@@ -700,9 +635,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
             self._good = {k: t.detach().clone() for k, t in items}
 
     def _seeds_finite(self) -> np.ndarray:
-        with torch.no_grad():
-            flat = torch.stack([p.detach().flatten(1).abs().amax(1) for p in self.g_params + self.d_params])
-            return torch.isfinite(flat).all(0).cpu().numpy()
+        return steps.finite(self.g_params + self.d_params, seeded=True).cpu().numpy()
 
     def _rollback(self, bad: np.ndarray) -> None:
         """Restore the bad seeds' slices (weights and optimiser state) from the last good state and hold
@@ -721,9 +654,10 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         self._held = [(p, held, p.detach().index_select(0, held).clone()) for p in self.g_params + self.d_params]
         which = [int(i) for i in np.flatnonzero(bad)]
         names = ", ".join(str(self.seeds[i]) for i in which)
-        self._log("diverged", f"seed {names}: NaN/Inf, rolled back and frozen", seeds=which,
+        self._log(EventKind.DIVERGED, f"seed {names}: NaN/Inf, rolled back and frozen", seeds=which,
                   hint="lower the learning rates, or add a penalty (R1, gradient penalty)")
 
+    @torch.no_grad()
     def _hold_frozen(self) -> None:
         for p, idx, vals in self._held:
             p.index_copy_(0, idx, vals)

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
+from . import steps
 from .commands import Command
 from .config import TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
@@ -38,7 +39,7 @@ from .live import apply_changes
 from .loop import run_loop
 from .models import FrozenMLP, build_models
 from .objectives import Objective, get_objective
-from .regularizers import add_instance_noise, clip_weights, gradient_penalty, r1_penalty
+from .regularizers import add_instance_noise
 from .snapshot import Event, History, LazyFields, Snapshot
 
 _EMPTY1 = np.zeros(0, dtype=np.float32)
@@ -164,13 +165,6 @@ def unrolled_optimizer_step(opt: torch.optim.Optimizer, params: dict[str, Tensor
             new_p[name] = p - lr * buf
             new_s[name] = {"buf": buf if mu else None}
     return new_p, new_s
-
-
-def _grad_norm(params: list[Tensor]) -> Tensor:
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return torch.zeros((), device=params[0].device if params else None)
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
 class Trainer(CommandDrain, GanSteps):
@@ -330,38 +324,17 @@ class Trainer(CommandDrain, GanSteps):
         n = cfg.batch_size * cfg.pack
         real = self.data.sample(n, self.gen, self.device)
         fake = self._sample_fake(n, self.gen, grad=False)
-        sigma = self.noise_sigma
-        real_in = add_instance_noise(real, sigma, self.gen)
-        fake_in = add_instance_noise(fake, sigma, self.gen)
-        raw_real = self.D(real_in)
-        raw_fake = self.D(fake_in)
-        parts = obj.d_loss(raw_real, raw_fake, cfg.label_smoothing)
-        loss = parts.total
-        penalty = None
-        if obj.gradient_penalty and cfg.gp_lambda > 0:
-            penalty = cfg.gp_lambda * gradient_penalty(self.D, real_in, fake_in, self.gen)
-        if cfg.r1_gamma > 0:
-            r1 = 0.5 * cfg.r1_gamma * r1_penalty(self.D, real_in)
-            penalty = r1 if penalty is None else penalty + r1
-        if penalty is not None:
-            loss = loss + penalty
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        gnorm = _grad_norm(self.d_params)
-        self.opt_d.step()
-        if obj.weight_clip:
-            clip_weights(self.D, cfg.clip)
+        real_in = add_instance_noise(real, self.noise_sigma, self.gen)
+        fake_in = add_instance_noise(fake, self.noise_sigma, self.gen)
+        step = steps.d_step_loss(obj, cfg, self.D, real_in, fake_in, lambda: self._eps(n, self.gen))
+        gnorm = steps.optimizer_step(step.loss, self.opt_d, self.d_params)
+        steps.after_d_step(obj, cfg, self.d_params)
         self.d_updates += 1
-        row = self._row
-        row["d_loss"] = loss.detach()
-        row["d_real_term"] = parts.real_term.detach()
-        row["d_fake_term"] = parts.fake_term.detach()
-        if penalty is not None:
-            row["d_penalty"] = penalty.detach()
-        row["d_grad_norm"] = gnorm
-        with torch.no_grad():
-            row["d_real_mean"] = obj.display(raw_real.detach()).mean()
-            row["d_fake_mean"] = obj.display(raw_fake.detach()).mean()
+        self._row.update(steps.d_row(step, gnorm, obj))
+
+    def _eps(self, n: int, gen: torch.Generator) -> Tensor:
+        """The WGAN-GP penalty's mixing weights for a batch of n, drawn after the batch and its noise."""
+        return torch.rand(n, 1, generator=gen, device=self.device)
 
     def _g_update(self) -> None:
         """One G update: against the current D, or (config.unroll > 0) against D unrolled k steps ahead
@@ -369,10 +342,7 @@ class Trainer(CommandDrain, GanSteps):
         if not self.learned_generator:
             return  # a fixed generator does not train
         loss = self.unrolled_g_loss(self.gen) if self.config.unroll > 0 else self._g_loss()
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward(inputs=self.g_params)
-        self._row["g_grad_norm"] = _grad_norm(self.g_params)
-        self.opt_g.step()
+        self._row["g_grad_norm"] = steps.optimizer_step(loss, self.opt_g, self.g_params, only_params=True)
         self.g_updates += 1
         self._row["g_loss"] = loss.detach()
 
@@ -380,7 +350,7 @@ class Trainer(CommandDrain, GanSteps):
         """G's loss on a fresh batch against the current D."""
         n = self.config.batch_size * self.config.pack
         fake = self._sample_fake(n, self.gen, grad=True)
-        return self.objective.g_loss(self.D(add_instance_noise(fake, self.noise_sigma, self.gen)))
+        return steps.g_loss(self.objective, self.D(add_instance_noise(fake, self.noise_sigma, self.gen)))
 
     # ------------------------------------------------------------------ unrolled GAN (Metz et al. 2017)
     def unrolled_g_loss(self, gen: torch.Generator, k: int | None = None) -> Tensor:
@@ -406,16 +376,15 @@ class Trainer(CommandDrain, GanSteps):
                 grads = torch.autograd.grad(loss_d, list(params.values()), create_graph=True)
                 params, state = unrolled_optimizer_step(self.opt_d, params, dict(zip(params, grads, strict=True)),
                                                         state)
-                if obj.weight_clip:
+                if obj.weight_clip:  # steps.after_d_step, functionally
                     params = {name: p.clamp(-cfg.clip, cfg.clip) for name, p in params.items()}
             fake = self._sample_fake(n, gen, grad=True)
             raw = functional_call(self.D, params, (add_instance_noise(fake, self.noise_sigma, gen),))
-            return obj.g_loss(raw)
+            return steps.g_loss(obj, raw)
 
     def _functional_d_loss(self, params: dict[str, Tensor], n: int, gen: torch.Generator) -> Tensor:
         """`_d_update`'s loss (same draws in the same order) with D's parameters replaced by params and the
         fakes kept attached to G."""
-        cfg, obj = self.config, self.objective
         real = self.data.sample(n, gen, self.device)
         fake = self._sample_fake(n, gen, grad=True)
         real_in = add_instance_noise(real, self.noise_sigma, gen)
@@ -424,12 +393,7 @@ class Trainer(CommandDrain, GanSteps):
         def d(x: Tensor) -> Tensor:
             return functional_call(self.D, params, (x,))
 
-        loss = obj.d_loss(d(real_in), d(fake_in), cfg.label_smoothing).total
-        if obj.gradient_penalty and cfg.gp_lambda > 0:
-            loss = loss + cfg.gp_lambda * gradient_penalty(d, real_in, fake_in, gen)  # type: ignore[arg-type]
-        if cfg.r1_gamma > 0:
-            loss = loss + 0.5 * cfg.r1_gamma * r1_penalty(d, real_in)  # type: ignore[arg-type]
-        return loss
+        return steps.d_step_loss(self.objective, self.config, d, real_in, fake_in, lambda: self._eps(n, gen)).loss
 
     # ------------------------------------------------------------------ divergence guard
     def _save_good_state(self) -> None:
@@ -458,8 +422,7 @@ class Trainer(CommandDrain, GanSteps):
                 opt.load_state_dict(sd)
 
     def _weights_finite(self) -> bool:
-        flat = [p.detach().abs().max() for p in self.g_params + self.d_params]
-        return bool(torch.isfinite(torch.stack(flat)).all())
+        return bool(steps.finite(self.g_params + self.d_params))
 
     # ------------------------------------------------------------------ snapshots
     def _collect_history(self) -> tuple[History, bool]:
