@@ -6,22 +6,12 @@
     print(snap.collapsed_share, snap.metrics["modes_covered"])
 
 How the N runs become one model. Seed i is initialised exactly like `Trainer(config.replace(seed=seed0 + i))`
-(`build_models` per seed), then the N generators' and the N discriminators' parameters are stacked
-(`torch.func.stack_module_state`): every weight becomes one leaf tensor with a leading seed axis. A forward
-pass is a chain of grouped matmuls, `torch.baddbmm(bias, x, W)` on x of shape (N, batch, features): seed i's
-rows only ever meet seed i's weights. The loss that is back-propagated is the SUM of the N per-seed losses
-(each the objective's own function, vmapped over the seed axis), so the gradient of every weight slice is
-exactly that seed's own gradient; penalties that need input gradients (R1, WGAN-GP) take them by autograd
-on the stacked inputs, which are per-sample and per-seed for the same reason. One optimiser steps the
-stacked tensors: Adam, SGD (with momentum) and RMSprop are elementwise, so this equals N separate
-optimisers (their `step` counter is shared, and all seeds step in lock-step anyway).
-
-Why baddbmm and not torch.func.vmap(functional_call): both were measured on this 2-core CPU (docs/ENSEMBLE.md;
-`python -m ganviz.core.ensemble --forward bmm vmap`): for N = 16 the grouped-matmul chain was 1.1x to 1.3x
-faster at width 128 and 1.4x to 1.8x at width 32 (2.2x for N = 4). Both end in the same bmm kernels; vmap
-adds its batching-rule dispatch to every op, which shows where per-op overhead matters. vmap is kept as
-`forward="vmap"` for that comparison. The weights are stored (N, in, out) so each layer is one baddbmm
-with no transpose.
+(`build_models` per seed), then the N generators' and the N discriminators' parameters are stacked into one
+batched MLP each (ganviz.core.stacked.StackedMLP: a leading seed axis on every weight, grouped matmuls). The D
+and G updates are the single run's own step functions (ganviz.core.steps) with a seed axis: the loss that is
+back-propagated is the SUM of the N per-seed losses, so the gradient of every weight slice is exactly that
+seed's own gradient; penalties that need input gradients (R1, WGAN-GP) take them by autograd on the stacked
+inputs, which are per-sample and per-seed for the same reason.
 
 Randomness. rng="per-seed" (the default): seed i owns a torch.Generator seeded like the single run's and
 draws its batches in the single run's order, so seed i sees exactly the data and noise that
@@ -36,12 +26,8 @@ Not supported (refused with a ConfigError naming the key): PacGAN packing (pack 
 objectives, label smoothing, instance noise (and its decay), R1, the WGAN-GP penalty, weight clipping,
 k D steps, every optimiser, activation, prior and dataset are supported.
 
-Snapshots and metrics. `snapshot()` returns an EnsembleSnapshot (numpy only, picklable): per-seed loss
-history since the last snapshot, per-seed metrics (exact W1 by assignment on 256 points in 2D / sorted
-4096 in 1D, and for mixtures the VEEGAN/PacGAN mode metrics on 2500 samples: the single run's counts and
-functions from ganviz.core.metrics), the collapse flag per seed (modes covered <= K/2) and the share
-collapsed, and each seed's G on one fixed noise batch for small multiples. The metrics cost about N times
-a single run's (N assignments), so the live loop (`run`) defers them to the consumer by default.
+Snapshots and metrics: ganviz.core.ensemble_snapshot (EnsembleSnapshot, per-seed metrics). Speed:
+ganviz.core.ensemble_bench (`python -m ganviz.core.ensemble_bench`).
 
 A seed that diverges (NaN/Inf) is rolled back to its last good state and frozen there (its weights are
 held); the others go on. It is reported per seed (`EnsembleSnapshot.diverged`) and in the event log.
@@ -49,38 +35,40 @@ held); the others go on. It is reported per seed (`EnsembleSnapshot.diverged`) a
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import os
 import queue
-import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
-from torch.func import functional_call, stack_module_state, vmap
+from torch import Tensor
 
-from . import metrics as M
 from . import steps
 from .commands import Command
 from .config import ConfigError, TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
 from .engine import CommandDrain, GanSteps
-from .fields import _distribution
+from .ensemble_snapshot import (  # noqa: F401  (collapsed_flags, seed_metrics, metric_samples: re-exported)
+    EnsembleSnapshot,
+    MetricsJob,
+    _EnsembleView,
+    collapsed_flags,
+    ensemble_metrics,
+    metric_samples,
+    seed_metrics,
+)
 from .live import apply_changes
 from .loop import run_loop
-from .models import _FUNCTIONAL, build_models
+from .models import build_models
 from .objectives import Objective, get_objective
 from .snapshot import Event, EventKind, History, LazyFields
-from .trainer import HISTORY_KEYS, Trainer, resolve_device
+from .stacked import FORWARDS, FrozenStack, StackedMLP, _make_optimizer  # noqa: F401  (FrozenStack: re-exported)
+from .trainer import HISTORY_KEYS, resolve_device
 
 MAX_SEEDS = 64
 RNG_MODES = ("per-seed", "batched")
-FORWARDS = ("bmm", "vmap")
 SMALL_MULTIPLE_SAMPLES = 256  # fixed-noise fakes per seed in a snapshot (small multiples: cheap to draw)
 
 
@@ -122,288 +110,6 @@ class EnsembleSpec:
 
     def build(self) -> EnsembleTrainer:
         return EnsembleTrainer(self.config, self.n_seeds, rng=self.rng)
-
-
-# ----------------------------------------------------------------------------------------- batched MLPs
-
-class StackedMLP:
-    """N MLPs of one architecture as stacked leaf tensors: weight (N, in, out), bias (N, 1, out).
-
-    Built from N nn.Sequential MLPs with torch.func.stack_module_state, then laid out (N, in, out) so that a
-    layer is one `torch.baddbmm(bias, x, weight)` on x (N, batch, in) (measured no slower, usually a few
-    percent faster, than multiplying by the transposed (N, out, in) view). `seed_state(i)` gives seed i's
-    weights back in nn.Linear's layout.
-    """
-
-    def __init__(self, nets: Sequence[nn.Sequential], activation: str, forward: str = "bmm") -> None:
-        if forward not in FORWARDS:
-            raise ValueError(f"forward must be one of {', '.join(FORWARDS)}, got {forward!r}")
-        params, _ = stack_module_state(list(nets))  # {"0.weight": (N, out, in), "0.bias": (N, out), ...}
-        linear = [i for i, m in enumerate(nets[0]) if isinstance(m, nn.Linear)]
-        self.layers: list[tuple[Tensor, Tensor]] = []
-        for i in linear:
-            w = params[f"{i}.weight"].detach().transpose(1, 2).contiguous().requires_grad_(True)
-            b = params[f"{i}.bias"].detach().unsqueeze(1).contiguous().requires_grad_(True)
-            self.layers.append((w, b))
-        self.activation = activation
-        self.n = len(nets)
-        self.forward = forward
-        self._act = _FUNCTIONAL[activation]
-        self._relu = activation == "relu"
-        if forward == "vmap":
-            self._linear_keys = linear
-            base = copy.deepcopy(nets[0]).to("meta")  # structure only; weights come from the stack
-
-            def one(p: dict[str, Tensor], x: Tensor) -> Tensor:
-                return functional_call(base, p, (x,))
-
-            self._vmapped = vmap(one)
-
-    def parameters(self) -> list[Tensor]:
-        return [t for wb in self.layers for t in wb]
-
-    def __call__(self, x: Tensor) -> Tensor:
-        """(N, batch, in) -> (N, batch, out)."""
-        if self.forward == "vmap":
-            p = {}
-            for i, (w, b) in zip(self._linear_keys, self.layers, strict=True):
-                p[f"{i}.weight"] = w.transpose(1, 2)
-                p[f"{i}.bias"] = b.squeeze(1)
-            return self._vmapped(p, x)
-        last = len(self.layers) - 1
-        for j, (w, b) in enumerate(self.layers):
-            x = torch.baddbmm(b, x, w)
-            if j < last:
-                x = torch.relu_(x) if self._relu else self._act(x)
-        return x
-
-    def seed_state(self, i: int) -> list[tuple[Tensor, Tensor]]:
-        """Seed i's (weight (out, in), bias (out,)) per layer, as nn.Linear stores them (copies)."""
-        return [(w[i].detach().t().clone(), b[i, 0].detach().clone()) for w, b in self.layers]
-
-    def frozen(self) -> FrozenStack:
-        return FrozenStack(tuple((w.detach().clone(), b.detach().clone()) for w, b in self.layers), self.activation)
-
-
-def _copy_to(tensors: Sequence[Tensor], device: torch.device) -> list[Tensor]:
-    """Copies on device. From a GPU to the CPU, every copy is queued non-blocking (into pinned memory) and
-    the stream is synchronised once, instead of once per tensor."""
-    if device.type == "cpu" and any(t.is_cuda for t in tensors):
-        out = [t.to(device, non_blocking=True) for t in tensors]
-        torch.cuda.current_stream().synchronize()
-        return out
-    return [t.to(device) for t in tensors]
-
-
-class FrozenStack:
-    """An immutable, picklable copy of a StackedMLP's weights with a pure forward (for snapshots)."""
-
-    def __init__(self, layers: tuple[tuple[Tensor, Tensor], ...], activation: str) -> None:
-        self.layers = layers
-        self.activation = activation
-
-    def to(self, device: torch.device | str) -> FrozenStack:
-        flat = _copy_to([t for wb in self.layers for t in wb], torch.device(device))
-        return FrozenStack(tuple(zip(flat[::2], flat[1::2], strict=True)), self.activation)
-
-    @torch.no_grad()
-    def __call__(self, x: Tensor) -> Tensor:
-        act = _FUNCTIONAL[self.activation]
-        last = len(self.layers) - 1
-        for j, (w, b) in enumerate(self.layers):
-            x = torch.baddbmm(b, x, w)
-            if j < last:
-                x = act(x)
-        return x
-
-
-def _make_optimizer(name: str, params: list[Tensor], lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """The single run's optimisers (trainer._make_optimizer) on stacked tensors, with the multi-tensor
-    kernels: fused Adam / SGD and foreach RMSprop (same formulas; the loop-per-tensor default costs about
-    10 small ops per tensor per step)."""
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), fused=True)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, fused=True)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, foreach=True)
-    raise ValueError(f"unknown optimiser {name!r}")
-
-
-# ----------------------------------------------------------------------------------------- metrics
-
-
-
-def collapsed_flags(modes_covered: np.ndarray, n_modes: int) -> np.ndarray:
-    """The ensemble's collapse rule: a seed has collapsed when it covers at most half of the K modes
-    (modes_covered <= K / 2; VEEGAN/PacGAN 'covered': >= 1 high-quality sample within 3 std)."""
-    return np.asarray(modes_covered, dtype=np.float64) <= n_modes / 2.0
-
-
-def seed_metrics(fake: np.ndarray, real: np.ndarray, data: Distribution, n_w1: int, n_mode: int) -> dict[str, Any]:
-    """Per-seed metrics of fakes (N, n, dim) against one real sample set (n, dim), numpy in and out.
-
-    w1 (N,): exact W1 on the first n_w1 fakes and reals (`metrics.w1_exact`: assignment in 2D, sorted in
-    1D). For mixtures: modes_covered, hq_fraction, reverse_kl (N,) and mode_counts (N, K) from
-    `metrics.mode_metrics` on the first n_mode fakes, n_modes (K), collapsed (N,) bool (`collapsed_flags`)
-    and collapsed_share. A seed whose fakes are not finite gets NaN (and is not counted as collapsed).
-    """
-    n = fake.shape[0]
-    out: dict[str, Any] = {"w1": np.full(n, np.nan)}
-    finite = np.array([bool(np.isfinite(f).all()) for f in fake])
-    for i in range(n):
-        if finite[i]:
-            out["w1"][i] = M.w1_exact(real[:n_w1], fake[i, :n_w1])
-    if data.modes is not None:
-        k = len(data.modes)
-        covered, hq, rkl = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-        counts = np.zeros((n, k))
-        for i in range(n):
-            if not finite[i]:
-                continue
-            mm = M.mode_metrics(fake[i, :n_mode], data.modes, data.mode_std, weights=getattr(data, "weights", None))
-            covered[i], hq[i], rkl[i] = mm["modes_covered"], mm["hq_fraction"], mm["reverse_kl"]
-            counts[i] = mm["counts"]
-        collapsed = collapsed_flags(np.nan_to_num(covered, nan=k), k)
-        out.update(modes_covered=covered, hq_fraction=hq, reverse_kl=rkl, mode_counts=counts, n_modes=float(k),
-                   collapsed=collapsed & finite,
-                   collapsed_share=float((collapsed & finite).sum() / max(int(finite.sum()), 1)))
-    return out
-
-
-class _EnsembleView:
-    """What a snapshot's fixed-noise samples are computed from: frozen stacked G weights and the fixed noise
-    batch. Picklable; `compute()` runs in whichever thread or process asks."""
-
-    def __init__(self, g: FrozenStack, z_fixed: Tensor) -> None:
-        self.g, self.z_fixed = g, z_fixed
-
-    def to(self, device: torch.device | str) -> _EnsembleView:
-        return _EnsembleView(self.g.to(device), _copy_to([self.z_fixed], torch.device(device))[0])
-
-    def compute(self) -> dict:
-        n = self.g.layers[0][0].shape[0]
-        z = self.z_fixed.unsqueeze(0).expand(n, -1, -1).contiguous()
-        return {"fake": self.g(z).float().cpu().numpy()}
-
-
-class MetricsJob:
-    """Deferred per-seed metrics of one step (`ensemble_metrics`), from frozen stacked G weights; picklable.
-
-    Separate from the samples on purpose: N exact-W1 assignments cost N times a single run's metrics (and
-    scipy's assignment holds the GIL), so a consumer may compute them on their own schedule while frames
-    with fresh samples keep flowing."""
-
-    def __init__(self, cfg: TrainConfig, g: FrozenStack, device: torch.device, step: int) -> None:
-        self.cfg, self.g, self.device, self.step = cfg, g, torch.device(device), step
-
-    def to(self, device: torch.device | str) -> MetricsJob:
-        return MetricsJob(self.cfg, self.g.to(device), torch.device(device), self.step)
-
-    def compute(self) -> dict[str, Any]:
-        return ensemble_metrics(self.cfg, self.g, self.device, self.step)
-
-
-def metric_samples(cfg: TrainConfig, g: FrozenStack, device: torch.device, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """The samples the metrics at `step` are computed on: fakes (N, n, dim) from fresh noise and one real
-    set (n, dim), drawn with a generator seeded by (seed0, step) like the single run's metrics."""
-    data = _distribution(cfg)
-    n_w1 = cfg.kde_samples if data.dim == 1 else cfg.w1_samples
-    n_mode = cfg.mode_samples if data.modes is not None else 0
-    n = max(n_w1, n_mode)
-    gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + step + 17)
-    n_seeds = g.layers[0][0].shape[0]
-    z = NoisePrior(cfg.z_prior, cfg.z_dim).sample(n_seeds * n, gen, device).reshape(n_seeds, n, cfg.z_dim)
-    real = data.sample(n, gen, device)
-    fake = g(z)
-    return fake.double().cpu().numpy(), real.double().cpu().numpy()
-
-
-def ensemble_metrics(cfg: TrainConfig, g: FrozenStack, device: torch.device, step: int) -> dict[str, Any]:
-    """Per-seed metrics (see `seed_metrics`) on `metric_samples(cfg, g, device, step)`."""
-    data = _distribution(cfg)
-    fake, real = metric_samples(cfg, g, device, step)
-    n_w1 = cfg.kde_samples if data.dim == 1 else cfg.w1_samples
-    return seed_metrics(fake, real, data, n_w1, cfg.mode_samples)
-
-
-# ----------------------------------------------------------------------------------------- snapshot
-
-_EMPTY3 = np.zeros((0, 0, 1), dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class EnsembleSnapshot:
-    """The state of all N seeds at one step; numpy only, picklable.
-
-    history: per-step rows since the previous snapshot; History.values[name] has shape (rows, N) (one column
-    per seed; NaN where a value was not recorded), names as in the single run (d_loss, g_loss, ...).
-    metrics: per-seed arrays (N,) from `seed_metrics` (w1, modes_covered, hq_fraction, reverse_kl, collapsed,
-    ...), computed at metrics_step (-1: none yet); may be stale by up to the metrics interval.
-    fake: (N, n, dim) G_i(z) on one fixed noise batch z shared by all seeds (empty until materialised);
-    real: (n, dim) a fixed real sample for the same views. diverged: (N,) seeds rolled back and frozen.
-    A lazy snapshot (`snapshot(lazy=True)`) carries `lazy` (the samples) and, with defer_metrics,
-    `pending_metrics` (a MetricsJob); `materialized()` computes both, `materialized(metrics=False)` only
-    the samples, leaving the job to the consumer.
-    """
-
-    step: int
-    d_updates: int
-    g_updates: int
-    seeds: tuple[int, ...]
-    objective: str
-    dim: int
-    data: str
-    history: History
-    metrics: dict[str, Any]
-    metrics_step: int
-    events: tuple[Event, ...]
-    diverged: np.ndarray
-    real: np.ndarray
-    fake: np.ndarray = field(default_factory=lambda: _EMPTY3)
-    bounds: tuple[float, ...] = ()
-    modes: np.ndarray | None = None
-    mode_std: float | None = None
-    steps_per_sec: float = 0.0
-    device: str = "cpu"
-    running: bool = True
-    wall_time: float = 0.0
-    config: Any = None
-    lazy: LazyFields | None = field(default=None, repr=False, compare=False)
-    pending_metrics: MetricsJob | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def n_seeds(self) -> int:
-        return len(self.seeds)
-
-    @property
-    def collapsed(self) -> np.ndarray | None:
-        """(N,) bool per seed (modes covered <= K/2), or None for data without modes / before metrics."""
-        c = self.metrics.get("collapsed")
-        return None if c is None else np.asarray(c, dtype=bool)
-
-    @property
-    def collapsed_share(self) -> float:
-        """Share of seeds collapsed, in [0, 1]; NaN for data without modes or before the first metrics."""
-        return float(self.metrics.get("collapsed_share", float("nan")))
-
-    def prepare_transfer(self) -> None:
-        """Move lazy weight copies to the CPU before the snapshot crosses a process boundary."""
-        if self.lazy is not None and self.lazy.source is not None:
-            self.lazy.source = self.lazy.source.to("cpu")
-        if self.pending_metrics is not None:
-            object.__setattr__(self, "pending_metrics", self.pending_metrics.to("cpu"))
-
-    def materialized(self, metrics: bool = True) -> EnsembleSnapshot:
-        """This snapshot with its samples computed and, unless metrics=False, its deferred metrics too (then
-        `pending_metrics` is left for the caller to compute when it likes). A no-op when nothing is pending."""
-        changes: dict[str, Any] = {}
-        if self.lazy is not None:
-            changes.update(self.lazy.get(), lazy=None)
-        if metrics and self.pending_metrics is not None:
-            changes.update(metrics=self.pending_metrics.compute(), metrics_step=self.pending_metrics.step,
-                           pending_metrics=None)
-        return dataclasses.replace(self, **changes) if changes else self
 
 
 # ----------------------------------------------------------------------------------------- the engine
@@ -452,7 +158,8 @@ class EnsembleTrainer(CommandDrain, GanSteps):
     def _build(self) -> None:
         cfg, dev = self.config, self.device
         self.objective: Objective = get_objective(cfg.objective)
-        self.data: Distribution = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std)
+        self.data: Distribution = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std,
+                                                    data_points=cfg.data_points)
         self.dim = self.data.dim
         self.prior = NoisePrior(cfg.z_prior, cfg.z_dim)
         gs, ds = [], []
@@ -724,170 +431,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         return snap if lazy else snap.materialized()
 
 
-# ----------------------------------------------------------------------------------------- benchmark
+if __name__ == "__main__":  # the benchmark's old entry point
+    from .ensemble_bench import main
 
-def _rate(fn: Callable[[int], None], seconds: float, chunk: int) -> float:
-    """Steps per second of calling fn(chunk) repeatedly for about `seconds` (after one warm-up call)."""
-    fn(chunk)
-    n = 0
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        fn(chunk)
-        n += chunk
-    return n / (time.perf_counter() - t0)
-
-
-def bench_ensemble(cfg: TrainConfig | None = None, n_seeds_list: Sequence[int] = (1, 4, 16), seconds: float = 3.0,
-                   repeats: int = 3, separate: bool = True, rng_modes: Sequence[str] = ("per-seed",),
-                   forwards: Sequence[str] = ("bmm",), target_n: int = 16, target_ratio: float = 0.5) -> dict:
-    """Steps/s of the batched ensemble for each N against the single-run Trainer (same config, one torch
-    thread), as ratios (steps of all N per second) / (single-run steps per second); also N separate
-    Trainers stepped in a loop. Variants alternate within each of `repeats` rounds (background load hits
-    them alike) and medians are reported; `load_before` / `load_after` are the 1-minute load averages.
-    """
-    cfg = cfg or TrainConfig(data="ring8", objective="ns", batch_size=256)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        single = Trainer(cfg)
-        variants: dict[str, Callable[[int], None]] = {"single": single.train}
-        for n in n_seeds_list:
-            for fwd in forwards:
-                for rng in rng_modes:
-                    name = f"ensemble N={n}" + ("" if rng == "per-seed" else f" rng={rng}") + \
-                           ("" if fwd == "bmm" else f" forward={fwd}")
-                    variants[name] = EnsembleTrainer(cfg, n, rng=rng, forward=fwd).train
-            if separate and n > 1:
-                runs = [Trainer(cfg.replace(seed=cfg.seed + i)) for i in range(n)]
-
-                def loop(steps: int, runs: list[Trainer] = runs) -> None:
-                    for _ in range(steps):
-                        for r in runs:
-                            r.iteration()
-
-                variants[f"separate N={n}"] = loop
-        load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        results: dict[str, list[float]] = {k: [] for k in variants}
-        for _ in range(repeats):
-            for name, fn in variants.items():
-                results[name].append(_rate(fn, seconds, chunk=5))
-        load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    finally:
-        torch.set_num_threads(threads)
-    med = {k: statistics.median(v) for k, v in results.items()}
-    base = med["single"]
-    ratios = {k: v / base for k, v in med.items() if k != "single"}
-    per_seed = {k: v * _n_of(k) / base for k, v in med.items() if k != "single"}
-    key = f"ensemble N={target_n}"
-    return {
-        "config": {k: getattr(cfg, k) for k in ("data", "objective", "batch_size", "g_depth", "g_width", "d_depth",
-                                                 "d_width", "d_optimizer", "g_optimizer", "d_steps")},
-        "torch": torch.__version__, "torch_threads": 1, "cpu_count": os.cpu_count(),
-        "repeats": repeats, "seconds_each": seconds, "load_before": load_before, "load_after": load_after,
-        "steps_per_s_median": med, "steps_per_s_all": results,
-        "ratio_vs_single": ratios,  # steps of all N per second / single-run steps per second
-        "seed_steps_ratio_vs_single": per_seed,  # seed-steps per second / single-run steps per second
-        "target": {"n_seeds": target_n, "ratio": target_ratio, "measured": ratios.get(key, float("nan")),
-                   "met": bool(ratios.get(key, 0.0) >= target_ratio)},
-    }
-
-
-def _n_of(name: str) -> int:
-    return int(name.split("N=")[1].split()[0])
-
-
-def format_bench(r: dict) -> str:
-    """A readable table of bench_ensemble's result."""
-    lines = [f"ensemble bench  {r['config']}",
-             f"  medians of {r['repeats']} alternating rounds of {r['seconds_each']:g} s; torch threads 1; "
-             f"load average {r['load_before']:.1f} -> {r['load_after']:.1f} on {r['cpu_count']} CPUs",
-             f"  {'variant':<34}{'steps/s':>10}{'vs single':>11}{'seed-steps':>12}"]
-    med = r["steps_per_s_median"]
-    for k, v in med.items():
-        ratio = 1.0 if k == "single" else r["ratio_vs_single"][k]
-        seed_ratio = 1.0 if k == "single" else r["seed_steps_ratio_vs_single"][k]
-        lines.append(f"  {k:<34}{v:>10.1f}{ratio:>11.3f}{seed_ratio:>11.2f}x")
-    t = r["target"]
-    lines.append(f"  target: N={t['n_seeds']} at >= {t['ratio']}x single: measured {t['measured']:.3f} "
-                 f"({'met' if t['met'] else 'not met'})")
-    return "\n".join(lines)
-
-
-_MATMULS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
-
-
-def profile_iteration(cfg: TrainConfig | None = None, n_seeds: int = 16, iterations: int = 5) -> dict:
-    """Where an iteration's time goes, single run vs the batched ensemble (torch.profiler, one thread): per
-    iteration, the profiled CPU time, the part spent in matmul kernels (mm / addmm / bmm / baddbmm), their
-    FLOPs and the FLOP rate inside them, and the top operators. Profiling inflates per-op overhead, so
-    rates come from `bench_ensemble`; this answers what the time is spent on."""
-    from torch.profiler import ProfilerActivity, profile
-
-    cfg = cfg or TrainConfig(data="ring8", objective="ns", batch_size=256)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    out: dict = {}
-    try:
-        for name, engine, steps in (("single", Trainer(cfg), iterations * 4),
-                                    (f"ensemble N={n_seeds}", EnsembleTrainer(cfg, n_seeds), iterations)):
-            engine.train(2)
-            with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
-                engine.train(steps)
-            ka = prof.key_averages()
-            total = sum(e.self_cpu_time_total for e in ka)
-            mm = sum(e.self_cpu_time_total for e in ka if e.key in _MATMULS)
-            flops = sum(e.flops for e in ka if e.key in _MATMULS)
-            top = sorted(ka, key=lambda e: -e.self_cpu_time_total)[:6]
-            out[name] = {"cpu_ms": total / 1000 / steps, "matmul_ms": mm / 1000 / steps,
-                         "matmul_share": mm / total, "matmul_mflop": flops / 1e6 / steps,
-                         "gflops_in_matmul": flops / mm / 1e3 if mm else float("nan"),
-                         "top": [(e.key, e.self_cpu_time_total / total) for e in top]}
-    finally:
-        torch.set_num_threads(threads)
-    return out
-
-
-def format_profile(p: dict) -> str:
-    lines = []
-    for name, r in p.items():
-        lines.append(f"{name}: {r['cpu_ms']:.2f} ms CPU per iteration (profiled); matmul kernels {r['matmul_ms']:.2f} "
-                     f"ms = {100 * r['matmul_share']:.0f}%, {r['matmul_mflop']:.0f} MFLOP at "
-                     f"{r['gflops_in_matmul']:.1f} GFLOP/s")
-        lines.append("    top: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["top"]))
-    return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """python -m ganviz.core.ensemble [--width W --depth D --batch B] [--seeds 1 4 16] [--rng ...] [--forward ...]"""
-    import argparse
-    import json
-
-    ap = argparse.ArgumentParser(prog="python -m ganviz.core.ensemble", description=bench_ensemble.__doc__)
-    ap.add_argument("--width", type=int, default=128, help="hidden units of G and D (default 128)")
-    ap.add_argument("--depth", type=int, default=3, help="hidden layers of G and D (default 3)")
-    ap.add_argument("--batch", type=int, default=256, help="batch size (default 256)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 4, 16], help="ensemble sizes N")
-    ap.add_argument("--rng", nargs="+", default=["per-seed"], choices=RNG_MODES)
-    ap.add_argument("--forward", nargs="+", default=["bmm"], choices=FORWARDS)
-    ap.add_argument("--no-separate", action="store_true", help="skip N separate Trainers stepped in a loop")
-    ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--json", help="also write the result as JSON to this file")
-    ap.add_argument("--profile", action="store_true", help="profile one iteration instead (single vs N = max seeds)")
-    args = ap.parse_args(argv)
-    cfg = TrainConfig(data="ring8", objective="ns", batch_size=args.batch, g_width=args.width, d_width=args.width,
-                      g_depth=args.depth, d_depth=args.depth)
-    if args.profile:
-        print(format_profile(profile_iteration(cfg, max(args.seeds))))
-        return 0
-    r = bench_ensemble(cfg, args.seeds, args.seconds, args.repeats, separate=not args.no_separate,
-                       rng_modes=args.rng, forwards=args.forward)
-    print(format_bench(r))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(r, f, indent=2)
-    return 0
-
-
-if __name__ == "__main__":
     raise SystemExit(main())

@@ -18,10 +18,10 @@ from ganviz.core.ensemble import (
     EnsembleSnapshot,
     EnsembleSpec,
     EnsembleTrainer,
-    bench_ensemble,
     collapsed_flags,
     seed_metrics,
 )
+from ganviz.core.ensemble_bench import bench_ensemble
 from ganviz.core.loop import run_loop
 from ganviz.core.models import build_models
 from ganviz.core.objectives import OBJECTIVES
