@@ -27,6 +27,8 @@ attributes on the window, no wrapped methods, no peeking at another feature):
   before that run starts: a feature may still schedule commands on it). `closing()`: emitted first when the
   window closes; slots must return quickly (the whole close takes about a second).
 - `snapshot_drawn(snapshot)`: every snapshot after the window drew it (materialised).
+- `run_state_changed(names)`: what changed in `window.run_state` (ganviz.core.runstate: the config the engine
+  applied, the speed, the scene, events): views render what trains from there, never from a copy of their own.
 - `panel(name)`: a registered panel's widget (built on demand).
 """
 
@@ -39,6 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.snapshot import History
@@ -122,7 +125,11 @@ class PanelDock(QtWidgets.QDockWidget):
         placeholder = QtWidgets.QWidget()
         placeholder.setMinimumSize(120, 80)
         self.setWidget(placeholder)
-        self.visibilityChanged.connect(lambda shown: shown and self.panel())
+        self.visibilityChanged.connect(self._on_visibility)
+
+    def _on_visibility(self, shown: bool) -> None:
+        if shown and not getattr(self.parent(), "is_closing", False):
+            self.panel()
 
     def is_built(self) -> bool:
         return self._widget is not None
@@ -131,9 +138,10 @@ class PanelDock(QtWidgets.QDockWidget):
         """The widget, made now if it was not yet."""
         if self._widget is None:
             widget = self.spec.factory()
-            if self.spec.cap_minimum:
+            if self.spec.cap_minimum:  # see ganviz.qt.layout.cap_minimum_sizes
                 hint = widget.minimumSizeHint()
                 widget.setMinimumSize(min(max(hint.width(), 1), MIN_CAP[0]), min(max(hint.height(), 1), MIN_CAP[1]))
+                widget._min_capped = True
             self._widget = widget
             self.setWidget(widget)
             self.built.emit(widget)
@@ -146,6 +154,7 @@ class WindowHost(QtWidgets.QMainWindow):
     run_started = QtCore.Signal(object)  # the new run's TrainingSession, before it starts
     closing = QtCore.Signal()  # the window is closing (first thing): end recordings and extra windows now
     snapshot_drawn = QtCore.Signal(object)  # the materialised snapshot, after every panel has drawn it
+    run_state_changed = QtCore.Signal(object)  # names of what changed in window.run_state ("config", "speed", ...)
 
     def __init__(self) -> None:
         super().__init__()
@@ -158,6 +167,7 @@ class WindowHost(QtWidgets.QMainWindow):
         self._last_draw: dict[str, float] = {}
         self._image_mode: bool | None = None
         self._toy_dock_visible: dict[str, bool] = {}
+        self.is_closing = False  # set when closing starts: no dock is built from then on
 
     # -------------------------------------------------------------- registration
     def menu(self, title: str) -> QtWidgets.QMenu:
@@ -323,3 +333,31 @@ class WindowHost(QtWidgets.QMainWindow):
             if widget is not None and name in self._pending and hasattr(widget, "reset"):
                 widget.reset()
         self.clear_pending()
+
+
+class OpenWindows(QtCore.QObject):
+    """Top-level windows a feature opened (comparisons, theory views), closed when the host closes or is
+    destroyed. `add(widget, key)`; `get(key)` re-finds a keyed one that still exists."""
+
+    def __init__(self, host: QtWidgets.QWidget) -> None:
+        super().__init__(host)
+        self.windows: list[QtWidgets.QWidget] = []
+        self.keyed: dict[str, QtWidgets.QWidget] = {}
+        host.closing.connect(self.close_all)
+        host.destroyed.connect(self.close_all)
+
+    def add(self, widget: QtWidgets.QWidget, key: str | None = None) -> QtWidgets.QWidget:
+        if key is not None:
+            self.keyed[key] = widget
+        else:
+            self.windows = [w for w in self.windows if shiboken6.isValid(w) and w.isVisible()] + [widget]
+        return widget
+
+    def get(self, key: str) -> QtWidgets.QWidget | None:
+        w = self.keyed.get(key)
+        return w if w is not None and shiboken6.isValid(w) else None
+
+    def close_all(self, *_args: Any) -> None:
+        for w in [*self.windows, *self.keyed.values()]:
+            if shiboken6.isValid(w):  # at exit Qt may have deleted it already (no traceback on quit)
+                w.close()  # a view's closeEvent stops its workers (bounded wait)

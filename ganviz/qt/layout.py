@@ -93,16 +93,19 @@ def size_docks(window: Any, size: QtCore.QSize) -> None:
                            Qt.Orientation.Vertical)
 
 
-UNCAPPED = ("controls", "recording")  # docks whose minimum width is their content's (forms)
-MIN_CAP = (280, 200)  # other docks never demand more than this: a growing label must not widen the window
+MIN_CAP = (280, 200)  # plot docks never demand more than this: a growing label must not widen the window
 
 
 def cap_minimum_sizes(window: Any) -> None:
     """Fix each plot dock's minimum size at what it needs now, at most MIN_CAP, so that content that grows
-    later (a longer title, a legend, a readout) cannot widen its dock and the window (layout drift)."""
+    later (a longer title, a legend, a readout) cannot widen its dock and the window (layout drift). Forms
+    (PanelSpec.cap_minimum False) keep their own; a dock not built yet is capped when it is built (host)."""
     for name, dock in window.docks.items():
+        spec = window.panel_specs.get(name)
         widget = dock.widget()
-        if name in UNCAPPED or widget is None or getattr(widget, "_min_capped", False):
+        if spec is not None and (not spec.cap_minimum or not dock.is_built()):
+            continue
+        if widget is None or getattr(widget, "_min_capped", False):
             continue
         hint = widget.minimumSizeHint()
         widget.setMinimumSize(min(max(hint.width(), 1), MIN_CAP[0]), min(max(hint.height(), 1), MIN_CAP[1]))

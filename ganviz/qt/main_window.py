@@ -1,48 +1,47 @@
 """The lab window: controls on the left, the data view in the centre, dockable panels around it.
 
 The window owns one TrainingSession. Snapshots arrive (throttled, lazy), are materialised here (the GUI
-thread's core, not the trainer's), handed to every visible panel, and then the session is told the frame
-is done. The window holds no training logic.
+thread's core, not the trainer's), handed to every panel (ganviz.qt.host feeds the docks at their rates),
+and then the session is told the frame is done. What trains (config, speed, scene) is read from the run state
+(ganviz.core.runstate), which only the engine's snapshots update. The window holds no training logic; its
+features (recording, scenes, comparisons, ...) are modules that talk to it through the host API.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import deque
+from typing import Any
 
-import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.commands import ClearSchedule, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from ..core.config import TrainConfig
 from ..core.preflight import data_problem
 from ..core.runstate import RunState
-from ..core.snapshot import History, Snapshot
+from ..core.snapshot import Snapshot
 from . import layout, menus, text_bounds
 from .banner import RunBanner
 from .controls import ControlPanel
-from .panels.coverage import CoveragePanel
+from .host import PanelSpec, WindowHost
 from .panels.data1d import Data1DPanel
 from .panels.data2d import Data2DPanel
-from .panels.histograms import HistogramPanel
 from .panels.images import ImageGridPanel
-from .panels.losses import LossPanel
-from .panels.metrics import MetricsPanel
 from .toolbar import RunToolbar
 from .worker import TrainingSession
 
+Area = QtCore.Qt.DockWidgetArea
 SETTINGS_VERSION = 2  # 2: the right-column layout (a version-1 layout is not restored)
 # commands that, once the training process has died, start a new one instead of going nowhere
 RESTARTING = (Reset, SetRunning, StepD, StepG, StepBoth)
 CLOSE_SECONDS = 1.0  # closing the window ends recordings, extra windows and training within this
 STARTING = "starting the trainer…"  # the rate label until the training process sends its first snapshot
-
-# Refresh rates per panel (Hz): the data view gets every frame; plots of slow-moving curves refresh less
-# often. History and events of skipped frames are merged into the next update, so nothing is lost.
-PANEL_RATES = {"losses": 10.0, "histograms": 10.0, "metrics": 2.0, "coverage": 2.0}
-IMAGE_ONLY = frozenset({"coverage"})  # slow panels drawn (and docks shown) for image data only
-TOY_ONLY_DOCKS = ("modes",)  # docks hidden while image data is shown (mixture modes do not apply)
+TITLE = "ganviz — GAN lab"
+BUILD_AFTER_FRAMES = 2  # docks not shown yet are built one per frame once this many frames are drawn
+# the window's features, installed in this order (recording first: it gets the largest share of closing time)
+FEATURES = [("recording", "ganviz.qt.extensions.recording"), ("collapse", "ganviz.qt.extensions.collapse"),
+            ("compare", "ganviz.qt.extensions.compare"), ("ensemble", "ganviz.qt.extensions.ensemble"),
+            ("theory", "ganviz.qt.extensions.theory"), ("classroom", "ganviz.qt.extensions.classroom")]
 
 
 def is_image_dim(dim: int) -> bool:
@@ -55,57 +54,66 @@ def shows_images(snap: Snapshot) -> bool:
     return snap.images is not None or is_image_dim(snap.dim)
 
 
-def merge_history(parts: list[History]) -> History:
-    """Concatenate per-step histories of consecutive snapshots."""
-    if len(parts) == 1:
-        return parts[0]
-    keys = parts[-1].values.keys()
-    return History(np.concatenate([h.steps for h in parts]),
-                   {k: np.concatenate([h.values[k] for h in parts]) for k in keys})
-
-
-class MainWindow(QtWidgets.QMainWindow):
-    """ganviz's main window. `settings` (a QSettings) stores the layout; tests pass a temporary one."""
-
-    snapshot_drawn = QtCore.Signal(object)  # the materialised snapshot, after every panel has drawn it
+class MainWindow(WindowHost):
+    """ganviz's main window. `settings` (a QSettings) stores the layout; tests pass a temporary one.
+    Features are reachable as `window.features[name]` (and `window.<name>`, e.g. `window.recording`)."""
 
     def __init__(self, config: TrainConfig | None = None, settings: QtCore.QSettings | None = None,
                  autostart: bool = True, interval: float = 0.045, backend: str = "process",
                  threads: int = 1) -> None:
         super().__init__()
-        self.setWindowTitle("ganviz — GAN lab")
+        self.setWindowTitle(TITLE)
         self.settings = settings if settings is not None else QtCore.QSettings("ganviz", "ganviz")
         self.session = TrainingSession(config or TrainConfig(), backend=backend, interval=interval,
                                        threads=threads, parent=self)
         self.trainer = self.session.trainer  # only with backend="thread" (tests, notebooks); else None
         self.run_state = RunState(self.session.config)  # what trains, from the engine's snapshots only
-        self.session.snapshot.connect(self.on_snapshot)
-        self.session.failed.connect(self.on_failed)
-        self.session.stalled.connect(self.on_stalled)
+        self.current_scene: Any = None  # the scene (ganviz.core.scenes.Scene) this run plays, if any
+        self.launched_with_settings = False  # `ganviz --data ...`: the app sets it (no scene is resumed)
+        self._connect_session()
         self.last_snapshot: Snapshot | None = None
         self.frames = 0
         self._frame_times: deque[float] = deque(maxlen=30)
         self._last_dim = self.session.dim
-        self._pending: dict[str, list[Snapshot]] = {name: [] for name in PANEL_RATES}
-        self._last_draw: dict[str, float] = {name: 0.0 for name in PANEL_RATES}
 
         self._build_views()
         self._build_controls()
+        self._build_panels()
         self._build_toolbar()
         self._build_status()
         self._default_layout()
+        self.install_features(FEATURES)  # before the saved layout is restored: every dock is known by then
+        view_menu = self.menu("View")
+        view_menu.addSeparator()
+        view_menu.addAction("Reset layout").triggered.connect(self._reset_layout)
+        menus.arrange(self)  # File, Data, View, Scenes, Compare, Theory, Help; File -> Record, Quit
         self._restore_layout()
         self.controls.set_config(self.session.config)
-        self._install_extensions()
-        menus.arrange(self)  # File, Data, View, Scenes, Compare, Theory, Help; File -> Record, Quit
-        self._show_dim(self.session.dim)  # after the extensions: it also hides their toy-data docks
+        self._show_dim(self.session.dim)
         if self.settings.value("state") is None:
-            layout.raise_defaults(self)  # the extensions have added (and raised) their docks
+            layout.raise_defaults(self)
         layout.cap_minimum_sizes(self)
         for ev in self.session.startup_events:
             self.statusBar().showMessage(ev.label, 15000)
         if autostart:
             self.session.start()
+
+    def __getattr__(self, name: str) -> Any:
+        """A feature by name (`window.recording`), as installed (see FEATURES)."""
+        features = self.__dict__.get("features")
+        if features is not None and name in features and features[name] is not None:
+            return features[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def extension_errors(self) -> dict[str, str]:
+        """Features that failed to install (name -> error): the window opened without them."""
+        return self.feature_errors
+
+    def _connect_session(self) -> None:
+        self.session.snapshot.connect(self.on_snapshot)
+        self.session.failed.connect(self.on_failed)
+        self.session.stalled.connect(self.on_stalled)
 
     # -------------------------------------------------------------- construction
     def _build_views(self) -> None:
@@ -125,38 +133,51 @@ class MainWindow(QtWidgets.QMainWindow):
         centre_layout.addWidget(self.banner)
         centre_layout.addWidget(self.data_stack, 1)
         self.setCentralWidget(centre)
-        self.losses = LossPanel()
-        self.histograms = HistogramPanel()
-        self.metrics = MetricsPanel()
-        self.coverage = CoveragePanel()
-        # no classifier (unlabelled images): the metrics tab is the more useful one to show
-        self.coverage.available_changed.connect(lambda ok: self.docks["coverage" if ok else "metrics"].raise_())
-        self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        for name, title, widget, area in [
-            ("losses", "Losses", self.losses, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
-            ("histograms", "D(x) histograms", self.histograms, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
-            ("metrics", "Metrics", self.metrics, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
-            ("coverage", "Class coverage", self.coverage, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
-        ]:
-            dock = QtWidgets.QDockWidget(title, self)
-            dock.setObjectName(f"dock_{name}")
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-            self.docks[name] = dock
-        self.panels = [self.data1d, self.data2d, self.images, self.losses, self.histograms, self.metrics,
-                       self.coverage]
-        self._image_mode: bool | None = None
-        self._toy_dock_visible: dict[str, bool] = {}
+        self.data_views = [self.data1d, self.data2d, self.images]
 
     def _build_controls(self) -> None:
         self.controls = ControlPanel(self.session.config)
         self.controls.command.connect(self.send)
         self.controls.notice.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        dock = QtWidgets.QDockWidget("Controls", self)
-        dock.setObjectName("dock_controls")
-        dock.setWidget(self.controls)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.docks["controls"] = dock
+        self.add_panel(PanelSpec("controls", "Controls", lambda: self.controls, area=Area.LeftDockWidgetArea,
+                                 cap_minimum=False), widget=self.controls)
+
+    def _build_panels(self) -> None:
+        """The plot docks, each built when first shown. Refresh rates: plots of slow-moving curves refresh less
+        often than the data view (every frame); skipped frames' history and events are merged in, nothing is lost."""
+        from .panels.coverage import CoveragePanel
+        from .panels.histograms import HistogramPanel
+        from .panels.losses import LossPanel
+        from .panels.metrics import MetricsPanel
+
+        def coverage() -> CoveragePanel:
+            panel = CoveragePanel()
+            # no classifier (unlabelled images): the metrics tab is the more useful one to show
+            panel.available_changed.connect(lambda ok: self.docks["coverage" if ok else "metrics"].raise_())
+            return panel
+
+        bottom = Area.BottomDockWidgetArea
+        for spec in (PanelSpec("losses", "Losses", LossPanel, refresh_rate=10.0, area=bottom),
+                     PanelSpec("histograms", "D(x) histograms", HistogramPanel, refresh_rate=10.0, area=bottom),
+                     PanelSpec("metrics", "Metrics", MetricsPanel, refresh_rate=2.0),
+                     PanelSpec("coverage", "Class coverage", coverage, refresh_rate=2.0, applies_to="image")):
+            self.add_panel(spec)
+
+    @property
+    def losses(self) -> Any:
+        return self.panel("losses")
+
+    @property
+    def histograms(self) -> Any:
+        return self.panel("histograms")
+
+    @property
+    def metrics(self) -> Any:
+        return self.panel("metrics")
+
+    @property
+    def coverage(self) -> Any:
+        return self.panel("coverage")
 
     def _build_toolbar(self) -> None:
         self.toolbar = RunToolbar(self, self.send)
@@ -165,12 +186,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.play_action, self.step_d_action, self.step_g_action = tb.play_action, tb.step_d_action, tb.step_g_action
         self.step_both_action, self.reset_action, self.speed = tb.step_both_action, tb.reset_action, tb.speed
 
-        view_menu = self.menu("View")
-        for dock in self.docks.values():
-            view_menu.addAction(dock.toggleViewAction())
-        view_menu.addSeparator()
-        reset_layout = view_menu.addAction("Reset layout")
-        reset_layout.triggered.connect(self._reset_layout)
+    def run_toolbar(self) -> QtWidgets.QToolBar:
+        return self.toolbar
 
     def _build_status(self) -> None:
         bar = self.statusBar()
@@ -182,45 +199,16 @@ class MainWindow(QtWidgets.QMainWindow):
             w.setMinimumWidth(90)
             bar.addPermanentWidget(w)
 
-    # -------------------------------------------------------------- extension hooks
-    def menu(self, title: str) -> QtWidgets.QMenu:
-        """The menu-bar menu with this title, created on first use (e.g. "File", "Scenes", "View")."""
-        for action in self.menuBar().actions():
-            if action.menu() is not None and action.text().replace("&", "") == title:
-                return action.menu()
-        return self.menuBar().addMenu(title)
-
     def add_dock(self, name: str, title: str, widget: QtWidgets.QWidget,
                  area: QtCore.Qt.DockWidgetArea = QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
                  visible: bool = True) -> QtWidgets.QDockWidget:
-        """Add a dockable panel (listed in View, its place remembered with the layout)."""
-        dock = QtWidgets.QDockWidget(title, self)
-        dock.setObjectName(f"dock_{name}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        self.docks[name] = dock
-        self.menu("View").addAction(dock.toggleViewAction())
-        dock.setVisible(visible)
-        return dock
+        """A dock for a widget made already (older features; new ones: add_panel with a factory)."""
+        return self.add_panel(PanelSpec(name, title, lambda: widget, area=area, visible=visible), widget=widget)
 
-    def _install_extensions(self) -> None:
-        import importlib
-        import pkgutil
-
-        from . import extensions
-
-        self.extension_errors: dict[str, str] = {}
-        for info in sorted(pkgutil.iter_modules(extensions.__path__), key=lambda i: i.name):
-            try:
-                module = importlib.import_module(f"{extensions.__name__}.{info.name}")
-                if hasattr(module, "install"):
-                    module.install(self)
-            except Exception as exc:  # an extension must never keep the lab from opening
-                self.extension_errors[info.name] = f"{type(exc).__name__}: {exc}"
-                self.statusBar().showMessage(f"extension {info.name} failed to load: {exc}", 15000)
-
-    def restart(self, config: TrainConfig, autostart: bool = True) -> None:
-        """Replace the run with a new one from config (scenes, replays): the old run stops cleanly."""
+    def restart(self, config: TrainConfig, autostart: bool = True, scene: Any = None, title: str | None = None) -> None:
+        """Replace the run with a new one from config (scenes, replays): the old run stops cleanly. scene: the
+        scene this run plays (load_scene); title: what the run is, for the window title (a scene's or a session's
+        name). run_started(session) is emitted before the new run starts."""
         # the old run must have ended before a new one starts: two training threads would overlap in torch
         # (and the new one sets torch's thread count); stop() normally returns within ~100 ms
         deadline = time.perf_counter() + 10.0
@@ -234,21 +222,21 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(3000, old.deleteLater)  # after its worker's last queued signal
         self.session = TrainingSession(config, backend=backend, interval=interval, threads=threads, parent=self)
         self.trainer = self.session.trainer
-        self.session.snapshot.connect(self.on_snapshot)
-        self.session.failed.connect(self.on_failed)
-        self.session.stalled.connect(self.on_stalled)
+        self._connect_session()
         self.banner.clear()
-        for p in self.panels:
+        for p in self.data_views:
             p.reset()
-        for pending in self._pending.values():
-            pending.clear()
+        self.reset_panels()
         self.last_snapshot = None
         self.status_rate.setText(STARTING)
-        self.run_state.restart(config)
+        self.current_scene = scene
+        self.run_state.restart(config, scene=title)
+        self._render_title()
         self.controls.set_config(config)
         self._last_dim = self.session.dim
         self._show_dim(self.session.dim)
         self._show_running(True)
+        self.run_started.emit(self.session)
         if autostart:
             self.session.start()
 
@@ -261,7 +249,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.banner.show_message("info", f"The scene “{title}” was not started: {problem}. The current run goes "
                                      "on.", restart=False)
             return False
-        self.restart(scene.config, autostart=False)
+        title = text_bounds.clean(scene.title, text_bounds.TITLE_CHARS)  # a scene file's title is any text
+        self.restart(scene.config, autostart=False, scene=scene, title=title)
         scene.schedule_on(self.session)  # before the run starts, so no action can be late
         view = scene.view
         if "arrows" in view:
@@ -272,13 +261,10 @@ class MainWindow(QtWidgets.QMainWindow):
             for name, dock in self.docks.items():
                 if name != "controls":
                     dock.setVisible(name in view["docks"])
-        if "speed" in view:
+        if "speed" in view:  # held by the session until its run starts; the toolbar shows it once applied
             speed = float(view["speed"]) or None
             self.send(SetSpeed(speed))
-        self.current_scene = scene
         self.session.start()
-        title = text_bounds.clean(scene.title, text_bounds.TITLE_CHARS)  # a scene file's title is any text
-        self.setWindowTitle(f"ganviz — {title}")
         self.statusBar().showMessage(f"Scene: {title}", 10000)
         return True
 
@@ -323,8 +309,7 @@ class MainWindow(QtWidgets.QMainWindow):
         left them (shown), so the next toy-data launch has them back."""
         if self.isVisible() and layout.layout_problem(self, screen=False):
             return  # never remember a drifted layout (the last good one stays)
-        hidden_for_images = [self.docks[n] for n, shown in self._toy_dock_visible.items()
-                             if shown and n in self.docks]
+        hidden_for_images = self.hidden_for_images()
         for dock in hidden_for_images:
             dock.setVisible(True)
         self.settings.setValue("geometry", self.saveGeometry())
@@ -351,7 +336,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Start a new training process from the current settings (after the last one died, failed or
         stopped answering); the old one is ended (SIGKILL if it is stopped)."""
         config = self.session.config
-        self.restart(config, autostart=False)
+        self.restart(config, autostart=False, scene=self.current_scene, title=self.run_state.scene)
         if paused:
             self.session.submit(SetRunning(False))
             self._show_running(False)
@@ -368,7 +353,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _end_script_on_new_data(self, cmd: Command) -> None:
         """A scene's script belongs to its data: a dataset the user picks cancels the steps still to come."""
-        scene = getattr(self, "current_scene", None)
+        scene = self.current_scene
         try:
             new_data = "data" in cmd.changes() and cmd.changes()["data"] != self.run_state.config.data
         except ValueError:
@@ -377,7 +362,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         left = [a for a in scene.actions if a.step > self.run_state.step]
         self.current_scene = None
-        self.setWindowTitle("ganviz — GAN lab")
+        self.run_state.scene = None
+        self._render_title()
         if left:
             self.session.submit(ClearSchedule())
             title = text_bounds.clean(scene.title, text_bounds.TITLE_CHARS)
@@ -398,21 +384,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.data_stack.setCurrentWidget(self.images if image else self.data1d if dim == 1 else self.data2d)
         if image == self._image_mode:
             return
-        self._image_mode = image
-        self.docks["coverage"].setVisible(image)
-        if image:
-            self.docks["coverage"].raise_()
-        elif self.docks["losses"] not in self.tabifiedDockWidgets(self.docks["metrics"]):
+        self.show_data_kind(image)  # docks that apply to image data only (coverage) or to toy data only
+        if not image and self.docks["losses"] not in self.tabifiedDockWidgets(self.docks["metrics"]):
             self.docks["metrics"].raise_()
-        for name in TOY_ONLY_DOCKS:
-            dock = self.docks.get(name)
-            if dock is None:
-                continue
-            if image:
-                self._toy_dock_visible[name] = dock.isVisible()
-                dock.setVisible(False)
-            elif name in self._toy_dock_visible:
-                dock.setVisible(self._toy_dock_visible.pop(name))
 
     def _data_panel(self, snap: Snapshot) -> QtWidgets.QWidget:
         if shows_images(snap):
@@ -423,15 +397,14 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             snap = snap.materialized()
             if any(e.kind == "reset" for e in snap.events):
-                for p in self.panels:
+                for p in self.data_views:
                     p.reset()
-                for pending in self._pending.values():
-                    pending.clear()
+                self.reset_panels()
             image = shows_images(snap)
             if snap.dim != self._last_dim or image != bool(self._image_mode):
                 self._last_dim = snap.dim
                 self._show_dim(snap.dim, image)
-            refreshed = self._update_slow_panels(snap)
+            refreshed = self.feed_panels(snap, image)
             if "metrics" not in refreshed or bool(snap.events) or not snap.running:
                 # frame budget: the metrics plots (the heaviest panel, 2 Hz) and the data view never paint
                 # in the same frame; the data view shows only the latest snapshot, so nothing is lost
@@ -440,38 +413,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.last_snapshot = snap
             self.frames += 1
             self.snapshot_drawn.emit(snap)
+            if self.frames >= BUILD_AFTER_FRAMES and not self.is_closing:
+                QtCore.QTimer.singleShot(0, self.build_next_panel)  # docks not shown yet, one per frame
         finally:
             self.session.frame_done()
-
-    def _update_slow_panels(self, snap: Snapshot, force: bool = False) -> list[str]:
-        """Queue the snapshot for each slow panel and refresh at most one of them per frame (the most
-        overdue), so no frame pays for several plots at once; events, pauses and resets refresh all."""
-        now = time.perf_counter()
-        slow = {"losses": self.losses, "histograms": self.histograms, "metrics": self.metrics,
-                "coverage": self.coverage}
-        if not shows_images(snap):
-            slow = {name: panel for name, panel in slow.items() if name not in IMAGE_ONLY}
-        for name in slow:
-            self._pending[name].append(snap)
-        refresh_all = force or bool(snap.events) or not snap.running
-        overdue = {name: (now - self._last_draw[name]) * PANEL_RATES[name] for name in slow}
-        if refresh_all:
-            names = list(slow)
-        else:
-            name = max(overdue, key=overdue.get)
-            names = [name] if overdue[name] >= 1.0 else []
-        for name in names:
-            pending = self._pending[name]
-            if len(pending) > 1:
-                events = tuple(e for s in pending for e in s.events)
-                merged = dataclasses.replace(snap, history=merge_history([s.history for s in pending]),
-                                             events=events)
-            else:
-                merged = snap
-            pending.clear()
-            self._last_draw[name] = now
-            slow[name].update_snapshot(merged)
-        return names
 
     def _update_status(self, snap: Snapshot) -> None:
         now = time.perf_counter()
@@ -505,6 +450,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.controls.set_config(self.run_state.config)  # echo without re-emitting
         if "speed" in changed:
             self.toolbar.show_speed(self.run_state.speed)
+        if changed:
+            self.run_state_changed.emit(changed)
+
+    def _render_title(self) -> None:
+        """The window title names what runs (a scene, a session), from the run state."""
+        self.setWindowTitle(f"ganviz — {self.run_state.scene}" if self.run_state.scene else TITLE)
 
     def on_failed(self, message: str) -> None:
         """The training process died or failed: say what happened, keep the last drawn state, offer a restart."""
@@ -531,9 +482,11 @@ class MainWindow(QtWidgets.QMainWindow):
         it within CLOSE_SECONDS, which the training thread gets whatever the extensions left of (at least
         0.3 s)."""
         start = time.monotonic()
-        self.save_layout()
-        for hook in getattr(self, "about_to_close", []):
+        self.is_closing = True  # no dock is built from here on
+        self.closing.emit()
+        for hook in self.__dict__.get("about_to_close", []):  # features not yet on `closing` (classroom)
             hook()
+        self.save_layout()
         left = CLOSE_SECONDS - 0.05 - (time.monotonic() - start)
         return self.session.stop(timeout=max(0.3, left))
 

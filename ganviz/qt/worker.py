@@ -9,17 +9,26 @@ Either backend trains a Trainer, a comparison (`compare=`, in one process per co
 engine with a picklable recipe (`engine=`, e.g. the ensemble of seeds).
 Either way snapshots are sent at most every `interval` seconds and only after the GUI has drawn the
 previous one (`frame_done()`), so the event queue never floods and nothing is lost. Controls call
-`submit()` with typed commands; they apply at the trainer's next step boundary.
+`submit()` with typed commands; they apply at the trainer's next step boundary. Commands and schedules sent
+before `start()` (a scene's script and speed hint) are held and handed over when the run starts.
+
+The session also owns the run's record: `run_log()` / `session_record()` (the config it started from and the
+live changes since, for session files), `save_checkpoint()` / `load_checkpoint()`. With the process backend
+the child answers these at its next step boundary; with the thread backend the training thread is stopped
+at a step boundary, the trainer used directly, and the thread started again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -27,9 +36,10 @@ from superqt.utils import GeneratorWorker
 
 from ..core.commands import Command
 from ..core.config import TrainConfig
-from ..core.distributions import DATASETS
+from ..core.distributions import dataset_info
 from ..core.process import ChildFailed, TrainerProcess, error_summary, take_prestarted
-from ..core.snapshot import Event, Snapshot
+from ..core.safeio import ExportError, check_target
+from ..core.snapshot import Event, EventKind, Snapshot
 
 # ganviz.core.compare and .trainer (torch) are imported where they are used: with the process backend the
 # window shows before torch is loaded in its process (issue 20)
@@ -99,6 +109,10 @@ class TrainingSession(QObject):
             raise ValueError(f"backend must be 'process' or 'thread', got {backend!r}")
         self.backend = backend
         self.config = config  # the latest config known here (updated from snapshots)
+        self.start_config = config  # the config this run started from (session files replay from it)
+        self.closing = False  # the window is closing: a training thread stopped for a request is not restarted
+        self.steps_per_sec = 0.0  # of the last snapshot (a request waits for one slow step)
+        self.running = True  # of the last snapshot
         self.interval = interval
         self.metrics_interval = metrics_interval
         self.threads = threads
@@ -135,7 +149,7 @@ class TrainingSession(QObject):
 
     @property
     def dim(self) -> int:
-        return DATASETS[self.config.data].dim
+        return dataset_info(self.config.data, self.config.data_points).dim
 
     # -------------------------------------------------------------- lifecycle
     def _thread_loop(self) -> Iterator[Snapshot | None]:
@@ -284,12 +298,93 @@ class TrainingSession(QObject):
 
     def schedule(self, step: int, command: Command) -> None:
         """Apply command when the run reaches step (scripted scene actions)."""
+        self.schedule_all([(step, command)])
+
+    def schedule_all(self, items: list[tuple[int, Command]]) -> None:
+        """Schedule (step, command) pairs; on a training thread safely (its schedule is not thread-safe: the
+        thread is stopped at a step boundary for it and started again)."""
+        if self.trainer is not None and self.is_running():
+            with self.stopped_trainer() as trainer:
+                for step, command in items:
+                    trainer.schedule(step, command)
+            return
+        for step, command in items:
+            if self.trainer is not None:
+                self.trainer.schedule(step, command)
+            elif self.process is not None:
+                self.process.schedule(step, command)
+            else:  # the child does not exist yet: hand it over at start()
+                self._scheduled.append((step, command))
+
+    # -------------------------------------------------------------- the run's record: log and checkpoints
+    @contextlib.contextmanager
+    def stopped_trainer(self) -> Iterator[Any]:
+        """The thread backend's trainer, with its training thread stopped for the duration."""
+        trainer = self.trainer
+        if trainer is None:
+            raise ExportError("this run trains in another process; use the request API")
+        was_running = self.is_running()
+        if was_running and not self.stop(timeout=3.0):
+            raise ExportError("the training thread did not stop at a step boundary in time; try again")
+        try:
+            yield trainer
+        finally:
+            if was_running and not self.closing:
+                self.start()
+
+    def request(self, kind: str, arg: Any = None, timeout: float = 15.0) -> Any:
+        """Ask the training process (ganviz.core.process REQUESTS), answered at its next step boundary;
+        ExportError in words if it cannot answer."""
+        from ..core.process import RequestError
+
+        if self.running and 0 < self.steps_per_sec < 1:
+            timeout = max(timeout, 10.0 + 3.0 / self.steps_per_sec)  # slow steps (a big network): wait for one
+        if self.process is None:
+            raise ExportError("training has not started yet")
+        try:
+            return self.process.request(kind, arg, timeout=timeout)
+        except RequestError as e:
+            raise ExportError(str(e)) from None
+
+    def run_log(self) -> dict[str, Any]:
+        """{"config": the start config, "command_log", "events" (resets), "step"} of this run."""
         if self.trainer is not None:
-            self.trainer.schedule(step, command)
-        elif self.process is not None:
-            self.process.schedule(step, command)
-        else:  # the child does not exist yet: hand it over at start()
-            self._scheduled.append((step, command))
+            with self.stopped_trainer() as t:
+                return {"config": self.start_config, "command_log": list(t.command_log),
+                        "events": [e for e in t.events if e.kind == EventKind.RESET], "step": t.step}
+        if self.process is None:
+            return {"config": self.start_config, "command_log": [], "events": [], "step": 0}
+        return self.request("command_log")
+
+    def session_record(self, scene: str | None = None) -> Any:
+        """This run as a ganviz.export.session.Session (its start config and every live change since)."""
+        from ..export.session import session_from_run
+
+        log = self.run_log()
+        return session_from_run(log["config"], log["command_log"], log["events"], log["step"], scene)
+
+    def save_checkpoint(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Write the run's state to path at a step boundary; {"path", "step"}. ExportError in words."""
+        from ..core.checkpoint import save_checkpoint
+
+        check_target(Path(path), "file")
+        if self.trainer is not None:
+            with self.stopped_trainer() as t:
+                save_checkpoint(t, path)
+                return {"path": str(path), "step": t.step}
+        return self.request("save_checkpoint", str(path))
+
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Continue the run from a checkpoint; {"step", "config"}. A bad file is refused before the run is
+        touched (ExportError in words)."""
+        from ..core.checkpoint import load_checkpoint, read_checkpoint
+
+        read_checkpoint(path)
+        if self.trainer is not None:
+            with self.stopped_trainer() as t:
+                load_checkpoint(t, path)
+                return {"step": t.step, "config": t.config}
+        return self.request("load_checkpoint", str(path))
 
     def frame_done(self) -> None:
         """The GUI has drawn the last snapshot; the trainer may send the next."""
@@ -307,9 +402,11 @@ class TrainingSession(QObject):
                 self.stalled.emit(snap.message)
             return
         if snap is not None:
-            if snap.config is not None:
+            if getattr(snap, "config", None) is not None:
                 self.config = snap.config
             self.device = snap.device
+            self.steps_per_sec = float(getattr(snap, "steps_per_sec", 0.0) or 0.0)
+            self.running = bool(getattr(snap, "running", True))
             self.snapshot.emit(snap)
 
     def _on_error(self, exc: Exception) -> None:

@@ -235,17 +235,17 @@ def test_theory_menu_opens_windows_and_main_window_close_stops_them(qtbot, tmp_p
         assert not shortcuts & {"Space", "D", "G", "S", "R"}
 
         actions["Dirac-GAN phase portrait"].trigger()
-        dirac_win = window._theory_windows["dirac"]
+        dirac_win = window.features["theory"].get("dirac")
         assert dirac_win.isVisible() and dirac_win.isWindow() and not dirac_win.isModal()
         assert "0 ± 0.5i" in dirac_win.info_text()
 
         actions["JS vs Wasserstein sweep"].trigger()
-        jsw_win = window._theory_windows["jsw"]
+        jsw_win = window.features["theory"].get("jsw")
         assert jsw_win.isVisible() and jsw_win.currentIndex() == 0
         with qtbot.waitSignal(jsw_win.sweep.result_added, timeout=60000):
             pass  # opening trains D and the critic at the slider's theta, in the background
         actions["Critic shape: clipping vs gradient penalty"].trigger()
-        assert window._theory_windows["jsw"] is jsw_win and jsw_win.currentIndex() == 1
+        assert window.features["theory"].get("jsw") is jsw_win and jsw_win.currentIndex() == 1
         qtbot.waitUntil(lambda: jsw_win.shapes.shapes is not None and jsw_win.shapes.shapes.step > 0,
                         timeout=60000)
         assert jsw_win.is_busy()  # 3000 steps: still training when the main window closes

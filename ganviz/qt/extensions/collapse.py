@@ -1,6 +1,6 @@
 """The mode-collapse lab in the window: a "Mode coverage" dock (ganviz.qt.panels.modes) fed with every
-drawn snapshot, with the remedy settings (unrolling, packing, minibatch features) sent as commands, and
-fixed-noise trails on the 2D data view, toggled from the dock.
+drawn snapshot of toy data, with the remedy settings (unrolling, packing, minibatch features) sent as
+commands, and fixed-noise trails on the 2D data view, toggled from the dock.
 
 The dock is tabbed with the Metrics dock the first time (afterwards the saved layout places it). Loading a
 `collapse-*` scene raises the dock and turns the trails on.
@@ -12,40 +12,40 @@ from typing import Any
 
 from PySide6 import QtCore
 
-from ...core.snapshot import Snapshot
+from ..host import EVERY_FRAME, PanelSpec
 from ..panels.modes import ModesPanel
 
 DOCK_NAME = "modes"
 
 
-def install(window: Any) -> ModesPanel:
-    panel = ModesPanel()
-    dock = window.add_dock(DOCK_NAME, "Mode coverage", panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-    saved = window.settings.value("state")
-    if saved is not None and f"dock_{DOCK_NAME}".encode() in bytes(saved):
-        window.restoreDockWidget(dock)  # where the user left it last time
-    elif "metrics" in window.docks:
-        window.tabifyDockWidget(window.docks["metrics"], dock)
-        window.docks["metrics"].raise_()
-    panel.attach_trails(window.data2d.plot, getattr(window.data2d, "legend", None))
-    panel.remedies.command.connect(window.send)
-    panel.remedies.set_config(window.session.config)
-    state: dict[str, Any] = {"session": window.session, "scene": getattr(window, "current_scene", None)}
+class CollapseFeature(QtCore.QObject):
+    """Builds the Mode coverage panel when its dock is first shown and raises it for collapse scenes."""
 
-    def on_drawn(snapshot: Any) -> None:
-        if not isinstance(snapshot, Snapshot):
-            return
-        if window.session is not state["session"]:  # window.restart / load_scene: a new run
-            state["session"] = window.session
-            panel.reset()
-            scene = getattr(window, "current_scene", None)
-            if scene is not None and scene is not state["scene"]:
-                state["scene"] = scene
-                if str(getattr(scene, "name", "")).startswith("collapse-"):
-                    dock.show()
-                    dock.raise_()
-                    panel.set_show_trails(True)
-        panel.update_snapshot(snapshot)
+    def __init__(self, host: Any) -> None:
+        super().__init__(host)
+        self.host = host
+        host.add_panel(PanelSpec(DOCK_NAME, "Mode coverage", self.build_panel, refresh_rate=EVERY_FRAME,
+                                 applies_to="toy", tab_with="metrics"))
+        host.run_started.connect(self.on_run_started)
 
-    window.snapshot_drawn.connect(on_drawn)
-    return panel
+    def build_panel(self) -> ModesPanel:
+        panel = ModesPanel()
+        panel.attach_trails(self.host.data2d.plot, getattr(self.host.data2d, "legend", None))
+        panel.remedies.command.connect(self.host.send)
+        panel.remedies.set_config(self.host.run_state.config)
+        return panel
+
+    def on_run_started(self, _session: Any) -> None:
+        scene = self.host.current_scene
+        if scene is not None and str(getattr(scene, "name", "")).startswith("collapse-"):
+            QtCore.QTimer.singleShot(0, self._show_for_scene)  # after the scene's own view hints
+
+    def _show_for_scene(self) -> None:
+        dock = self.host.docks[DOCK_NAME]
+        dock.show()
+        dock.raise_()
+        self.host.panel(DOCK_NAME).set_show_trails(True)
+
+
+def install(host: Any) -> CollapseFeature:
+    return CollapseFeature(host)

@@ -1,19 +1,29 @@
-"""Compare menu: open the current set-up as a side-by-side comparison of objectives (compare mode)."""
+"""Compare menu: open the current set-up as a side-by-side comparison of objectives (compare mode), and sweep
+results as a phase diagram. The windows it opens are kept by the feature and closed with the main window."""
 
 from __future__ import annotations
 
-import shiboken6
-from PySide6 import QtGui, QtWidgets
+from typing import Any
+
+from PySide6 import QtWidgets
 
 from ...core.commands import SetRunning
 from ...core.images.distribution import is_image_data
+from ..host import OpenWindows
+
+
+def _windows(window: Any) -> OpenWindows:
+    feature = window.features.get("compare")
+    if feature is None:  # opened before (or without) the feature's install: keep them anyway
+        feature = window.features["compare"] = OpenWindows(window)
+    return feature
 
 
 def open_comparison(window, objectives: list[str]):
     """Open a CompareWindow on the main window's current config; the main run pauses (one CPU, two runs)."""
     from ..compare_window import CompareWindow
 
-    if is_image_data(window.session.config.data):
+    if is_image_data(window.run_state.config.data):
         QtWidgets.QMessageBox.information(
             window, "Compare objectives", "Compare mode draws the 1D / 2D toy data (D's field, exact W1 and JSD "
             "side by side); it has no image panes yet. Choose a toy dataset first, or run the image scenes "
@@ -21,8 +31,8 @@ def open_comparison(window, objectives: list[str]):
         return None
     window.send(SetRunning(False))
     window.toolbar.show_running(False)
-    cw = CompareWindow(window.session.config, objectives, backend=window.session.backend)
-    window._compare_windows = [w for w in getattr(window, "_compare_windows", []) if w.isVisible()] + [cw]
+    cw = CompareWindow(window.run_state.config, objectives, backend=window.session.backend)
+    _windows(window).add(cw)
     cw.show()
     window.statusBar().showMessage("Comparison opened; this window's run is paused (Space resumes it).", 8000)
     return cw
@@ -58,7 +68,7 @@ def open_sweep_results(window, path: str | None = None):
     sw.open_config.connect(open_run)
     if bad:
         sw.info.setText(sw.info.text() + f" ({bad} unreadable line(s) skipped.)")
-    window._sweep_windows = [w for w in getattr(window, "_sweep_windows", []) if w.isVisible()] + [sw]
+    _windows(window).add(sw)
     sw.show()
     return sw
 
@@ -69,23 +79,18 @@ def ask_objectives(window):
     return ask(window)
 
 
-def install(window) -> None:
-    menu = window.menu("Compare")
-    quick = menu.addAction("Non-saturating vs WGAN-GP")
-    quick.setShortcut(QtGui.QKeySequence("Ctrl+K"))
-    quick.setToolTip("Same data, seed and initial weights; JS-based GAN beside a Wasserstein critic")
-    quick.triggered.connect(lambda: open_comparison(window, ["ns", "wgan-gp"]))
-    pick = menu.addAction("Compare objectives...")
-    pick.setShortcut(QtGui.QKeySequence("Ctrl+Alt+K"))
-    pick.triggered.connect(lambda: (lambda objs: objs and open_comparison(window, objs))(ask_objectives(window)))
-    sweep = menu.addAction("Open sweep results...")
-    sweep.setToolTip("A `ganviz sweep` JSONL file as a phase diagram; click a cell to run it here")
-    sweep.triggered.connect(lambda: open_sweep_results(window))
+def install(host) -> OpenWindows:
+    feature = OpenWindows(host)
+    host.add_action("compare_quick", "Non-saturating vs WGAN-GP", lambda: open_comparison(host, ["ns", "wgan-gp"]),
+                    menu="Compare", shortcut="Ctrl+K",
+                    tip="Same data, seed and initial weights; JS-based GAN beside a Wasserstein critic")
 
-    def close_all() -> None:
-        for cw in getattr(window, "_compare_windows", []) + getattr(window, "_sweep_windows", []):
-            if shiboken6.isValid(cw):  # at exit Qt may have deleted it already (no traceback on quit)
-                cw.close()
+    def pick() -> None:
+        objectives = ask_objectives(host)
+        if objectives:
+            open_comparison(host, objectives)
 
-    window.destroyed.connect(close_all)
-    window.about_to_close = getattr(window, "about_to_close", []) + [close_all]
+    host.add_action("compare_pick", "Compare objectives...", pick, menu="Compare", shortcut="Ctrl+Alt+K")
+    host.add_action("open_sweep", "Open sweep results...", lambda: open_sweep_results(host), menu="Compare",
+                    tip="A `ganviz sweep` JSONL file as a phase diagram; click a cell to run it here")
+    return feature

@@ -3,12 +3,12 @@ model), in a window of its own that shows the spread of outcomes (ganviz.qt.ense
 
 from __future__ import annotations
 
-import shiboken6
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtWidgets
 
 from ...core.commands import SetRunning
 from ...core.config import ConfigError
 from ...core.images.distribution import is_image_data
+from ..host import OpenWindows
 
 DEFAULT_SEEDS = 16
 
@@ -20,7 +20,7 @@ def open_ensemble(window, n_seeds: int):
     from ...core.ensemble import check_ensemble_config  # torch: imported when an ensemble is opened
     from ..ensemble_window import EnsembleWindow
 
-    config = window.session.config
+    config = window.run_state.config
     try:
         if is_image_data(config.data):
             raise ConfigError("the ensemble batches the MLP models of the 1D / 2D toy data; image runs (DCGAN) "
@@ -32,34 +32,27 @@ def open_ensemble(window, n_seeds: int):
     window.send(SetRunning(False))
     window.toolbar.show_running(False)
     ew = EnsembleWindow(config, n_seeds, backend=window.session.backend)
-    window._ensemble_windows = [w for w in getattr(window, "_ensemble_windows", []) if w.isVisible()] + [ew]
+    feature = window.features.get("ensemble")
+    if feature is None:
+        feature = window.features["ensemble"] = OpenWindows(window)
+    feature.add(ew)
     ew.show()
     window.statusBar().showMessage(f"Ensemble of {n_seeds} seeds opened; this window's run is paused (Space "
                                    "resumes it).", 8000)
     return ew
 
 
-def install(window) -> None:
-    menu = window.menu("Compare")
-    action = menu.addAction("Ensemble of seeds...")
-    action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+E"))
-    action.setToolTip("Train N seeds of this set-up side by side (one batched model): is mode collapse bad luck "
-                      "or the rule?")
-    action.setStatusTip(action.toolTip())
+def install(host) -> OpenWindows:
+    feature = OpenWindows(host)
 
     def ask_and_open() -> None:
         from .. import ensemble_window
 
-        n = ensemble_window.ask_seeds(window, DEFAULT_SEEDS)
+        n = ensemble_window.ask_seeds(host, DEFAULT_SEEDS)
         if n is not None:
-            open_ensemble(window, n)
+            open_ensemble(host, n)
 
-    action.triggered.connect(ask_and_open)
-
-    def close_all() -> None:
-        for ew in getattr(window, "_ensemble_windows", []):
-            if shiboken6.isValid(ew):  # at exit Qt may have deleted it already (no traceback on quit)
-                ew.close()
-
-    window.destroyed.connect(close_all)
-    window.about_to_close = [*getattr(window, "about_to_close", []), close_all]
+    host.add_action("ensemble", "Ensemble of seeds...", ask_and_open, menu="Compare", shortcut="Ctrl+Shift+E",
+                    tip="Train N seeds of this set-up side by side (one batched model): is mode collapse bad luck "
+                    "or the rule?")
+    return feature
