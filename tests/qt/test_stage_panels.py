@@ -71,3 +71,46 @@ def test_the_contour_legend_keeps_its_swatch_when_the_label_changes(qtbot):
     labels = [label.text for s, label in w.legend.items if s.item is w.contour]
     assert labels == ["f = (mean f(real) + mean f(fake)) / 2"]
 
+
+
+def _square_snapshot(step: int):
+    """The ring's square view (-3.2..3.2 on both axes), every fake inside it (the view does not grow)."""
+    import dataclasses
+
+    snap = make_snapshot(step=step, dim=2)
+    return dataclasses.replace(snap, bounds=(-3.2, 3.2, -3.2, 3.2), fake=np.clip(snap.fake, -3.0, 3.0))
+
+
+def _show_2d(qtbot, size: tuple[int, int]) -> Data2DPanel:
+    w = Data2DPanel()
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    w.update_snapshot(_square_snapshot(20))
+    _settle(qtbot, w)
+    return w
+
+
+def _settle(qtbot, w: Data2DPanel) -> None:
+    for _ in range(3):  # the colour bar moves after a resize, then the view re-fits
+        qtbot.wait(30)
+        w.grab()
+
+
+def test_a_tall_pane_puts_the_colour_bar_under_the_field_and_wastes_less_of_the_view(qtbot):
+    """15.13: the 2D view keeps equal aspect; in the tall centre pane of a 1055x760 window (443x680) the field
+    filled 62% of the view (y shown -5.2..5.2 for a field of -3.2..3.2). With the colour bar under the field
+    the view is squarer: 85% here."""
+    tall = _show_2d(qtbot, (443, 680))
+    assert tall.colorbar_orientation() == "horizontal"
+    assert tall.empty_band() < 0.2, tall.empty_band()
+    (x0, x1), _ = tall.plot.getViewBox().viewRange()
+    assert (x0, x1) == pytest.approx((-3.2, 3.2), abs=0.01)  # the field's width fills the view's
+    assert tall.levels() == (0.0, 1.0)  # the moved bar keeps the map's levels
+    wide = _show_2d(qtbot, (800, 500))
+    assert wide.colorbar_orientation() == "vertical"
+    wide.resize(443, 680)  # and it follows the pane when the pane changes shape
+    _settle(qtbot, wide)
+    assert wide.colorbar_orientation() == "horizontal"
+    assert wide.empty_band() < 0.2, wide.empty_band()

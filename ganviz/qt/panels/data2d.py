@@ -15,6 +15,7 @@ MAX_ARROWS = 400  # gradient arrows drawn (the first fakes of the fixed noise ba
 ARROW_FRACTION = 0.08  # the 95th-percentile arrow is this fraction of the view's larger side
 LEVEL_SMOOTHING = 0.15  # EMA weight of a new frame's robust colour levels (critics only)
 ROBUST_PERCENTILE = 98.0  # half-width of critic levels: this percentile of |value - median|
+COLORBAR_ROOM = (85.0, 70.0)  # px the colour bar takes beside the view (vertical) / under it (horizontal)
 
 
 def grid_rect(xs: np.ndarray, ys: np.ndarray) -> QtCore.QRectF:
@@ -80,19 +81,19 @@ class Data2DPanel(QtWidgets.QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         self.plot.addItem(self.image)
-        cmap = pg.colormap.get(pal.colormap)
-        self.colorbar = pg.ColorBarItem(
-            values=(0.0, 1.0), width=14, colorMap=cmap, interactive=False, colorMapMenu=False,
-            pen=pg.mkPen(pal.foreground),
-        )
-        self.colorbar.setImageItem(self.image, insert_in=self.plot)
-        self._colorbar_axis = self.colorbar.getAxis("right")
-        self._colorbar_axis.enableAutoSIPrefix(False)
-        self._colorbar_axis.setTickFont(style.font(style.TICK_PT))
-        self._colorbar_axis.setTextPen(pg.mkPen(pal.foreground))
-        # pyqtgraph fixes this axis at 45 px: wider tick labels ("-1.5") then ran under the title; auto width
-        # makes room for the widest tick label beside the title
-        self._colorbar_axis.setWidth(None)
+        # Two colour bars, one in the layout at a time: beside the map in a wide pane, under it in a tall one
+        # (the view keeps equal aspect, so a tall pane showed wide empty bands above and below the field).
+        self._bars = {o: self._make_colorbar(o, pal) for o in ("vertical", "horizontal")}
+        self.plot.layout.setColumnFixedWidth(4, 5)  # a gap between the view and the vertical bar
+        self.colorbar = self._bars["vertical"]
+        self._colorbar_axis = self.colorbar.axis
+        self.plot.layout.addItem(self.colorbar, 2, 5)
+        self._bars["horizontal"].hide()
+        self._orient_timer = QtCore.QTimer(self)
+        self._orient_timer.setSingleShot(True)
+        self._orient_timer.setInterval(0)
+        self._orient_timer.timeout.connect(self._fit_colorbar)
+        self.plot.getViewBox().sigResized.connect(self._orient_timer.start)
 
         self.legend = style.add_legend(self.plot)
         self.contour = pg.PlotCurveItem(pen=style.pen(pal.contour, 2, "dash"), connect="pairs")
@@ -148,7 +149,8 @@ class Data2DPanel(QtWidgets.QWidget):
             self._objective = snapshot.objective
             self._fixed_levels = None if obj.display_range is None else tuple(map(float, obj.display_range))
             self._smoothed = None
-            self._colorbar_axis.setLabel(obj.d_axis_label, **{"font-size": f"{style.AXIS_LABEL_PT}pt"})
+            for bar in self._bars.values():
+                bar.axis.setLabel(obj.d_axis_label, **{"font-size": f"{style.AXIS_LABEL_PT}pt"})
         self._set_view(snapshot)
 
         f = snapshot.field2d
@@ -190,7 +192,71 @@ class Data2DPanel(QtWidgets.QWidget):
         lo, hi = self.colorbar.levels()
         return float(lo), float(hi)
 
+    def colorbar_orientation(self) -> str:
+        return "horizontal" if self.colorbar.horizontal else "vertical"
+
+    def empty_band(self) -> float:
+        """Share of the visible view that the data's range does not cover (equal aspect leaves bands)."""
+        if self._view_key is None:
+            return 0.0
+        (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
+        shown = (x1 - x0) * (y1 - y0)
+        k = self._view_key
+        data = (min(x1, k[1]) - max(x0, k[0])) * (min(y1, k[3]) - max(y0, k[2]))
+        return 1.0 - data / shown if shown > 0 else 0.0
+
     # -- internals ---------------------------------------------------------------------------------------
+    def _make_colorbar(self, orientation: str, pal: style.Palette) -> pg.ColorBarItem:
+        bar = pg.ColorBarItem(
+            values=(0.0, 1.0), width=14, colorMap=pg.colormap.get(pal.colormap), interactive=False,
+            colorMapMenu=False, pen=pg.mkPen(pal.foreground), orientation=orientation,
+        )
+        bar.setImageItem(self.image)
+        bar.axis.enableAutoSIPrefix(False)
+        bar.axis.setTickFont(style.font(style.TICK_PT))
+        bar.axis.setTextPen(pg.mkPen(pal.foreground))
+        if orientation == "vertical":
+            # pyqtgraph fixes this axis at 45 px: wider tick labels ("-1.5") then ran under the title; auto
+            # width makes room for the widest tick label beside the title
+            bar.axis.setWidth(None)
+        else:
+            style.readable_ticks(bar.axis)
+        return bar
+
+    def _fit_colorbar(self) -> None:
+        """Put the colour bar where the view loses less to empty bands: beside (wide panes) or under (tall)."""
+        vb = self.plot.getViewBox()
+        w, h = vb.width(), vb.height()
+        if w < 40 or h < 40:
+            return
+        k = self._view_key or (0.0, 1.0, 0.0, 1.0)
+        aspect = (k[3] - k[2]) / max(k[1] - k[0], 1e-12)  # data height / width
+
+        def band(width: float, height: float) -> float:
+            r = (height / max(width, 1.0)) / aspect
+            return 1.0 - min(r, 1.0 / r) if r > 0 else 1.0
+
+        beside, under = COLORBAR_ROOM
+        if self.colorbar.horizontal:
+            now, other = band(w, h), band(w - beside, h + under)
+        else:
+            now, other = band(w, h), band(w + beside, h - under)
+        if other < now - 0.05:  # hysteresis: no flapping around the break-even shape
+            self._set_colorbar("vertical" if self.colorbar.horizontal else "horizontal")
+
+    def _set_colorbar(self, orientation: str) -> None:
+        levels = self.colorbar.levels()
+        self.plot.layout.removeItem(self.colorbar)
+        self.colorbar.hide()
+        self.colorbar = self._bars[orientation]
+        self._colorbar_axis = self.colorbar.axis
+        if orientation == "horizontal":
+            self.plot.layout.addItem(self.colorbar, 5, 1)  # under the legend
+        else:
+            self.plot.layout.addItem(self.colorbar, 2, 5)
+        self.colorbar.show()
+        self.colorbar.setLevels(levels)
+
     def _on_arrows_toggled(self, on: bool) -> None:
         self.arrows.setVisible(on)
         self._legend_toggle(self.arrows, "grad D at fakes", on)
