@@ -1,48 +1,93 @@
 """Typed commands sent to a running trainer; applied at the next step boundary.
 
 Setting commands are "latest wins" per `key()`; manual steps (StepD/StepG/StepBoth) accumulate.
+
+A command is data: its fields say which config fields it sets (`_sets` metadata), so `changes()`, the command
+for a change of one field (`command_for_change`) and the session format (`to_dict`, `arg_types`) all come from
+the dataclass fields, with no table repeating them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar
+
+COMMANDS: dict[str, type[Command]] = {}  # class name -> class, every command (filled as they are defined)
+
+
+def _sets(key: str, *, extra: bool = False, default: Any = MISSING) -> Any:
+    """A command field that sets config field `key`; extra: it rides along (not the command's own key)."""
+    meta = {"sets": key, "extra": extra}
+    return field(metadata=meta) if default is MISSING else field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class Command:
+    replayable: ClassVar[bool] = True  # saved in session files and replayed
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        COMMANDS[cls.__name__] = cls
+
     def key(self) -> str:
         """Commands with equal keys in one drain collapse to the latest."""
         return type(self).__name__
 
     def changes(self) -> dict[str, Any]:
-        """Config fields this command sets (empty for non-config commands)."""
-        return {}
+        """Config fields this command sets: its `_sets` fields that are not None (empty for other commands)."""
+        return {f.metadata["sets"]: getattr(self, f.name) for f in fields(self)
+                if "sets" in f.metadata and getattr(self, f.name) is not None}
+
+    @classmethod
+    def setting_keys(cls) -> tuple[str, ...]:
+        """The config fields a change of which is sent as this command (not the ones that ride along)."""
+        return tuple(f.metadata["sets"] for f in fields(cls) if "sets" in f.metadata and not f.metadata["extra"])
+
+    @classmethod
+    def for_change(cls, key: str, value: Any) -> Command:
+        """This command setting config field `key` (one of setting_keys()) to value."""
+        name = next(f.name for f in fields(cls) if f.metadata.get("sets") == key)
+        return cls(**{name: value})
+
+    def to_dict(self) -> dict[str, Any]:
+        """{"command": class name, "args": fields} (None fields left out: TOML has no null)."""
+        args = {f.name: dict(v) if isinstance(v, dict) else v for f in fields(self)
+                if (v := getattr(self, f.name)) is not None}
+        return {"command": type(self).__name__, "args": args}
+
+
+def arg_types(cls: type[Command]) -> dict[str, tuple[Any, ...]]:
+    """Each field of a command class and the plain types a file may give for it, from its annotation: a float
+    field takes an int too; None in the tuple: the field may be left out (it is then None)."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, tuple[Any, ...]] = {}
+    for f in fields(cls):
+        hint = hints[f.name]
+        parts = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        allowed: list[Any] = []
+        for part in parts:
+            part = typing.get_origin(part) or part
+            if part is type(None):
+                part = None
+            allowed.extend((int, float) if part is float else (part,))
+        out[f.name] = tuple(dict.fromkeys(allowed))
+    return out
 
 
 @dataclass(frozen=True)
 class SetObjective(Command):
-    name: str
-
-    def changes(self) -> dict[str, Any]:
-        return {"objective": self.name}
+    name: str = _sets("objective")
 
 
 @dataclass(frozen=True)
 class SetLearningRates(Command):
-    d_lr: float | None = None
-    g_lr: float | None = None
+    d_lr: float | None = _sets("d_lr", default=None)
+    g_lr: float | None = _sets("g_lr", default=None)
 
     def key(self) -> str:
         return f"SetLearningRates:{self.d_lr is not None}:{self.g_lr is not None}"
-
-    def changes(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.d_lr is not None:
-            out["d_lr"] = self.d_lr
-        if self.g_lr is not None:
-            out["g_lr"] = self.g_lr
-        return out
 
 
 @dataclass(frozen=True)
@@ -60,47 +105,36 @@ class SetOptimizer(Command):
             raise ValueError(f"network must be 'd' or 'g', got {self.network!r}")
         return {f"{self.network}_optimizer": self.name}
 
+    @classmethod
+    def setting_keys(cls) -> tuple[str, ...]:
+        return ("d_optimizer", "g_optimizer")
+
+    @classmethod
+    def for_change(cls, key: str, value: Any) -> Command:
+        return cls(key[0], value)
+
 
 @dataclass(frozen=True)
 class SetSteps(Command):
-    d_steps: int | None = None
-    g_steps: int | None = None
+    d_steps: int | None = _sets("d_steps", default=None)
+    g_steps: int | None = _sets("g_steps", default=None)
 
     def key(self) -> str:
         return f"SetSteps:{self.d_steps is not None}:{self.g_steps is not None}"
 
-    def changes(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.d_steps is not None:
-            out["d_steps"] = self.d_steps
-        if self.g_steps is not None:
-            out["g_steps"] = self.g_steps
-        return out
-
 
 @dataclass(frozen=True)
 class SetBatchSize(Command):
-    batch_size: int
-
-    def changes(self) -> dict[str, Any]:
-        return {"batch_size": self.batch_size}
+    batch_size: int = _sets("batch_size")
 
 
 @dataclass(frozen=True)
 class SetDataset(Command):
     """Hot-swap the data. Models are kept when the dimension is unchanged, else rebuilt."""
 
-    name: str
-    ring_radius: float | None = None
-    ring_std: float | None = None
-
-    def changes(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"data": self.name}
-        if self.ring_radius is not None:
-            out["ring_radius"] = self.ring_radius
-        if self.ring_std is not None:
-            out["ring_std"] = self.ring_std
-        return out
+    name: str = _sets("data")
+    ring_radius: float | None = _sets("ring_radius", extra=True, default=None)
+    ring_std: float | None = _sets("ring_std", extra=True, default=None)
 
 
 @dataclass(frozen=True)
@@ -172,19 +206,14 @@ class ClearSchedule(Command):
     """Cancel the scheduled (scripted) commands not yet applied: a scene's script after the user changed the
     scene's data. Not a setting: it is neither logged nor replayed."""
 
+    replayable: ClassVar[bool] = False
+
 
 def command_for_change(key: str, value: Any) -> Command:
-    """The typed command that sets one config field (what a control or a scripted action sends)."""
-    if key == "objective":
-        return SetObjective(value)
-    if key == "data":
-        return SetDataset(value)
-    if key in ("d_lr", "g_lr"):
-        return SetLearningRates(**{key: value})
-    if key in ("d_optimizer", "g_optimizer"):
-        return SetOptimizer(key[0], value)
-    if key in ("d_steps", "g_steps"):
-        return SetSteps(**{key: value})
-    if key == "batch_size":
-        return SetBatchSize(value)
-    return SetConfig({key: value})
+    """The typed command that sets one config field (what a control or a scripted action sends): the command
+    whose fields declare that key (SetObjective for objective, SetSteps for d_steps, ...), else SetConfig."""
+    cls = _FOR_KEY.get(key)
+    return cls.for_change(key, value) if cls is not None else SetConfig({key: value})
+
+
+_FOR_KEY: dict[str, type[Command]] = {k: cls for cls in COMMANDS.values() for k in cls.setting_keys()}

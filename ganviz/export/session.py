@@ -39,7 +39,6 @@ the first problem raises SessionError naming the file and the entry (e.g. "comma
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -51,7 +50,7 @@ from typing import Any
 
 from ..core import commands as C
 from ..core.commands import MANUAL, Command, Reset
-from ..core.config import FIELDS, ConfigError, TrainConfig, check_value
+from ..core.config import DATA_KEYS, FIELDS, ConfigError, TrainConfig, check_value
 from ..core.safeio import FileRefused, open_regular
 from ..core.snapshot import Event, EventKind
 from ..core.tomlio import TomlWriteError, coerce_field, dumps, plain
@@ -68,25 +67,12 @@ MAX_SESSION_BYTES = 64 * 1024 * 1024
 TOP_KEYS = {"format", "format_version", "ganviz_version", "seed", "final_step", "scene", "checkpoint", "config",
             "commands", "saved_at", "note"}
 
-# The command classes a session may name, and the types of their arguments. A type tuple containing None
-# means the argument may be left out (it is then None). Nothing outside this table can be named by a file.
-_NUM = (int, float)
+# The command classes a session may name, and the types of their arguments, read from the command classes' own
+# fields (core.commands.arg_types): a type tuple containing None means the argument may be left out (it is then
+# None). Nothing outside this table can be named by a file.
 COMMAND_ARGS: dict[str, tuple[type[Command], dict[str, tuple[Any, ...]]]] = {
-    "SetObjective": (C.SetObjective, {"name": (str,)}),
-    "SetLearningRates": (C.SetLearningRates, {"d_lr": (*_NUM, None), "g_lr": (*_NUM, None)}),
-    "SetOptimizer": (C.SetOptimizer, {"network": (str,), "name": (str,)}),
-    "SetSteps": (C.SetSteps, {"d_steps": (int, None), "g_steps": (int, None)}),
-    "SetBatchSize": (C.SetBatchSize, {"batch_size": (int,)}),
-    "SetDataset": (C.SetDataset, {"name": (str,), "ring_radius": (*_NUM, None), "ring_std": (*_NUM, None)}),
-    "SetConfig": (C.SetConfig, {"values": (dict,)}),
-    "Reset": (C.Reset, {"seed": (int, None)}),
-    "SetRunning": (C.SetRunning, {"running": (bool,)}),
-    "SetSpeed": (C.SetSpeed, {"steps_per_sec": (*_NUM, None)}),
-    "StepD": (C.StepD, {}),
-    "StepG": (C.StepG, {}),
-    "StepBoth": (C.StepBoth, {}),
-}
-_FLOAT_ARGS = {"d_lr", "g_lr", "ring_radius", "ring_std", "steps_per_sec"}
+    name: (cls, C.arg_types(cls)) for name, cls in C.COMMANDS.items() if cls.replayable}
+_FLOAT_ARGS = {arg for _, spec in COMMAND_ARGS.values() for arg, types in spec.items() if float in types}
 
 
 class SessionError(ValueError):
@@ -124,13 +110,7 @@ def command_to_dict(cmd: Command) -> dict[str, Any]:
     name = type(cmd).__name__
     if name not in COMMAND_ARGS or COMMAND_ARGS[name][0] is not type(cmd):
         raise SessionError(f"cannot save command {cmd!r}: {name} is not a session command")
-    args = {}
-    for f in dataclasses.fields(cmd):
-        value = getattr(cmd, f.name)
-        if value is None:
-            continue
-        args[f.name] = dict(value) if isinstance(value, dict) else value
-    return {"command": name, "args": args}
+    return cmd.to_dict()
 
 
 def command_from_dict(entry: Any, where: str) -> Command:
@@ -343,10 +323,10 @@ def segments(session: Session) -> list[list[LoggedCommand]]:
 
 def _hot_swap(changed: set[str], old: TrainConfig, new: TrainConfig) -> bool:
     """A data change the engine applies without re-initialising (same dimension)."""
-    from ..core.distributions import DATASETS
+    from ..core.distributions import dataset_info
 
-    return changed <= {"data", "ring_radius", "ring_std", "image_path", "image_range"} and \
-        DATASETS[old.data].dim == DATASETS[new.data].dim  # as Trainer.set_config decides
+    return changed <= DATA_KEYS and (dataset_info(old.data, old.data_points).dim  # as core.live decides
+                                     == dataset_info(new.data, new.data_points).dim)
 
 
 # ---------------------------------------------------------------------------------------------- files
