@@ -196,8 +196,8 @@ class TrainConfig:
         for f in fields(self):
             check_value(f.name, getattr(self, f.name))
         if isinstance(self.data, str) and self.data.startswith("user:"):
-            from .userdata import ensure_registered  # registers the dataset carried in data_points
-            ensure_registered(self.data, self.data_points)
+            from .userdata import check_user_data  # the name matches data_points; registers nothing
+            check_user_data(self.data, self.data_points)
         from .images.distribution import check_image_config  # cross-field rules of image data / DCGAN
         check_image_config(self)
 

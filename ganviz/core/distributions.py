@@ -275,24 +275,39 @@ def toy_datasets() -> list[str]:
     return [name for name, info in DATASETS.items() if info.dim <= 2]
 
 
-def make_distribution(name: str, ring_radius: float = 2.0, ring_std: float = 0.02,
-                      image_path: str = "", image_range: str = "auto") -> Distribution:
-    """Build a registered dataset by name. ring_radius / ring_std apply to ring8 only, image_path to
-    "image-file" only (image data: see ganviz.core.images.distribution).
+def dataset_info(name: str, data_points: tuple = ()) -> DatasetInfo:
+    """The dataset `name`: a registered one, or user data ("user:<label>@<hash>", see ganviz.core.userdata)
+    built from `data_points`, the rows a TrainConfig carries with it (checked against the name). Looking a
+    dataset up changes no registry. KeyError for an unknown name, ConfigError for rows that do not match."""
+    info = DATASETS.get(name)
+    if info is not None:
+        return info
+    if isinstance(name, str) and name.startswith("user:"):
+        if data_points:
+            from .userdata import user_dataset_info
 
-    User datasets ("user:<label>@<hash>", see ganviz.core.userdata) are registered here by validating the
-    TrainConfig that carries their points (data_points), in whichever process runs it.
-    """
-    if name not in DATASETS:
-        if isinstance(name, str) and name.startswith("user:"):
-            raise KeyError(f"user dataset {name!r} is not registered in this process; its points travel in "
-                           "TrainConfig.data_points, and validating that config registers it")
-        raise KeyError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+            return user_dataset_info(name, data_points)
+        raise KeyError(f"user dataset {name!r}: its points travel in TrainConfig.data_points; pass them along "
+                       "(data_points=cfg.data_points, or distribution_for(cfg))")
+    raise KeyError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+
+
+def make_distribution(name: str, ring_radius: float = 2.0, ring_std: float = 0.02,
+                      image_path: str = "", image_range: str = "auto", data_points: tuple = ()) -> Distribution:
+    """Build a dataset by name (see dataset_info; user data needs its data_points). ring_radius / ring_std
+    apply to ring8 only, image_path / image_range to "image-file" only (see ganviz.core.images.distribution)."""
+    info = dataset_info(name, data_points)
     if name == "ring8":
-        return DATASETS[name].factory(radius=ring_radius, std=ring_std)
+        return info.factory(radius=ring_radius, std=ring_std)
     if name == "image-file":
-        return DATASETS[name].factory(image_path=image_path, image_range=image_range)
-    return DATASETS[name].factory()
+        return info.factory(image_path=image_path, image_range=image_range)
+    return info.factory()
+
+
+def distribution_for(cfg) -> Distribution:
+    """The data a TrainConfig trains on (its dataset with its ring, image and user-data settings)."""
+    return make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std, cfg.image_path, cfg.image_range,
+                             cfg.data_points)
 
 
 @register("gaussian-1d", 1, "N(0, 1)")

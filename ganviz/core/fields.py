@@ -165,7 +165,7 @@ def _distribution(cfg: TrainConfig) -> Distribution:
     if key not in _DIST_CACHE:
         if len(_DIST_CACHE) > 16:
             _DIST_CACHE.clear()
-        _DIST_CACHE[key] = make_distribution(*key)
+        _DIST_CACHE[key] = make_distribution(*key, data_points=cfg.data_points)
     return _DIST_CACHE[key]
 
 

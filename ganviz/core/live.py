@@ -77,7 +77,8 @@ def apply_changes(engine: LiveTarget, changes: dict[str, Any]) -> set[str]:
         from .distributions import make_distribution
 
         # built before anything changes: a bad image file raises here and leaves the run as it was
-        new_data = make_distribution(new.data, new.ring_radius, new.ring_std, new.image_path, new.image_range)
+        new_data = make_distribution(new.data, new.ring_radius, new.ring_std, new.image_path, new.image_range,
+                                     new.data_points)
     engine.config = new
     if keys <= DATA_KEYS and new_data is not None and new_data.dim == engine.dim:
         engine.live_swap_data(new_data)  # hot swap: same networks, new data

@@ -191,7 +191,7 @@ class Trainer(CommandDrain, GanSteps):
         cfg = self.config
         self.objective: Objective = get_objective(cfg.objective)
         self.data: Distribution = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std, cfg.image_path,
-                                                    cfg.image_range)
+                                                    cfg.image_range, cfg.data_points)
         self.dim = self.data.dim
         self.is_image = bool(getattr(self.data, "is_image", False))
         self.prior = NoisePrior(cfg.z_prior, cfg.z_dim)

@@ -7,8 +7,9 @@ shares nothing with the window) can rebuild it:
     cfg.data          # "user:my@1f3a9c2e"  (label @ 8 hex digits of a hash of the rows)
     cfg.data_points   # ((x, y), (x, y), ...)  a tuple of float tuples
 
-Validating such a config (`TrainConfig.validate`, which every Trainer runs) registers the dataset in this
-process's `DATASETS` under its name, so `make_distribution(cfg.data)` works in any process. Names are
+Validating such a config (`TrainConfig.validate`, which every Trainer runs) checks the name against the rows
+and registers nothing: whoever builds the dataset passes the rows along (`distribution_for(cfg)`,
+`dataset_info(cfg.data, cfg.data_points)` in ganviz.core.distributions), in whichever process. Names are
 content-addressed: the hash is of the rows, so one name always means one data set (caches keyed by name
 never go stale) and a config whose rows do not match its name is refused.
 
@@ -409,8 +410,9 @@ def build_distribution(name: str, rows: tuple) -> Distribution:
     raise _config_error(f"data={name!r} needs its rows in data_points (it is empty)")
 
 
-def ensure_registered(name: str, rows: tuple) -> None:
-    """Check that name matches rows and register the dataset in DATASETS (idempotent). Used by validation."""
+def check_user_data(name: str, rows: tuple) -> tuple[str, int]:
+    """Check that name is a user dataset name that matches rows (label @ their hash) and that rows hold data;
+    return (kind, dim). Registers nothing: `TrainConfig.validate` uses it."""
     m = USER_NAME_RE.match(name) if isinstance(name, str) else None
     if not m:
         raise _config_error(f"data={name!r} is not a user dataset name (user:<label>@<hash>)")
@@ -422,11 +424,23 @@ def ensure_registered(name: str, rows: tuple) -> None:
     if m.group(2) != expected:
         raise _config_error(f"data={name!r} does not match data_points (their hash is {expected}); build "
                             "the name with ganviz.core.userdata.user_name or user_config")
+    return kind, dim
+
+
+def user_dataset_info(name: str, rows: tuple) -> DatasetInfo:
+    """The DatasetInfo of the user dataset that rows hold (checked against name), registered nowhere.
+    `ganviz.core.distributions.dataset_info(cfg.data, cfg.data_points)` comes here for user data."""
+    kind, dim = check_user_data(name, rows)
+    return DatasetInfo(name, dim, _describe(kind, _as_array(rows), dim),
+                       lambda name=name, rows=rows: build_distribution(name, rows))
+
+
+def ensure_registered(name: str, rows: tuple) -> None:
+    """Check that name matches rows and register the dataset in this process's DATASETS (idempotent), so that
+    it can be looked up by name alone. Only the explicit register_user_* calls do this; validation does not."""
     info = DATASETS.get(name)
-    if info is None or info.dim != dim:
-        arr = _as_array(rows)
-        DATASETS[name] = DatasetInfo(name, dim, _describe(kind, arr, dim),
-                                     lambda name=name, rows=rows: build_distribution(name, rows))
+    if info is None or info.dim != check_user_data(name, rows)[1]:
+        DATASETS[name] = user_dataset_info(name, rows)
 
 
 def register_user_dataset(points: Any, label: str = "data") -> str:

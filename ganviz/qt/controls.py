@@ -15,7 +15,7 @@ from superqt.utils import signals_blocked
 
 from ..core.commands import Command, SetConfig, command_for_change
 from ..core.config import FIELDS, TrainConfig, control_groups, label_of
-from ..core.distributions import DATASETS
+from ..core.distributions import DATASETS, DatasetInfo, dataset_info
 from ..core.images.distribution import IMAGE_DEFAULTS, image_default_changes, is_image_data
 from ..core.objectives import OBJECTIVES
 
@@ -35,15 +35,18 @@ def _data_text(name: str, dim: int) -> str:
 DATA_GROUPS = (("1D data", lambda dim: dim == 1), ("2D data", lambda dim: dim == 2), ("Images", lambda dim: dim > 2))
 
 
-def fill_dataset_combo(combo: QtWidgets.QComboBox, current: str) -> None:
+def fill_dataset_combo(combo: QtWidgets.QComboBox, current: str, current_info: DatasetInfo | None = None) -> None:
     """The datasets under 1D / 2D / Images headers (not selectable). Of the user's own datasets only the
-    current one is listed: the others are left over from earlier imports or drawings."""
+    current one is listed (current_info: its DatasetInfo, from the config's data_points): others registered in
+    this process are left over from earlier imports or drawings."""
+    known = {n: i for n, i in DATASETS.items() if not n.startswith("user:") or n == current}
+    if current_info is not None:
+        known[current] = current_info
     with signals_blocked(combo):
         combo.clear()
         model = combo.model()
         for title, test in DATA_GROUPS:
-            entries = [(n, i) for n, i in DATASETS.items() if test(i.dim)
-                       and (not n.startswith("user:") or n == current)]
+            entries = [(n, i) for n, i in known.items() if test(i.dim)]
             if not entries:
                 continue
             combo.addItem(title)
@@ -58,6 +61,16 @@ def fill_dataset_combo(combo: QtWidgets.QComboBox, current: str) -> None:
                 combo.addItem(text, name)
                 combo.setItemData(combo.count() - 1, info.description, QtCore.Qt.ItemDataRole.ToolTipRole)
         combo.setCurrentIndex(max(0, combo.findData(current)))
+
+
+def _user_data_info(cfg: TrainConfig) -> DatasetInfo | None:
+    """The DatasetInfo of cfg's user data (built from cfg.data_points), or None for other data."""
+    if not cfg.data.startswith("user:"):
+        return None
+    try:
+        return dataset_info(cfg.data, cfg.data_points)
+    except (KeyError, ValueError):
+        return None
 
 
 def _choices(key: str) -> list[tuple[str, str, str]]:
@@ -230,7 +243,7 @@ class ControlPanel(QtWidgets.QScrollArea):
                     combo.setItemData(i, tip, QtCore.Qt.ItemDataRole.ToolTipRole)
             combo.setCurrentIndex(max(0, combo.findData(value)))
             if key == "data":
-                fill_dataset_combo(combo, value)
+                fill_dataset_combo(combo, value, _user_data_info(self._config))
             combo.currentIndexChanged.connect(lambda _i, k=key, c=combo: self._changed(k, c.currentData()))
             return combo
         if f.type in ("int", int):

@@ -251,7 +251,8 @@ class EnsembleWindow(SessionWindow):
     # -------------------------------------------------------------- layout
     def _build(self, config: TrainConfig) -> None:
         pal = style.palette()
-        data = make_distribution(config.data, config.ring_radius, config.ring_std)
+        data = make_distribution(config.data, config.ring_radius, config.ring_std,
+                                 data_points=config.data_points)
         self.dim = data.dim
         self.n_modes = None if data.modes is None else len(data.modes)
         central = QtWidgets.QWidget()
@@ -320,7 +321,7 @@ class EnsembleWindow(SessionWindow):
         title.setFont(style.font(style.TITLE_PT))
         rl.addWidget(title)
         self.multiples = SmallMultiples(self.n_seeds, self.dim, data.bounds, config.data,
-                                        (config.ring_radius, config.ring_std))
+                                        (config.ring_radius, config.ring_std, "", "auto", config.data_points))
         rl.addWidget(self.multiples, 1)
         legend = (f"<span style='color:{pal.fake}'>■</span> generated &nbsp; <span style='color:{pal.real}'>■"
                   f"</span> data &nbsp; <b style='color:{COLLAPSED_COLOUR}'>red title</b>: collapsed &nbsp; "

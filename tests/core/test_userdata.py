@@ -15,7 +15,7 @@ from scipy import stats
 
 from ganviz.core import userdata as U
 from ganviz.core.config import ConfigError, TrainConfig, check_value
-from ganviz.core.distributions import DATASETS, GaussianMixture, make_distribution
+from ganviz.core.distributions import DATASETS, GaussianMixture, dataset_info, distribution_for, make_distribution
 from ganviz.core.scenes import load_scene, scene_to_toml
 from ganviz.core.trainer import Trainer
 
@@ -84,15 +84,22 @@ def test_collinear_points_get_a_floored_covariance_and_identical_points_are_refu
 
 # ------------------------------------------------------------------------------------ rows, names, config
 
-def test_user_config_registers_a_content_addressed_name():
+def test_user_config_names_the_data_by_content_and_registers_nothing():
+    before = dict(DATASETS)
     rows = U.points_rows(ring_points(100))
     cfg = U.user_config(TrainConfig(**SMALL), rows, label="my ring!")
+    cfg.validate()
     assert cfg.data.startswith("user:my-ring@") and len(cfg.data.split("@")[1]) == 8
-    assert cfg.data == U.user_name("my ring!", rows) and cfg.data in DATASETS
-    assert DATASETS[cfg.data].dim == 2 and "KDE" in DATASETS[cfg.data].description
+    assert cfg.data == U.user_name("my ring!", rows) and dict(DATASETS) == before  # validation: no side effect
+    info = dataset_info(cfg.data, cfg.data_points)
+    assert info.dim == 2 and "KDE" in info.description
+    with pytest.raises(KeyError, match="data_points"):  # the name alone is not enough: the rows travel along
+        make_distribution(cfg.data)
     other = U.user_config(TrainConfig(**SMALL), U.points_rows(ring_points(100, seed=1)), label="my ring!")
     assert other.data != cfg.data  # same label, other points: another name
-    d = make_distribution(cfg.data)
+    with pytest.raises(ValueError, match="does not match data_points"):
+        dataset_info(cfg.data, other.data_points)
+    d = distribution_for(cfg)
     assert isinstance(d, U.KDEPoints) and len(d.points) == 100
     assert cfg.data_points == tuple(tuple(r) for r in np.array(rows).tolist())
 
@@ -193,7 +200,7 @@ def test_mixture_rows_give_the_exact_mixture_with_mode_metrics():
     means = [[-1.0, 0.5], [1.5, -0.5], [0.0, 2.0]]
     rows = U.mixture_rows(means, 0.1, weights=[1, 2, 1])
     cfg = U.user_config(TrainConfig(**SMALL), rows, "mix")
-    d = make_distribution(cfg.data)
+    d = make_distribution(cfg.data, data_points=cfg.data_points)
     ref = GaussianMixture("ref", np.array(means), 0.1, weights=np.array([0.25, 0.5, 0.25]))
     x = np.random.default_rng(0).normal(size=(50, 2))
     np.testing.assert_allclose(d.log_prob(x), ref.log_prob(x), rtol=1e-12)
@@ -203,13 +210,13 @@ def test_mixture_rows_give_the_exact_mixture_with_mode_metrics():
     m = t.snapshot(with_fields=False).metrics
     assert m["n_modes"] == 3 and 0 <= m["modes_covered"] <= 3
     one_d = U.user_config(TrainConfig(z_dim=1, **SMALL), U.mixture_rows([-2.0, 2.0], 0.3), "mix1")
-    assert make_distribution(one_d.data).dim == 1
+    assert distribution_for(one_d).dim == 1
 
 
 def test_scenes_carry_user_data_and_complete_the_name(tmp_path):
     scene = load_scene("dirac-gan")
     assert scene.config.data.startswith("user:dirac@")
-    assert make_distribution(scene.config.data).modes.tolist() == [[0.0]]
+    assert distribution_for(scene.config).modes.tolist() == [[0.0]]
     rows = U.points_rows(ring_points(40))
     cfg = U.user_config(TrainConfig(objective="hinge"), rows, "saved")
     path = tmp_path / "mine.toml"
