@@ -327,7 +327,7 @@ def run_bench(args: argparse.Namespace) -> int:
     report["compare"] = bench_compare(cfg, seconds=args.seconds, repeats=args.repeats)
     report["image"] = bench_image(seconds=args.seconds, repeats=args.repeats, device=device)
     if getattr(args, "ensemble", False):
-        from ..core.ensemble import bench_ensemble
+        from ..core.ensemble_bench import bench_ensemble
 
         report["ensemble"] = bench_ensemble(cfg, n_seeds_list=(1, 4, 16), seconds=args.seconds, repeats=args.repeats)
     if args.gui:
@@ -344,7 +344,7 @@ def run_bench(args: argparse.Namespace) -> int:
     print(format_compare(report["compare"]))
     print(format_image(report["image"]))
     if "ensemble" in report:
-        from ..core.ensemble import format_bench
+        from ..core.ensemble_bench import format_bench
 
         print(format_bench(report["ensemble"]))
     if args.json:
