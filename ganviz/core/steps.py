@@ -21,7 +21,7 @@ from torch import Tensor
 from torch.func import vmap
 
 from .objectives import DLoss, Objective
-from .regularizers import clip_weights, gradient_penalty, r1_penalty
+from .regularizers import r1_penalty
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,7 @@ def d_penalty(obj: Objective, cfg: Any, d: Callable[[Tensor], Tensor], real_in: 
     """The penalties on D that the config turns on, summed (None when none is): the WGAN-GP penalty
     (lambda E(||grad f(x_hat)|| - 1)^2; its mixing weights eps come from draw_eps(), called only then, so a
     run without it draws nothing) and R1 (gamma / 2 E||grad D(x_real)||^2)."""
-    penalty = None
-    if obj.gradient_penalty and cfg.gp_lambda > 0:
-        penalty = cfg.gp_lambda * gradient_penalty(d, real_in, fake_in, draw_eps())
+    penalty = None if obj.penalty is None else obj.penalty(cfg, d, real_in, fake_in, draw_eps)
     if cfg.r1_gamma > 0:
         r1 = 0.5 * cfg.r1_gamma * r1_penalty(d, real_in)
         penalty = r1 if penalty is None else penalty + r1
@@ -119,9 +117,9 @@ def optimizer_step(loss: Tensor, opt: torch.optim.Optimizer, params: Sequence[Te
 
 
 def after_d_step(obj: Objective, cfg: Any, d_params: Sequence[Tensor]) -> None:
-    """What the objective does to D after each D step: weight clipping for WGAN."""
-    if obj.weight_clip:
-        clip_weights(d_params, cfg.clip)
+    """What the objective does to D after each D step (its row's post_d_step: weight clipping for WGAN)."""
+    if obj.post_d_step is not None:
+        obj.post_d_step(cfg, d_params)
 
 
 @torch.no_grad()

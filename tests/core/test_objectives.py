@@ -318,3 +318,49 @@ def test_instance_noise_has_the_requested_std():
     assert float(y.std()) == pytest.approx(0.3, abs=0.003)
     assert float(y.mean()) == pytest.approx(0.0, abs=0.003)
     assert torch.equal(x, torch.zeros_like(x))  # not in place
+
+
+# ------------------------------------------------------------------ the row carries its variants (issue 14.2)
+def test_label_smoothing_flag_says_whether_the_d_loss_depends_on_it():
+    g = torch.Generator().manual_seed(3)
+    raw_r, raw_f = torch.randn(64, 1, generator=g), torch.randn(64, 1, generator=g)
+    for name, obj in OBJECTIVES.items():
+        plain = obj.d_loss(raw_r, raw_f, 0.0).total
+        smoothed = obj.d_loss(raw_r, raw_f, 0.2).total
+        assert obj.label_smoothing == (not torch.allclose(plain, smoothed)), name
+    assert {n for n, o in OBJECTIVES.items() if o.label_smoothing} == {"minimax", "ns", "lsgan"}
+
+
+def test_the_penalty_is_weight_times_term_and_off_at_zero():
+    from ganviz.core.config import TrainConfig
+
+    obj = OBJECTIVES["wgan-gp"]
+    lin = torch.nn.Linear(2, 1)
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(32, 2, generator=g), torch.randn(32, 2, generator=g)
+    eps = torch.rand(32, 1, generator=g)
+    got = obj.penalty(TrainConfig(gp_lambda=4.0), lin, real, fake, lambda: eps)
+    assert torch.allclose(got, 4.0 * gradient_penalty(lin, real, fake, eps))
+    drawn = []
+    assert obj.penalty(TrainConfig(gp_lambda=0.0), lin, real, fake, lambda: drawn.append(1)) is None and not drawn
+    assert all(o.penalty is None for n, o in OBJECTIVES.items() if n != "wgan-gp")
+
+
+def test_the_post_step_clips_in_place_and_functionally_alike():
+    from ganviz.core.config import TrainConfig
+
+    hook = OBJECTIVES["wgan"].post_d_step
+    w = torch.tensor([-1.0, -0.005, 0.0, 0.3])
+    expected = hook.functional(w, 0.01)
+    hook(TrainConfig(clip=0.01), [w])
+    assert torch.equal(w, expected) and w.tolist() == pytest.approx([-0.01, -0.005, 0.0, 0.01])
+    assert all(o.post_d_step is None for n, o in OBJECTIVES.items() if n != "wgan")
+
+
+def test_every_objective_carries_its_formula():
+    for name, obj in OBJECTIVES.items():
+        f = obj.formula
+        assert f is not None and f.d_terms and f.g_terms and f.output_note, name
+        assert (f.d_terms_smoothed is not None) == obj.label_smoothing, name
+        assert f.d_symbol == ("f" if obj.output == "linear" and obj.equilibrium_d is None else "D"), name
+    assert OBJECTIVES["wgan-gp"].formula.d_terms[-1] == OBJECTIVES["wgan-gp"].penalty.formula
