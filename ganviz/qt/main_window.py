@@ -20,7 +20,7 @@ from ..core.config import TrainConfig
 from ..core.preflight import data_problem
 from ..core.runstate import RunState
 from ..core.snapshot import Snapshot
-from . import layout, menus, text_bounds
+from . import layout, menus, style, text_bounds
 from .banner import RunBanner
 from .controls import ControlPanel
 from .host import PanelSpec, WindowHost
@@ -93,6 +93,7 @@ class MainWindow(WindowHost):
         if self.settings.value("state") is None:
             layout.raise_defaults(self)
         layout.cap_minimum_sizes(self)
+        style.whole_tab_titles(self)  # dock tabs show whole titles, never "Lo…" (issue 15.13)
         for ev in self.session.startup_events:
             self.statusBar().showMessage(ev.label, 15000)
         if autostart:

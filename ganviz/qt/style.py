@@ -342,6 +342,40 @@ class SwatchSample(pg.ItemSample):
         super().paint(p, *args)
 
 
+class _WholeTabTitles(QtCore.QObject):
+    """Keeps the main window's dock tab bars from eliding their titles (see `whole_tab_titles`)."""
+
+    def __init__(self, window: QtWidgets.QMainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.apply)
+        window.installEventFilter(self)
+        self._timer.start()
+
+    def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 (Qt API)
+        if obj is self._window and event.type() in (QtCore.QEvent.Type.ChildAdded,
+                                                    QtCore.QEvent.Type.LayoutRequest):
+            self._timer.start()  # after the layout has configured the new tab bar (it sets ElideRight)
+        return False
+
+    def apply(self) -> None:
+        direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly  # the dock areas' bars, not a panel's tabs
+        for bar in self._window.findChildren(QtWidgets.QTabBar, options=direct):
+            if bar.elideMode() != QtCore.Qt.TextElideMode.ElideNone:
+                bar.setElideMode(QtCore.Qt.TextElideMode.ElideNone)
+                bar.setUsesScrollButtons(True)
+                bar.setExpanding(False)
+
+
+def whole_tab_titles(window: QtWidgets.QMainWindow) -> None:
+    """Dock tabs show whole titles: Qt elides a tabified dock's tab to fit the dock's width ("Lo…", "Me…" in
+    a 280 px dock of a 1366x768 window); whole titles with scroll arrows when they do not all fit."""
+    _WholeTabTitles(window)
+
+
 def colormap_middle(name: str) -> str:
     """The colour of a (diverging) colour map's middle, as #rrggbb."""
     return pg.colormap.get(name).map(0.5, mode="qcolor").name()

@@ -114,3 +114,25 @@ def test_a_tall_pane_puts_the_colour_bar_under_the_field_and_wastes_less_of_the_
     _settle(qtbot, wide)
     assert wide.colorbar_orientation() == "horizontal"
     assert wide.empty_band() < 0.2, wide.empty_band()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1055, 760)])
+def test_dock_tabs_show_whole_titles_on_a_laptop_screen(qtbot, tmp_path, size):
+    """15.13: at 1366x768 and 1055x760 the right dock's tabs read "Lo…", "Me…"."""
+    from PySide6 import QtCore, QtWidgets
+
+    from tests.qt.windows import window_factory
+
+    w = window_factory(qtbot, tmp_path, "tabs", size=size, autostart=False)()
+    qtbot.waitExposed(w)
+    qtbot.wait(100)
+    bars = w.findChildren(QtWidgets.QTabBar, options=QtCore.Qt.FindChildOption.FindDirectChildrenOnly)
+    titles = [bar.tabText(i) for bar in bars for i in range(bar.count())]
+    assert {"Losses", "Metrics", "Controls"} <= set(titles), titles
+    for bar in bars:
+        fm = bar.fontMetrics()
+        for i in range(bar.count()):
+            text = bar.tabText(i)
+            assert bar.elideMode() == QtCore.Qt.TextElideMode.ElideNone
+            assert bar.tabRect(i).width() >= fm.horizontalAdvance(text), (text, bar.tabRect(i).width())
+    w.shutdown()
