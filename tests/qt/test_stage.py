@@ -84,6 +84,66 @@ def test_scripted_switch_and_speed_hint_show_in_the_controls_on_the_process_back
     assert w.speed.currentData() == 25.0
 
 
+def test_the_loss_dropdown_shows_what_trains_after_the_shipped_scene_switch(make_window, qtbot):
+    """Issue 14's bug: after `saturating-vs-ns` switched to the non-saturating loss at step 600, the Loss
+    dropdown still said "Minimax (saturating)" (process backend, as users run it)."""
+    import dataclasses
+
+    from ganviz.core.scenes import load_scene
+
+    shipped = load_scene("saturating-vs-ns")
+    assert [(a.step, a.commands) for a in shipped.actions] == [(600, (SetObjective("ns"),))]
+    scene = dataclasses.replace(shipped, config=shipped.config.replace(**SMALL))  # its script, small networks
+    w = make_window(data="gaussian-1d", z_dim=1, objective="hinge")
+    seen: list = []  # (step, objective trained, objective the dropdown shows) after each frame
+    w.snapshot_drawn.connect(lambda s: seen.append((s.step, s.objective, combo_value(w, "objective"))))
+    assert w.load_scene(scene)
+    assert combo_value(w, "objective") == "minimax"  # the scene's start, before its first frame
+    assert w.windowTitle() == f"ganviz — {shipped.title}" and w.run_state.scene == shipped.title
+    wait_step(qtbot, w, 610, timeout=90000)
+    assert all(trained == shown for _, trained, shown in seen), [s for s in seen if s[1] != s[2]]
+    assert {obj for _, obj, _ in seen} == {"minimax", "ns"}
+    assert max(step for step, obj, _ in seen if obj == "minimax") < 601 <= min(
+        step for step, obj, _ in seen if obj == "ns")
+    assert w.run_state.config.objective == "ns" and combo_value(w, "objective") == "ns"
+    assert [e.step for e in w.run_state.events if e.kind == "objective"] == [600]
+
+
+def test_the_loss_dropdown_shows_what_a_loaded_session_and_checkpoint_train(make_window, qtbot, tmp_path):
+    """A replayed session's live change and a loaded checkpoint's objective show in the controls and the title
+    (process backend): the window renders what the engine applied, not what it last asked for."""
+    from ganviz.core.checkpoint import save_checkpoint
+    from ganviz.core.commands import SetRunning
+    from ganviz.core.trainer import Trainer
+    from ganviz.export.session import LoggedCommand, Session, save_session
+
+    start = TrainConfig(**{**SMALL, "data": "gaussian-1d", "z_dim": 1, "objective": "minimax"})
+    path = save_session(Session(start, (LoggedCommand(30, SetObjective("hinge")),), final_step=50),
+                        tmp_path / "lecture.toml")
+    w = make_window(data="ring8", objective="wgan-gp")
+    assert w.session.backend == "process"
+    wait_step(qtbot, w, 2)
+    seen: list = []
+    w.snapshot_drawn.connect(lambda s: seen.append((s.step, s.objective, combo_value(w, "objective"))))
+    assert w.recording.open_session(path) is not None
+    assert w.windowTitle() == "ganviz — session lecture.toml"
+    qtbot.waitUntil(lambda: w.recording.replay.finished, timeout=60000)
+    assert all(trained == shown for _, trained, shown in seen), [s for s in seen if s[1] != s[2]]
+    assert {obj for _, obj, _ in seen} == {"minimax", "hinge"}
+    assert combo_value(w, "objective") == "hinge" and w.run_state.config.objective == "hinge"
+    assert w.last_snapshot.step == 50 and not w.last_snapshot.running
+
+    trainer = Trainer(start.replace(objective="lsgan", d_lr=0.0003))  # a checkpoint of another run
+    for _ in range(3):
+        trainer.iteration()
+    save_checkpoint(trainer, tmp_path / "other.pt")
+    assert w.recording.load_checkpoint(tmp_path / "other.pt")
+    w.send(SetRunning(True))
+    qtbot.waitUntil(lambda: w.run_state.config.objective == "lsgan", timeout=20000)
+    qtbot.waitUntil(lambda: combo_value(w, "objective") == "lsgan", timeout=5000)
+    assert w.controls.widgets["d_lr"].value() == pytest.approx(0.0003)
+
+
 # ----------------------------------------------------------------------------- 2, 3: robust ranges, scene change
 
 def _history(first: int, n: int, level: float, noise: float, spike: float | None = None, seed: int = 0):
