@@ -9,8 +9,8 @@ loading a checkpoint never unpickles arbitrary objects. It is written to a tempo
 and renamed, so a full disk or a crash leaves no partial checkpoint. Loading validates the whole file on a
 scratch trainer first: a bad file raises CheckpointError and leaves the running trainer untouched.
 
-This module uses a few of Trainer's private members (`_build`, `_save_good_state`, `_log`): the engine has
-no public state_dict()/load_state_dict() yet.
+A checkpoint is the engine's `state_dict()` (ganviz.core.engine.Engine) with a format header; loading goes
+through `load_state_dict()`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from typing import Any
 import torch
 
 from .config import FIELDS, ConfigError, TrainConfig
+from .engine import unchanged_on_error
 from .safeio import ExportError, FileRefused, check_target, open_regular, plain_reason, write_atomically
 from .snapshot import EventKind
+from .steps import finite
 from .tomlio import coerce_field  # the same coercion and range checks as a session's [config]
 from .trainer import Trainer
 
@@ -43,25 +45,8 @@ def checkpoint_state(trainer: Trainer) -> dict[str, Any]:
     """Everything needed to continue the run, as plain types and CPU tensors."""
     from .. import __version__
 
-    def cpu(sd: Any) -> Any:
-        if isinstance(sd, torch.Tensor):
-            return sd.detach().to("cpu").clone()
-        if isinstance(sd, dict):
-            return {k: cpu(v) for k, v in sd.items()}
-        if isinstance(sd, (list, tuple)):
-            return type(sd)(cpu(v) for v in sd)
-        return sd
-
-    return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "ganviz_version": __version__,
-        "config": trainer.config.to_dict(),
-        "step": int(trainer.step), "d_updates": int(trainer.d_updates), "g_updates": int(trainer.g_updates),
-        "noise_sigma": float(trainer.noise_sigma),
-        "G": cpu(trainer.G.state_dict()), "D": cpu(trainer.D.state_dict()),
-        "opt_g": cpu(trainer.opt_g.state_dict()), "opt_d": cpu(trainer.opt_d.state_dict()),
-        "opt_g_kind": type(trainer.opt_g).__name__, "opt_d_kind": type(trainer.opt_d).__name__,
-        "rng": trainer.gen.get_state().clone(), "rng_device": trainer.gen.device.type,
-    }
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "ganviz_version": __version__,
+            **trainer.state_dict()}
 
 
 def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: bool = True) -> Path:
@@ -71,7 +56,7 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: b
     state = checkpoint_state(trainer)
     write_atomically(path, lambda f: torch.save(state, f))
     if log_event:
-        trainer._log(EventKind.CHECKPOINT, f"checkpoint saved: {path.name} (step {trainer.step})",
+        trainer.log(EventKind.CHECKPOINT, f"checkpoint saved: {path.name} (step {trainer.step})",
                      path=str(path))
     return path
 
@@ -180,42 +165,10 @@ def config_of(state: dict[str, Any], where: str = "checkpoint") -> TrainConfig:
 
 
 def _restore(trainer: Trainer, state: dict[str, Any], config: TrainConfig) -> bool:
-    """Rebuild trainer from config and load every state; returns whether the RNG state was restored.
-
-    Only the optimisers' per-parameter state comes from the file: their hyper-parameters (learning rate,
-    betas, amsgrad, fused, ...) are the config's, as after any rollback."""
-    trainer.config = config
-    trainer._build()  # networks, optimisers of the config's kinds, generators, empty history
-    trainer.G.load_state_dict(state["G"])
-    trainer.D.load_state_dict(state["D"])
-    for which in ("g", "d"):
-        opt = trainer.opt_g if which == "g" else trainer.opt_d
-        kind = state.get(f"opt_{which}_kind")
-        if kind is not None and kind != type(opt).__name__:
-            raise ValueError(f"the {which.upper()} optimiser is {kind} in the checkpoint but the config says "
-                             f"{type(opt).__name__}")
-        params = [p for group in opt.param_groups for p in group["params"]]
-        saved = state[f"opt_{which}"]["state"]
-        for pid, entry in saved.items():
-            if not 0 <= pid < len(params):
-                raise ValueError(f"the {which.upper()} optimiser state names parameter {pid} of {len(params)}")
-            for key, value in entry.items():
-                if key != "step" and isinstance(value, torch.Tensor) and value.shape != params[pid].shape:
-                    raise ValueError(f"the {which.upper()} optimiser's {key} for parameter {pid} has shape "
-                                     f"{tuple(value.shape)}, the parameter {tuple(params[pid].shape)}")
-        sd = opt.state_dict()
-        sd["state"] = {pid: {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in entry.items()}
-                       for pid, entry in saved.items()}  # never share tensors with `state` (or a trial run)
-        opt.load_state_dict(sd)
-    rng_ok = state["rng_device"] == trainer.gen.device.type
-    if rng_ok:
-        trainer.gen.set_state(state["rng"])
-    trainer.step = int(state["step"])
-    trainer.d_updates = int(state["d_updates"])
-    trainer.g_updates = int(state["g_updates"])
-    trainer.noise_sigma = float(state["noise_sigma"])
-    trainer._save_good_state()
-    return rng_ok
+    """Rebuild trainer from config and load every state (`Trainer.load_state_dict`); returns whether the RNG
+    state was restored. Only the optimisers' per-parameter state comes from the file: their hyper-parameters
+    (learning rate, betas, amsgrad, fused, ...) are the config's, as after any rollback."""
+    return trainer.load_state_dict({**state, "config": config})
 
 
 def _trial_step(state: dict[str, Any], config: TrainConfig) -> None:
@@ -225,7 +178,7 @@ def _trial_step(state: dict[str, Any], config: TrainConfig) -> None:
     _restore(scratch, state, config.replace(device="cpu"))
     scratch.config = scratch.config.replace(batch_size=2)
     scratch.iteration()
-    if not scratch._weights_finite():
+    if not bool(finite([*scratch.G.parameters(), *scratch.D.parameters()])):
         raise ValueError("one training step from it gives NaN/Inf weights")
 
 
@@ -243,17 +196,15 @@ def load_checkpoint(trainer: Trainer, path: str | os.PathLike[str], log_event: b
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError, ArithmeticError) as e:
         raise CheckpointError(f"{path}: does not fit its own config ({str(e).splitlines()[0][:300]})") from None
     old_step = trainer.step
-    before = dict(trainer.__dict__)  # _build assigns new objects, so the old ones are kept intact here
     try:
-        rng_ok = _restore(trainer, state, config.replace(device=trainer.config.device))
+        with unchanged_on_error(trainer):  # a rebuild assigns new objects, so the old ones are kept intact
+            rng_ok = _restore(trainer, state, config.replace(device=trainer.config.device))
     except Exception as e:
-        trainer.__dict__.clear()
-        trainer.__dict__.update(before)
         raise CheckpointError(f"{path}: could not be loaded into the run ({plain_reason(e)}); the run is "
                               "unchanged") from None
     if log_event:
         note = "" if rng_ok else " (saved on another device: the random stream differs)"
-        trainer._log(EventKind.RESET, f"loaded checkpoint {path.name} at step {trainer.step}{note}",
+        trainer.log(EventKind.RESET, f"loaded checkpoint {path.name} at step {trainer.step}{note}",
                      old_step=old_step, checkpoint=str(path.resolve()), config=trainer.config.to_dict(),
                      log_start=len(trainer.command_log))
     return trainer

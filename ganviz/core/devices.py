@@ -1,18 +1,22 @@
 """Moving a live run between devices, and carrying on when CUDA runs out of memory.
 
-    move_trainer_to(trainer, "cpu")          # G, D, optimiser states, every tensor attribute, the saved good
+    engine.to("cpu")                         # G, D, optimiser states, every tensor attribute, the saved good
                                              # state, the RNG; the run continues where it was
     event = fall_back_to_cpu(engine, exc)    # after a torch.OutOfMemoryError: free the cache, roll back, move
                                              # to the CPU, log a "device" event (ganviz.core.loop does this)
 
-`move_trainer_to` walks the object generically, so it keeps working as engines grow new state: tensors are
-moved, modules moved in place (the optimisers keep their parameters), optimiser states moved in place,
-dicts and lists updated in place (shared containers stay shared), tuples rebuilt, a `torch.device` becomes
-the target, an object with its own `to(device)` method (a data distribution holding a tensor bank per
-device, say) is asked to move itself, and engines nested in engines (the runs of a comparison) are walked
-too. A torch.Generator cannot change device: one on another device is replaced by a new generator on the
-target, seeded from (config seed, step, index), so the run stays reproducible from there but is no longer
-bit-identical to the run on the old device (the event says so).
+Both go through the engine protocol (ganviz.core.engine.Engine: to, rollback, rebuild, log, running), so
+they work for every engine; a comparison moves and rolls back each of its runs.
+
+`move_state(engine, device)` is how a single engine implements `to`: it walks the engine's own attributes
+generically, so it keeps working as engines grow new state: tensors are moved, modules moved in place (the
+optimisers keep their parameters), other trainable leaf tensors (the ensemble's stacked weights) moved in place
+too, optimiser states moved in place, dicts and lists updated in place (shared containers stay shared), tuples
+rebuilt, a `torch.device` becomes the target, and an object with its own `to(device)` method (a data
+distribution holding a tensor bank per device, say) is asked to move itself. A torch.Generator cannot change
+device: one on another device is replaced by a new generator on the target, seeded from (config seed, step,
+index), so the run stays reproducible from there but is no longer bit-identical to the run on the old device
+(the event says so). A device this machine does not have raises DeviceError before anything moves.
 
 Only CUDA is exercised by tests through monkeypatching: the development machine has no GPU (docs/RELIABILITY.md).
 """
@@ -25,6 +29,9 @@ from typing import Any
 
 import torch
 
+from .engine import Engine, check_device
+from .snapshot import EventKind
+
 OOM_ERRORS: tuple[type[BaseException], ...] = (torch.cuda.OutOfMemoryError,)  # torch.OutOfMemoryError in 2.5+
 _SEED_MIX = 1_000_003
 
@@ -35,34 +42,11 @@ def is_oom(exc: BaseException) -> bool:
                                            and "cuda" in str(exc).lower())
 
 
-def _is_engine(obj: Any) -> bool:
-    """Objects walked attribute by attribute: engines (Trainer, EnsembleTrainer, ...) and run groups."""
-    return hasattr(obj, "__dict__") and (hasattr(obj, "iteration") or hasattr(obj, "runs")) and not isinstance(
-        obj, (type, torch.nn.Module))
-
-
 def engines(root: Any) -> list[Any]:
-    """root and every engine reachable from it through attributes, lists, tuples and dicts (each once)."""
-    out: list[Any] = []
-    seen: set[int] = set()
-
-    def visit(value: Any, depth: int) -> None:
-        if id(value) in seen or depth > 6:
-            return
-        seen.add(id(value))
-        if _is_engine(value):
-            out.append(value)
-            for v in vars(value).values():
-                visit(v, depth + 1)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                visit(v, depth + 1)
-        elif isinstance(value, dict):
-            for v in value.values():
-                visit(v, depth + 1)
-
-    visit(root, 0)
-    return out
+    """root and the runs of a composite engine (a comparison's), if root is an Engine; [] otherwise."""
+    if not isinstance(root, Engine):
+        return []
+    return [root, *[e for run in getattr(root, "runs", ()) for e in engines(run)]]
 
 
 def _seed_of(engine: Any) -> int:
@@ -70,14 +54,20 @@ def _seed_of(engine: Any) -> int:
     return int(getattr(cfg, "seed", 0) or 0)
 
 
-def move_trainer_to(trainer: Any, device: str | torch.device, reseed: bool | None = None) -> list[str]:
-    """Move every tensor, module, optimiser state and generator of a live engine to device, in place.
+def move_trainer_to(engine: Any, device: str | torch.device, reseed: bool | None = None) -> list[str]:
+    """engine.to(device, reseed) (the protocol's move; kept for callers of the old name)."""
+    return engine.to(device, reseed=reseed)
+
+
+def move_state(engine: Any, device: str | torch.device, reseed: bool | None = None) -> list[str]:
+    """Move every tensor, module, optimiser state and generator among engine's attributes to device, in place.
 
     reseed: replace the torch.Generators with new ones on device, seeded from (config seed, step, index):
     None (default) does so only for generators on another device type (they cannot move). Returns the names
     of the generators replaced (for the message). Call at a step boundary, with no other thread training.
+    DeviceError (nothing moved) for a device this machine does not have.
     """
-    target = torch.device(device)
+    target = check_device(device)
     memo: dict[int, Any] = {}
     keep: list[Any] = []  # the originals stay alive during the walk, so no id() in memo is reused
     reseeded: list[str] = []
@@ -87,7 +77,9 @@ def move_trainer_to(trainer: Any, device: str | torch.device, reseed: bool | Non
         if key in memo:
             return memo[key]
         keep.append(value)
-        if isinstance(value, torch.nn.Parameter):  # in place, like Module.to: optimisers hold parameters by identity
+        if isinstance(value, torch.nn.Parameter) or (isinstance(value, torch.Tensor) and value.is_leaf
+                                                     and value.requires_grad):
+            # in place, like Module.to: optimisers hold parameters (and the ensemble's stacked weights) by identity
             memo[key] = value
             value.data = value.data.to(target)
             if value.grad is not None:
@@ -127,13 +119,6 @@ def move_trainer_to(trainer: Any, device: str | torch.device, reseed: bool | Non
         elif type(value) is tuple:
             items = [move(v, owner, f"{name}[{i}]") for i, v in enumerate(value)]
             out = value if all(a is b for a, b in zip(items, value, strict=True)) else tuple(items)
-        elif _is_engine(value):
-            memo[key] = value
-            for attr, v in list(vars(value).items()):
-                new = move(v, value, attr)
-                if new is not v:
-                    setattr(value, attr, new)
-            out = value
         elif callable(getattr(value, "to", None)) and not isinstance(value, type):
             moved = value.to(target)  # e.g. a distribution with a tensor bank per device
             out = moved if isinstance(moved, type(value)) else value
@@ -142,7 +127,12 @@ def move_trainer_to(trainer: Any, device: str | torch.device, reseed: bool | Non
         memo[key] = out
         return out
 
-    move(trainer, trainer, type(trainer).__name__)
+    memo[id(engine)] = engine
+    keep.append(engine)
+    for attr, v in list(vars(engine).items()):
+        new = move(v, engine, attr)
+        if new is not v:
+            setattr(engine, attr, new)
     return reseeded
 
 
@@ -170,48 +160,40 @@ def describe_size(engine: Any) -> str:
 def fall_back_to_cpu(engine: Any, exc: BaseException, during: str = "a training step", rebuild: bool = False) -> Any:
     """Recover from an out-of-memory error raised by engine (at a step boundary, in the training thread).
 
-    On CUDA: free the cache, move everything to the CPU, roll the weights and optimiser states back to the
-    last good snapshot (the failed step may have been partly applied, as after a divergence; the step count
-    goes on), log a "device" event, and keep training. Already on the CPU there is nowhere to go: roll back,
-    pause, and log an "error" event that says what to make smaller. Returns the logged event (or None).
+    On CUDA: free the cache, move everything to the CPU (`engine.to`), roll the weights and optimiser states
+    back to the last good snapshot (`engine.rollback`: the failed step may have been partly applied, as after a
+    divergence; the step count goes on), log a "device" event, and keep training. Already on the CPU there is
+    nowhere to go: roll back, pause, and log an "error" event that says what to make smaller. Returns the
+    logged event.
 
     rebuild: the error came from applying a change that re-initialises the networks (a bigger width, say):
-    the engine's config already holds it, so the networks are built again on the CPU instead of rolled back.
+    the engine's config already holds it, so the networks are built again on the CPU (`engine.rebuild`)
+    instead of rolled back.
     """
-    runs = [e for e in engines(engine) if hasattr(e, "_log") and hasattr(e, "events")]
-    step = int(getattr(engine, "step", 0) or 0)
-    on_cuda = any(getattr(getattr(e, "device", None), "type", "cpu") == "cuda" for e in [engine, *runs])
+    step = int(engine.step)
+    on_cuda = engine.device.type == "cuda"
     del exc  # drop the traceback's frames (and the CUDA tensors they hold) before freeing the cache
     if threading.current_thread() is threading.main_thread():
         gc.collect()  # not from a worker thread: a GUI may own the cycles, and its objects must die in its thread
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     size = describe_size(engine)
-    reseeded = move_trainer_to(engine, "cpu", reseed=True) if on_cuda else []
-    rebuilt = False
-    for e in runs or [engine]:
-        if rebuild and on_cuda and hasattr(e, "_build"):
-            e._build()  # the change had set the config, then failed building: build it, now on the CPU
-            rebuilt = True
-        elif getattr(e, "_good_state", None) is not None and hasattr(e, "_restore_good_state"):
-            e._restore_good_state()
-        if isinstance(getattr(e, "_row", None), dict):
-            e._row = {}  # a partly run step's values
+    reseeded = engine.to("cpu", reseed=True) if on_cuda else []
+    rebuilt = rebuild and on_cuda
+    if rebuilt:
+        engine.rebuild()  # the change had set the config, then failed building: build it, now on the CPU
+    else:
+        engine.rollback()
     if on_cuda:
-        kind = "device"
+        kind = EventKind.DEVICE
         label = (f"CUDA ran out of memory at step {step} ({size}; during {during}); continuing on the CPU. "
                  + ("The change was applied on the CPU (the run restarts at step 0)" if rebuilt
                     else "Rolled back to the last good state")
                  + ("; the random stream restarts from (seed, step), so the run is no longer bit-identical to "
                     "a CUDA run" if reseeded else ""))
     else:
-        kind = "error"
+        kind = EventKind.ERROR
         label = (f"out of memory on the CPU at step {step} ({size}; during {during}): rolled back and paused. "
                  "Lower the batch size or the network width, then press Play")
-        for e in runs or [engine]:
-            e.running = False
-    event = None
-    for e in runs:
-        e._log(kind, label, device="cpu", reseeded=list(reseeded))
-        event = event or e.events[-1]
-    return event
+        engine.running = False
+    return engine.log(kind, label, device="cpu", reseeded=list(reseeded))

@@ -35,7 +35,6 @@ held); the others go on. It is reported per seed (`EnsembleSnapshot.diverged`) a
 
 from __future__ import annotations
 
-import queue
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,8 +45,8 @@ import torch
 from torch import Tensor
 
 from . import steps
-from .commands import Command
 from .config import ConfigError, TrainConfig
+from .devices import move_state
 from .distributions import Distribution, NoisePrior, make_distribution
 from .engine import CommandDrain, GanSteps
 from .ensemble_snapshot import (  # noqa: F401  (collapsed_flags, seed_metrics, metric_samples: re-exported)
@@ -63,8 +62,9 @@ from .live import apply_changes
 from .loop import run_loop
 from .models import build_models
 from .objectives import Objective, get_objective
-from .snapshot import Event, EventKind, History, LazyFields
+from .snapshot import EventKind, History, LazyFields
 from .stacked import FORWARDS, FrozenStack, StackedMLP, _make_optimizer  # noqa: F401  (FrozenStack: re-exported)
+from .state import clone_tree, load_optimizer_state
 from .trainer import HISTORY_KEYS, resolve_device
 
 MAX_SEEDS = 64
@@ -137,15 +137,9 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         self.n_seeds = n_seeds
         self.rng = rng
         self.forward = forward
-        self.events: list[Event] = []
-        self._new_events: list[Event] = []
-        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self.command_log: list[tuple[int, Command]] = []
-        self._scheduled: list[tuple[int, int, Command]] = []
-        self.running = True
-        self.steps_per_sec_limit: float | None = None
+        self._init_commands()
+        self._init_timeline()  # an event records the step it happened at
         self.device, msg = resolve_device(config.device)
-        self.step = 0
         if msg:
             self._log(EventKind.DEVICE, msg)
         self._build()
@@ -179,20 +173,14 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         else:
             self.gens = [torch.Generator(device=dev).manual_seed(cfg.seed * 1_000_003 + 7 * self.n_seeds + 1)]
         self._make_view_batches()
-        self.step = 0
-        self.d_updates = 0
-        self.g_updates = 0
+        self._init_timeline()
         self.noise_sigma = cfg.instance_noise
-        self._rows: list[tuple[int, dict[str, Tensor]]] = []
-        self._row: dict[str, Tensor] = {}
         self._last_metrics: dict[str, Any] = {}
         self._metrics_step = -1
         self.diverged = np.zeros(self.n_seeds, dtype=bool)
         self._held: list[tuple[Tensor, Tensor, Tensor]] = []  # (param, seed indices, values) of frozen seeds
         self._good: dict[tuple, Tensor] | None = None
-        self._rate_t0 = time.perf_counter()
-        self._rate_step0 = 0
-        self._rate = 0.0
+        self._good_step = 0
         self._save_good_state()
 
     def _make_view_batches(self) -> None:
@@ -299,7 +287,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         gnorm = steps.optimizer_step(step.loss, self.opt_d, self.d_params, seeded=True)
         steps.after_d_step(obj, cfg, self.d_params)
         self._hold_frozen()
-        self._row.update(steps.d_row(step, gnorm, obj, seeded=True))
+        self.record(steps.d_row(step, gnorm, obj, seeded=True))
         self.d_updates += 1
 
     def _g_update(self) -> None:
@@ -307,11 +295,10 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         z = self._z(self.config.batch_size)
         raw = self.D(self._noisy(self.G(z))).squeeze(-1)
         loss = steps.g_loss(obj, raw, seeded=True)  # (N,) the objective's G loss per seed
-        self._row["g_grad_norm"] = steps.optimizer_step(loss, self.opt_g, self.g_params, seeded=True,
-                                                        only_params=True)
+        norm = steps.optimizer_step(loss, self.opt_g, self.g_params, seeded=True, only_params=True)
         self._hold_frozen()
         self.g_updates += 1
-        self._row["g_loss"] = loss.detach()
+        self.record({"g_grad_norm": norm, "g_loss": loss.detach()})
 
     def run(self, **kwargs: Any) -> Iterator[EnsembleSnapshot | None]:
         """The live loop (ganviz.core.loop.run_loop). Metrics are deferred by default: they cost ~N times a
@@ -340,22 +327,26 @@ class EnsembleTrainer(CommandDrain, GanSteps):
                 torch._foreach_copy_(list(good.values()), [t.detach() for _, t in items])
         else:
             self._good = {k: t.detach().clone() for k, t in items}
+        self._good_step = self.step
 
     def _seeds_finite(self) -> np.ndarray:
         return steps.finite(self.g_params + self.d_params, seeded=True).cpu().numpy()
 
-    def _rollback(self, bad: np.ndarray) -> None:
-        """Restore the bad seeds' slices (weights and optimiser state) from the last good state and hold
-        their weights there from now on."""
-        idx = torch.as_tensor(np.flatnonzero(bad), device=self.device)
+    @torch.no_grad()
+    def _restore_seeds(self, seeds: np.ndarray) -> None:
+        """Restore these seeds' slices (weights and optimiser state) from the last good state."""
+        idx = torch.as_tensor(np.flatnonzero(seeds), device=self.device)
         good = self._good or {}
-        with torch.no_grad():
-            for key, t in self._state_items():
-                saved = good.get(key)
-                if saved is not None and saved.shape == t.shape:
-                    t.index_copy_(0, idx, saved.index_select(0, idx))
-                else:  # optimiser state that did not exist at the last good state: start it afresh
-                    t.index_fill_(0, idx, 0.0)
+        for key, t in self._state_items():
+            saved = good.get(key)
+            if saved is not None and saved.shape == t.shape:
+                t.index_copy_(0, idx, saved.index_select(0, idx))
+            else:  # optimiser state that did not exist at the last good state: start it afresh
+                t.index_fill_(0, idx, 0.0)
+
+    def _rollback(self, bad: np.ndarray) -> None:
+        """Restore the bad seeds from the last good state and hold their weights there from now on."""
+        self._restore_seeds(bad)
         self.diverged |= bad
         held = torch.as_tensor(np.flatnonzero(self.diverged), device=self.device)
         self._held = [(p, held, p.detach().index_select(0, held).clone()) for p in self.g_params + self.d_params]
@@ -369,10 +360,71 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         for p, idx, vals in self._held:
             p.index_copy_(0, idx, vals)
 
+    # ------------------------------------------------------------------ the engine protocol: devices, rollback, state
+    def to(self, device: str | torch.device, reseed: bool | None = None) -> list[str]:
+        """Move every seed in place (ganviz.core.engine.Engine.to; see core.devices.move_state)."""
+        return move_state(self, device, reseed)
+
+    def rebuild(self) -> None:
+        """Every seed's networks, optimisers and streams afresh from the config (step 0; no event)."""
+        self._build()
+
+    def rollback(self) -> int:
+        """Every seed back to the last good state's weights and optimiser states (frozen seeds stay frozen;
+        the step goes on); returns that state's step."""
+        self._restore_seeds(np.ones(self.n_seeds, dtype=bool))
+        self.discard_partial_step()
+        return self._good_step
+
+    def state_dict(self) -> dict[str, Any]:
+        """Config, N, the stacked weights, optimiser states, counters, every seed's RNG and which seeds are frozen
+        (CPU copies)."""
+        return clone_tree({
+            "config": self.config.to_dict(), "n_seeds": self.n_seeds, "rng_mode": self.rng, "step": int(self.step),
+            "d_updates": int(self.d_updates), "g_updates": int(self.g_updates), "noise_sigma": float(self.noise_sigma),
+            "G": list(self.g_params), "D": list(self.d_params),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "opt_g_kind": type(self.opt_g).__name__, "opt_d_kind": type(self.opt_d).__name__,
+            "rng": [g.get_state() for g in self.gens], "rng_device": self.gens[0].device.type,
+            "diverged": [bool(b) for b in self.diverged],
+        }, "cpu")
+
+    def load_state_dict(self, state: dict[str, Any]) -> bool:
+        """Continue from a state_dict of an ensemble of the same N and rng mode, on this ensemble's device;
+        returns whether the random streams were restored (not when saved on another device type)."""
+        if state["n_seeds"] != self.n_seeds or state["rng_mode"] != self.rng:
+            raise ValueError(f"the state is of {state['n_seeds']} seeds (rng {state['rng_mode']}), this ensemble "
+                             f"has {self.n_seeds} (rng {self.rng})")
+        config = state["config"]
+        config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
+        check_ensemble_config(config, self.n_seeds)
+        self.config = config.replace(device=self.config.device)
+        self._build()
+        with torch.no_grad():
+            for p, v in zip(self.g_params + self.d_params, state["G"] + state["D"], strict=True):
+                if p.shape != v.shape:
+                    raise ValueError(f"a stacked weight has shape {tuple(v.shape)}, the network {tuple(p.shape)}")
+                p.copy_(v)
+        load_optimizer_state(self.opt_g, state["opt_g"], state.get("opt_g_kind"), "G")
+        load_optimizer_state(self.opt_d, state["opt_d"], state.get("opt_d_kind"), "D")
+        rng_ok = state["rng_device"] == self.gens[0].device.type and len(state["rng"]) == len(self.gens)
+        if rng_ok:
+            for g, st in zip(self.gens, state["rng"], strict=True):
+                g.set_state(st)
+        self.step = int(state["step"])
+        self.d_updates, self.g_updates = int(state["d_updates"]), int(state["g_updates"])
+        self.noise_sigma = float(state["noise_sigma"])
+        self.diverged = np.array(state["diverged"], dtype=bool)
+        held = torch.as_tensor(np.flatnonzero(self.diverged), device=self.device)
+        self._held = [(p, held, p.detach().index_select(0, held).clone()) for p in self.g_params + self.d_params
+                      ] if self.diverged.any() else []
+        self._save_good_state()
+        return rng_ok
+
     # ------------------------------------------------------------------ snapshots
     def _collect_history(self) -> tuple[History, np.ndarray]:
         """Per-step rows (rows, N) since the last snapshot, and which seeds' values are all finite."""
-        rows, self._rows = self._rows, []
+        rows = self.take_rows()
         n = len(rows)
         steps = np.fromiter((s for s, _ in rows), dtype=np.int64, count=n)
         table = np.full((n, len(HISTORY_KEYS), self.n_seeds), np.nan)
@@ -418,14 +470,14 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         frozen = self.G.frozen() if (with_fields or deferred) else None
         view = LazyFields(_EnsembleView(frozen, self.z_fixed)) if with_fields and frozen is not None else None
         job = MetricsJob(self.config, frozen, self.device, self.step) if deferred and frozen is not None else None
-        events, self._new_events = tuple(self._new_events), []
+        events = self.take_new_events()
         snap = EnsembleSnapshot(
             step=self.step, d_updates=self.d_updates, g_updates=self.g_updates, seeds=self.seeds,
             objective=self.objective.name, dim=self.dim, data=self.config.data, history=history,
             metrics=dict(self._last_metrics), metrics_step=self._metrics_step, events=events,
             diverged=self.diverged.copy(), real=self._x_view_host,
             bounds=tuple(float(b) for b in self.data.bounds), modes=self.data.modes, mode_std=self.data.mode_std,
-            steps_per_sec=self._rate, device=str(self.device), running=self.running, wall_time=time.time(),
+            steps_per_sec=self.steps_per_sec, device=str(self.device), running=self.running, wall_time=time.time(),
             config=self.config, lazy=view, pending_metrics=job,
         )
         return snap if lazy else snap.materialized()

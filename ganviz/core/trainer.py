@@ -16,8 +16,6 @@ Host syncs (.item(), .cpu()) happen only in snapshot(), never per step.
 from __future__ import annotations
 
 import copy
-import math
-import queue
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -29,18 +27,21 @@ from torch import Tensor
 from torch.func import functional_call
 
 from . import steps
-from .commands import Command
 from .config import TrainConfig
+from .devices import move_state
 from .distributions import Distribution, NoisePrior, make_distribution
 from .eager_optim import SGD, Adam, RMSprop
 from .engine import CommandDrain, GanSteps
 from .fields import ViewState, compute_metrics
+from .guard import CALM_EVENTS, SANE_PATIENCE, SANE_WINDOWS, peaks_in_range, window_peaks
 from .live import apply_changes
 from .loop import run_loop
 from .models import FrozenMLP, build_models
 from .objectives import Objective, get_objective
 from .regularizers import add_instance_noise
-from .snapshot import Event, History, LazyFields, Snapshot
+from .snapshot import History, LazyFields, Snapshot
+from .state import clone_tree, load_optimizer_state
+from .unrolled import unrolled_optimizer_state, unrolled_optimizer_step
 
 _EMPTY1 = np.zeros(0, dtype=np.float32)
 _EMPTY2 = np.zeros((0, 1), dtype=np.float32)
@@ -53,37 +54,6 @@ IMAGE_SNAPSHOT_INTERVAL = 0.15
 IMAGE_METRICS_INTERVAL = 2.0
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real_term", "d_fake_term", "d_penalty", "g_grad_norm", "d_grad_norm",
                 "d_real_mean", "d_fake_mean")
-
-
-# The divergence guard keeps the last state whose snapshot window was finite *and* sane: every loss and gradient
-# norm within SANE_FACTOR of its recent peaks (or under a floor that ordinary values never reach). A finite state
-# taken while a blow-up was already under way was kept before, and the run diverged again at once after the rollback.
-SANE_FLOORS = {"d_loss": 10.0, "g_loss": 10.0, "d_grad_norm": 100.0, "g_grad_norm": 100.0}
-SANE_FACTOR = 10.0
-SANE_WINDOWS = 20  # the recent windows whose median peaks are the reference
-SANE_PATIENCE = 100  # consecutive out-of-range windows (~5 s) after which their range is the new normal
-CALM_EVENTS = frozenset({"run", "diverged", "checkpoint", "device", "error"})  # others may change the scale
-
-
-def window_peaks(history: History) -> dict[str, float]:
-    """The largest magnitude of each guarded value in one snapshot's history."""
-    out: dict[str, float] = {}
-    for key in SANE_FLOORS:
-        v = history.values.get(key)
-        if v is not None and v.size and np.isfinite(v).any():
-            out[key] = float(np.nanmax(np.abs(v)))
-    return out
-
-
-def peaks_in_range(peaks: dict[str, float], recent: Any) -> bool:
-    """Whether a window's peaks are within SANE_FACTOR of the median of the recent windows' (or under the floors)."""
-    for key, value in peaks.items():
-        if value <= SANE_FLOORS[key]:
-            continue
-        ref = [p[key] for p in recent if key in p]
-        if len(ref) < 3 or value > SANE_FACTOR * max(float(np.median(ref)), SANE_FLOORS[key] / SANE_FACTOR):
-            return False
-    return True
 
 
 class DivergenceError(RuntimeError):
@@ -111,62 +81,6 @@ def _make_optimizer(name: str, params: Any, lr: float, cfg: TrainConfig) -> torc
     raise ValueError(f"unknown optimiser {name!r}")
 
 
-_SQRT_FLOOR = 1e-30  # v is clamped here inside unrolled square roots: sqrt'(0) = inf would turn 0 * inf into NaN
-
-
-def unrolled_optimizer_state(opt: torch.optim.Optimizer, params: dict[str, Tensor]) -> dict[str, dict[str, Any]]:
-    """Detached copies of opt's per-parameter state (zeros / step 0 where it has not stepped yet)."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, p in params.items():
-        st = opt.state.get(p, {})
-        if isinstance(opt, torch.optim.Adam):
-            out[name] = {"step": int(st["step"]) if "step" in st else 0,
-                         "m": st["exp_avg"].detach() if "exp_avg" in st else torch.zeros_like(p),
-                         "v": st["exp_avg_sq"].detach() if "exp_avg_sq" in st else torch.zeros_like(p)}
-        elif isinstance(opt, torch.optim.RMSprop):
-            out[name] = {"sq": st["square_avg"].detach() if "square_avg" in st else torch.zeros_like(p)}
-        else:
-            buf = st.get("momentum_buffer")
-            out[name] = {"buf": None if buf is None else buf.detach()}
-    return out
-
-
-def unrolled_optimizer_step(opt: torch.optim.Optimizer, params: dict[str, Tensor], grads: dict[str, Tensor],
-                            state: dict[str, dict[str, Any]]) -> tuple[dict[str, Tensor], dict[str, dict[str, Any]]]:
-    """One differentiable update of the kind `opt` makes (pure: new params and state are returned).
-
-    Adam (torch's formula, no weight decay): m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
-    p -= lr/(1-b1^t) * m / (sqrt(v/(1-b2^t)) + eps). SGD: buf = mu buf + g (buf = g at the first step),
-    p -= lr buf. RMSProp: s = a s + (1-a) g^2, p -= lr g / (sqrt(s) + eps). Hyper-parameters are read
-    from opt's first param group, so live learning-rate and beta changes apply.
-    """
-    group = opt.param_groups[0]
-    lr = float(group["lr"])
-    new_p: dict[str, Tensor] = {}
-    new_s: dict[str, dict[str, Any]] = {}
-    for name, p in params.items():
-        g, st = grads[name], state[name]
-        if isinstance(opt, torch.optim.Adam):
-            b1, b2 = group["betas"]
-            t = st["step"] + 1
-            m = b1 * st["m"] + (1 - b1) * g
-            v = b2 * st["v"] + (1 - b2) * g * g
-            denom = torch.sqrt(v.clamp_min(_SQRT_FLOOR)) / math.sqrt(1 - b2 ** t) + group["eps"]
-            new_p[name] = p - (lr / (1 - b1 ** t)) * m / denom
-            new_s[name] = {"step": t, "m": m, "v": v}
-        elif isinstance(opt, torch.optim.RMSprop):
-            a = group["alpha"]
-            sq = a * st["sq"] + (1 - a) * g * g
-            new_p[name] = p - lr * g / (torch.sqrt(sq.clamp_min(_SQRT_FLOOR)) + group["eps"])
-            new_s[name] = {"sq": sq}
-        else:
-            mu = group.get("momentum", 0.0)
-            buf = g if (mu == 0 or st["buf"] is None) else mu * st["buf"] + g
-            new_p[name] = p - lr * buf
-            new_s[name] = {"buf": buf if mu else None}
-    return new_p, new_s
-
-
 class Trainer(CommandDrain, GanSteps):
     """Owns data, networks, optimisers and the event log of one run."""
 
@@ -174,13 +88,7 @@ class Trainer(CommandDrain, GanSteps):
         config = config or TrainConfig()
         config.validate()
         self.config = config
-        self.events: list[Event] = []  # the complete log of live changes
-        self._new_events: list[Event] = []  # since the last snapshot
-        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self.command_log: list[tuple[int, Command]] = []  # (step applied at, command): replays the session
-        self._scheduled: list[tuple[int, int, Command]] = []  # heap of (step, order, command)
-        self.running = True
-        self.steps_per_sec_limit: float | None = None
+        self._init_commands()
         self.device, msg = resolve_device(config.device)
         self._build(reset_events=False)
         if msg:  # after _build: an event records the step it happened at
@@ -217,21 +125,14 @@ class Trainer(CommandDrain, GanSteps):
         if self.is_image:  # drawn last, so the toy data's fixed batches are unchanged
             from .images.views import INTERP_ROWS
             self.z_interp = self.prior.sample(2 * INTERP_ROWS, view_gen, self.device)  # interpolation ends
-        self.step = 0
-        self.d_updates = 0
-        self.g_updates = 0
+        self._init_timeline()
         self.noise_sigma = cfg.instance_noise
-        self._rows: list[tuple[int, dict[str, Tensor]]] = []
-        self._row: dict[str, Tensor] = {}
         self._last_metrics: dict[str, float] = {}
         self._metrics_step = -1
         self._mode_counts: np.ndarray | None = None
         self._good_state: dict[str, Any] | None = None
         self._recent_peaks: deque[dict[str, float]] = deque(maxlen=SANE_WINDOWS)
         self._out_of_range = 0  # consecutive finite windows not kept as the good state
-        self._rate_t0 = time.perf_counter()
-        self._rate_step0 = 0
-        self._rate = 0.0
         self._save_good_state()
 
     @property
@@ -330,7 +231,7 @@ class Trainer(CommandDrain, GanSteps):
         gnorm = steps.optimizer_step(step.loss, self.opt_d, self.d_params)
         steps.after_d_step(obj, cfg, self.d_params)
         self.d_updates += 1
-        self._row.update(steps.d_row(step, gnorm, obj))
+        self.record(steps.d_row(step, gnorm, obj))
 
     def _eps(self, n: int, gen: torch.Generator) -> Tensor:
         """The WGAN-GP penalty's mixing weights for a batch of n, drawn after the batch and its noise."""
@@ -342,9 +243,9 @@ class Trainer(CommandDrain, GanSteps):
         if not self.learned_generator:
             return  # a fixed generator does not train
         loss = self.unrolled_g_loss(self.gen) if self.config.unroll > 0 else self._g_loss()
-        self._row["g_grad_norm"] = steps.optimizer_step(loss, self.opt_g, self.g_params, only_params=True)
+        norm = steps.optimizer_step(loss, self.opt_g, self.g_params, only_params=True)
         self.g_updates += 1
-        self._row["g_loss"] = loss.detach()
+        self.record({"g_grad_norm": norm, "g_loss": loss.detach()})
 
     def _g_loss(self) -> Tensor:
         """G's loss on a fresh batch against the current D."""
@@ -424,10 +325,59 @@ class Trainer(CommandDrain, GanSteps):
     def _weights_finite(self) -> bool:
         return bool(steps.finite(self.g_params + self.d_params))
 
+    # ------------------------------------------------------------------ the engine protocol: devices, rollback, state
+    def to(self, device: str | torch.device, reseed: bool | None = None) -> list[str]:
+        """Move the run in place (ganviz.core.engine.Engine.to; every tensor attribute, see core.devices)."""
+        return move_state(self, device, reseed)
+
+    def rebuild(self) -> None:
+        """Networks, optimisers and streams afresh from the config (step 0; no event)."""
+        self._build()
+
+    def rollback(self) -> int:
+        """Back to the last good state's weights and optimiser states (the step goes on); returns its step."""
+        assert self._good_state is not None
+        self._restore_good_state()
+        self.discard_partial_step()
+        return int(self._good_state["step"])
+
+    def state_dict(self) -> dict[str, Any]:
+        """The run's config, weights, optimiser states, counters and training RNG (CPU copies; the checkpoint
+        format's entries)."""
+        return clone_tree({
+            "config": self.config.to_dict(), "step": int(self.step), "d_updates": int(self.d_updates),
+            "g_updates": int(self.g_updates), "noise_sigma": float(self.noise_sigma),
+            "G": self.G.state_dict(), "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "opt_g_kind": type(self.opt_g).__name__, "opt_d_kind": type(self.opt_d).__name__,
+            "rng": self.gen.get_state(), "rng_device": self.gen.device.type,
+        }, "cpu")
+
+    def load_state_dict(self, state: dict[str, Any]) -> bool:
+        """Continue from a state_dict (config: a TrainConfig or its dict) on this run's device; returns whether
+        the training RNG was restored (not when it was saved on another device type). Raises ValueError (or
+        RuntimeError from torch) when the state does not fit its config; then call rebuild() or load again."""
+        config = state["config"]
+        config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
+        self.config = config.replace(device=self.config.device)
+        self._build()  # networks, optimisers of the config's kinds, generators, empty history
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        load_optimizer_state(self.opt_g, state["opt_g"], state.get("opt_g_kind"), "G")
+        load_optimizer_state(self.opt_d, state["opt_d"], state.get("opt_d_kind"), "D")
+        rng_ok = state["rng_device"] == self.gen.device.type
+        if rng_ok:
+            self.gen.set_state(state["rng"])
+        self.step = int(state["step"])
+        self.d_updates, self.g_updates = int(state["d_updates"]), int(state["g_updates"])
+        self.noise_sigma = float(state["noise_sigma"])
+        self._save_good_state()
+        return rng_ok
+
     # ------------------------------------------------------------------ snapshots
     def _collect_history(self) -> tuple[History, bool]:
         """Per-step rows since the last snapshot, and whether every recorded value is finite."""
-        rows, self._rows = self._rows, []
+        rows = self.take_rows()
         n = len(rows)
         steps = np.fromiter((s for s, _ in rows), dtype=np.int64, count=n)
         flat: list[Tensor] = []
@@ -483,14 +433,14 @@ class Trainer(CommandDrain, GanSteps):
         metrics there too; until materialised, such a snapshot carries the previous metrics.
         """
         history, finite = self._collect_history()
-        if any(e.kind not in CALM_EVENTS for e in self._new_events):  # a change may set a new scale
+        if any(e.kind not in CALM_EVENTS for e in self.new_events()):  # a change may set a new scale
             self._recent_peaks.clear()
             self._out_of_range = 0
         diverged = not finite or not self._weights_finite()
         if diverged:
             assert self._good_state is not None
-            good_step, skipped = self._good_state["step"], self._out_of_range
-            self._restore_good_state()
+            skipped = self._out_of_range
+            good_step = self.rollback()
             self.running = False
             self._out_of_range = 0
             back = max(0, self.step - good_step)
@@ -516,7 +466,7 @@ class Trainer(CommandDrain, GanSteps):
         view = None
         if with_fields or deferred:
             view = LazyFields(self._frozen_view(self.step if deferred else None, with_views=with_fields))
-        events, self._new_events = tuple(self._new_events), []
+        events = self.take_new_events()
         snap = Snapshot(
             step=self.step, d_updates=self.d_updates, g_updates=self.g_updates,
             objective=self.objective.name, dim=self.dim, data=self.config.data,
@@ -524,7 +474,7 @@ class Trainer(CommandDrain, GanSteps):
             history=history, metrics=dict(self._last_metrics), metrics_step=self._metrics_step,
             events=events, lazy=view,
             bounds=tuple(float(b) for b in self.data.bounds), modes=self.data.modes,
-            steps_per_sec=self._rate, device=str(self.device), running=self.running, wall_time=time.time(),
+            steps_per_sec=self.steps_per_sec, device=str(self.device), running=self.running, wall_time=time.time(),
             config=self.config, speed_limit=float(self.steps_per_sec_limit or 0.0),
         )
         return snap if lazy else snap.materialized()
