@@ -2,7 +2,8 @@
 
 - No module under ganviz/ is longer than MAX_LINES lines.
 - No cycle among the imports a module runs when it is imported (top level, inside if/try/with and class
-  bodies; not those inside functions, which run later, nor `if TYPE_CHECKING:` blocks). Found with `ast`.
+  bodies; not those inside functions, which run later, nor `if TYPE_CHECKING:` / `if __name__ == "__main__":`
+  blocks). Found with `ast`.
 - import-linter's contracts in pyproject.toml hold: cli > qt > export | sweep > core > resources, and the core
   imports no Qt (every import counts there, lazy ones too). .ci/run also runs `lint-imports`.
 See docs/ARCHITECTURE.md.
@@ -33,7 +34,10 @@ def module_name(path: Path, package_dir: Path) -> str:
     return ".".join(parts)
 
 
-def _is_type_checking(test: ast.expr) -> bool:
+def _skipped_on_import(test: ast.expr) -> bool:
+    """`if TYPE_CHECKING:` and `if __name__ == "__main__":` blocks do not run when the module is imported."""
+    if isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__":
+        return any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
@@ -44,7 +48,7 @@ def _import_time_imports(body: list[ast.stmt]):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
         elif isinstance(node, ast.If):
-            if not _is_type_checking(node.test):
+            if not _skipped_on_import(node.test):
                 yield from _import_time_imports(node.body)
             yield from _import_time_imports(node.orelse)
         elif isinstance(node, ast.Try):
@@ -137,14 +141,15 @@ def test_no_import_cycle_at_module_level():
 
 def test_the_cycle_finder_finds_cycles(tmp_path):
     """The two checks above can fail: a package with a cycle through `from . import`, one through a relative
-    `from ..x import`, and an import under TYPE_CHECKING or inside a function that is no cycle."""
+    `from ..x import`, and imports under TYPE_CHECKING, `__main__` or inside a function that make no cycle."""
     pkg = tmp_path / "pkg"
     (pkg / "sub").mkdir(parents=True)
     files = {
         "__init__.py": "",
         "a.py": "from . import b\n",
         "b.py": "import pkg.a\n",
-        "c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .d import D\n",
+        "c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .d import D\n"
+                "if __name__ == '__main__':\n    from . import d\n",
         "d.py": "from .c import TYPE_CHECKING\ndef f():\n    from . import c\n",
         "sub/__init__.py": "",
         "sub/e.py": "try:\n    from ..f import g\nexcept ImportError:\n    g = None\n",
