@@ -29,8 +29,10 @@ import time
 import traceback
 from typing import Any
 
+from . import messages as M
 from .commands import Command
 from .config import TrainConfig
+from .messages import REQUESTS
 from .snapshot import EventKind, Snapshot
 
 PIPE_BYTES = 1 << 20  # snapshot pipe size asked for (Linux's default cap for unprivileged processes)
@@ -104,12 +106,12 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
     def heartbeat() -> None:  # a thread: it beats during a slow step (torch releases the GIL), not when stopped
         while not finished.wait(HEARTBEAT):
             try:
-                send(("beat", None))
+                send(M.Beat())
             except (OSError, ValueError):  # the parent has gone or closed the pipe
                 return
 
     try:
-        send(("beat", None))  # the parent hears from the child before torch is imported
+        send(M.Beat())  # the parent hears from the child before torch is imported
     except (OSError, ValueError):
         return  # the parent has gone already
     threading.Thread(target=heartbeat, name="ganviz-heartbeat", daemon=True).start()
@@ -117,24 +119,23 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
 
     def drain() -> None:
         while cmd_conn.poll():
-            kind, payload = cmd_conn.recv()
-            if kind == "cmd":
-                trainer.submit(payload)
-            elif kind == "schedule":
-                trainer.schedule(*payload)
-            elif kind == "ready":
-                state["credits"] = min(IN_FLIGHT, state["credits"] + 1)
-            elif kind == "stop":
-                state["stop"] = True
-            elif kind == "go":
-                state["go"] = True
-            elif kind in REQUESTS:  # answered at this step boundary, on the snapshot pipe
-                req_id, arg = payload
-                try:
-                    reply = (req_id, True, _answer(trainer, kind, arg, config))
-                except Exception as exc:  # the run goes on; the parent shows the message
-                    reply = (req_id, False, str(exc) or type(exc).__name__)
-                send(("reply", reply))
+            match cmd_conn.recv():
+                case M.Submit(command=command):
+                    trainer.submit(command)
+                case M.Schedule(step=step, command=command):
+                    trainer.schedule(step, command)
+                case M.FrameDone():
+                    state["credits"] = min(IN_FLIGHT, state["credits"] + 1)
+                case M.Stop():
+                    state["stop"] = True
+                case M.Go():
+                    state["go"] = True
+                case M.Request(kind=kind, req_id=req_id, arg=arg):  # answered at this step boundary
+                    try:
+                        reply = M.Reply(req_id, True, _answer(trainer, kind, arg, config))
+                    except Exception as exc:  # the run goes on; the parent shows the message
+                        reply = M.Reply(req_id, False, str(exc) or type(exc).__name__)
+                    send(reply)
 
     def ready() -> bool:
         drain()
@@ -174,12 +175,12 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
             # a plain pickle, tensors inline (~0.3 MB a run): torch's multiprocessing pickler would move each
             # tensor to shared memory and pass its descriptor over a socket, served by a thread of this
             # process: measured 3.0-3.3 ms of this process's CPU per snapshot against 1.1-1.3 ms
-            send(("snapshot", snap))
+            send(M.SnapshotReady(snap))
     except (KeyboardInterrupt, BrokenPipeError, EOFError):
         pass
     except Exception as exc:  # report, then exit: the parent keeps the window and the history
         with contextlib.suppress(BrokenPipeError, OSError, ValueError, pickle.PicklingError):
-            send(("error", (error_summary(exc), traceback.format_exc(limit=6))))
+            send(M.Failed(error_summary(exc), traceback.format_exc(limit=6)))
     finally:
         finished.set()
         if hasattr(trainer, "close"):
@@ -220,15 +221,15 @@ def first_frame(snap: Any) -> Any:
     return snap.materialized()
 
 
-# Requests the parent may send with `TrainerProcess.request`; the child answers each with ("reply", (id, ok,
-# result)) on the snapshot pipe, at a step boundary. Added for ganviz.export (sessions and checkpoints):
+# Requests the parent may send with `TrainerProcess.request` (messages.REQUESTS); the child answers each with a
+# messages.Reply(req_id, ok, result) on the snapshot pipe, at a step boundary. Added for ganviz.export (sessions
+# and checkpoints):
 #   "command_log"     -> {"config": the config the child's trainer was built with, "command_log": [(step,
 #                         Command)], "events": the reset events, "step": current step}
 #   "save_checkpoint" -> the child writes a checkpoint to the path given (ganviz.core.checkpoint) and logs a
 #                        "checkpoint" event; result {"path", "step"}
 #   "load_checkpoint" -> the child loads one (the run continues from it; a "reset" event marks it); result
 #                        {"step", "config"}
-REQUESTS = ("command_log", "save_checkpoint", "load_checkpoint")
 
 
 def _answer(trainer: Any, kind: str, arg: Any, initial_config: TrainConfig) -> Any:
@@ -358,22 +359,22 @@ class TrainerProcess:
         for conn in [*self._child_ends, *(link.conn for link in self._links)]:
             conn.close()  # the parent keeps only its own ends, so EOF is seen if a child dies
 
-    def _send(self, kind: str, payload: Any = None) -> None:
+    def _send(self, message: Any) -> None:
         with self._lock, contextlib.suppress(BrokenPipeError, OSError):
-            self._cmd.send((kind, payload))
+            self._cmd.send(message)
 
     def submit(self, command: Command) -> None:
-        self._send("cmd", command)
+        self._send(M.Submit(command))
 
     def schedule(self, step: int, command: Command) -> None:
-        self._send("schedule", (step, command))
+        self._send(M.Schedule(step, command))
 
     def frame_done(self) -> None:
-        self._send("ready")
+        self._send(M.FrameDone())
 
     def release(self) -> None:
         """Let a child started with hold=True train (commands sent before this apply first); else no effect."""
-        self._send("go")
+        self._send(M.Go())
 
     def receive(self, timeout: float) -> Snapshot | None:
         """The next snapshot, or None if none arrived within timeout (or a heartbeat did). Raises ChildFailed if
@@ -389,7 +390,7 @@ class TrainerProcess:
         try:
             if not self._snaps.poll(timeout):
                 return None
-            kind, payload = self._snaps.recv()
+            message = self._snaps.recv()
         except (EOFError, OSError, pickle.UnpicklingError, ValueError) as e:
             self.process.join(3.0)  # a closed pipe: the child is ending (torch's teardown); its exit code tells how
             code = self.process.exitcode
@@ -399,18 +400,20 @@ class TrainerProcess:
                                   "it was still running and has been told to stop.", details) from None
             raise ChildFailed(f"The training process {describe_exit(code)}.", details, code) from None
         self.last_heard = time.monotonic()
-        if kind == "beat":
-            return None
-        if kind == "error":
-            summary, details = payload if isinstance(payload, tuple) else (str(payload), "")
-            raise ChildFailed(f"Training stopped with an error: {summary}", details)
-        if kind == "reply":
-            req_id, ok, result = payload
-            with self._reply_ready:
-                self._replies[req_id] = (ok, result)
-                self._reply_ready.notify_all()
-            return None
-        return payload
+        match message:
+            case M.SnapshotReady(snapshot=snapshot):
+                return snapshot
+            case M.Beat():
+                return None
+            case M.Failed(summary=summary, details=details):
+                raise ChildFailed(f"Training stopped with an error: {summary}", details)
+            case M.Reply(req_id=req_id, ok=ok, result=result):
+                with self._reply_ready:
+                    self._replies[req_id] = (ok, result)
+                    self._reply_ready.notify_all()
+                return None
+        raise ChildFailed("The training process sent a message this window does not know "
+                          f"({type(message).__name__}); it has been told to stop.")
 
     def request(self, kind: str, arg: Any = None, timeout: float = 10.0) -> Any:
         """Ask the child (see REQUESTS) and wait for its answer; RequestError if it failed or timed out.
@@ -427,7 +430,7 @@ class TrainerProcess:
         with self._reply_ready:
             self._next_request += 1
             req_id = self._next_request
-        self._send(kind, (req_id, arg))
+        self._send(M.Request(kind, req_id, arg))
         deadline = time.monotonic() + timeout
         while True:
             with self._reply_ready:
@@ -483,7 +486,7 @@ class TrainerProcess:
         """Ask the child to stop, wait, and terminate it if it has not ended in time."""
         if self.process.pid is None:
             return True
-        self._send("stop")
+        self._send(M.Stop())
         share = 0.6 if self._shards else 0.7
         if process_state(self.process.pid) not in ("T", "t"):  # stopped (SIGSTOP): it cannot stop by itself
             self.process.join(timeout * share)

@@ -1,0 +1,147 @@
+"""The messages on ganviz's two pipes, as frozen dataclasses instead of string opcodes. No Qt, no torch.
+
+The training child's pipes (core.process): the parent sends `Submit`, `Schedule`, `FrameDone`, `Go`, `Stop` and
+`Request` on the command pipe; the child answers on the snapshot pipe with `Beat`, `SnapshotReady`, `Reply` and
+`Failed`.
+
+A comparison's shard pipe (core.compare): the coordinator sends `Iterate`, `Manual`, `Apply`, `Snap`,
+`SetShardRunning` and `Stop`; the shard answers `Ready`, `Snaps` and `Failed`.
+
+Both ends match on the class (`match msg: case Submit(command=c): ...`), so a misspelt opcode is a NameError at
+import, not a message silently ignored at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .commands import Command
+
+# ---------------------------------------------------------------------------- parent -> training child
+
+
+@dataclass(frozen=True)
+class Submit:
+    """Queue a command for the trainer's next step boundary."""
+
+    command: Command
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Apply a command when the trainer reaches `step`."""
+
+    step: int
+    command: Command
+
+
+@dataclass(frozen=True)
+class FrameDone:
+    """The parent has drawn a snapshot: the child may send one more (a credit)."""
+
+
+@dataclass(frozen=True)
+class Go:
+    """A child started with hold=True may train now."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End: the training child (or a shard) stops at its next step boundary."""
+
+
+REQUESTS = ("command_log", "save_checkpoint", "load_checkpoint")  # what a Request may ask (core.process)
+
+
+@dataclass(frozen=True)
+class Request:
+    """Ask the child something, answered at a step boundary with a Reply carrying the same req_id."""
+
+    kind: str  # one of REQUESTS
+    req_id: int
+    arg: Any = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in REQUESTS:
+            raise ValueError(f"unknown request {self.kind!r}; known: {', '.join(REQUESTS)}")
+
+
+# ---------------------------------------------------------------------------- training child -> parent
+
+
+@dataclass(frozen=True)
+class Beat:
+    """The child is alive (sent by a thread every HEARTBEAT seconds, also during a slow step)."""
+
+
+@dataclass(frozen=True)
+class SnapshotReady:
+    """A snapshot (its lazy fields ready to cross the process boundary)."""
+
+    snapshot: Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to Request req_id: ok and its result, or not ok and the error message."""
+
+    req_id: int
+    ok: bool
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The child (or a shard) stopped with an error: a one-line summary and the traceback."""
+
+    summary: str
+    details: str = ""
+
+
+# ---------------------------------------------------------------------------- coordinator <-> shard
+
+
+@dataclass(frozen=True)
+class Iterate:
+    """One training iteration of every run in the shard."""
+
+
+@dataclass(frozen=True)
+class Manual:
+    """One manual step (StepD / StepG / StepBoth) of every run in the shard."""
+
+    command: Command
+
+
+@dataclass(frozen=True)
+class Apply:
+    """Settings for the shard's runs, (run index in the shard, command) each, applied now."""
+
+    commands: tuple[tuple[int, Command], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Take snapshots (Trainer.snapshot keyword arguments) and send them back as Snaps."""
+
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetShardRunning:
+    """Play or pause the shard's runs."""
+
+    running: bool
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The shard has built its runs."""
+
+
+@dataclass(frozen=True)
+class Snaps:
+    """The shard's snapshots: (running, pickled Snapshot bytes) per run, forwarded undecoded."""
+
+    blobs: tuple[tuple[bool, bytes], ...]

@@ -1,0 +1,91 @@
+"""Frozen message types on both pipes (core.messages): the training child's and a comparison shard's."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import pickle
+import threading
+import types
+
+import pytest
+
+from ganviz.core import messages as M
+from ganviz.core.commands import SetObjective, StepBoth
+from ganviz.core.config import TrainConfig
+from ganviz.core.process import ChildFailed, TrainerProcess
+
+ALL = [M.Submit(SetObjective("hinge")), M.Schedule(5, SetObjective("wgan")), M.FrameDone(), M.Go(), M.Stop(),
+       M.Request("command_log", 3, None), M.Beat(), M.SnapshotReady("snap"), M.Reply(3, True, {"step": 1}),
+       M.Failed("boom (ValueError)", "Traceback ..."), M.Iterate(), M.Manual(StepBoth()),
+       M.Apply(((0, SetObjective("ns")),)), M.Snap({"with_metrics": False}), M.SetShardRunning(False), M.Ready(),
+       M.Snaps(((True, b"x"),))]
+
+
+def test_every_message_class_is_covered():
+    classes = {c for c in vars(M).values() if isinstance(c, type) and dataclasses.is_dataclass(c)
+               and c.__module__ == M.__name__}
+    assert classes == {type(m) for m in ALL}
+
+
+@pytest.mark.parametrize("message", ALL, ids=lambda m: type(m).__name__)
+def test_messages_are_frozen_and_pickle(message):
+    back = pickle.loads(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    assert type(back) is type(message)
+    if not isinstance(message, M.Manual):  # manual steps are never equal to each other
+        assert back == message
+    for f in dataclasses.fields(message):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(message, f.name, None)
+
+
+def test_a_request_names_a_known_kind():
+    with pytest.raises(ValueError, match="unknown request 'format_disk'"):
+        M.Request("format_disk", 1)
+
+
+def test_the_parent_reads_each_kind_of_message_from_the_child():
+    proc = TrainerProcess(TrainConfig())  # not started: only its snapshot pipe is used
+    reader, writer = mp.Pipe(duplex=False)
+    proc._snaps = reader
+    writer.send(M.Beat())
+    assert proc.receive(1.0) is None and proc.last_heard is not None
+    writer.send(M.SnapshotReady("a snapshot"))
+    assert proc.receive(1.0) == "a snapshot"
+    writer.send(M.Reply(7, False, "no such file"))
+    assert proc.receive(1.0) is None and proc._replies[7] == (False, "no such file")
+    writer.send(M.Failed("disk on fire (OSError)", "Traceback: ..."))
+    with pytest.raises(ChildFailed, match="Training stopped with an error: disk on fire") as info:
+        proc.receive(1.0)
+    assert info.value.details == "Traceback: ..."
+    writer.send(("snapshot", "an old tuple"))
+    with pytest.raises(ChildFailed, match="does not know"):
+        proc.receive(1.0)
+
+
+def test_a_shard_speaks_the_message_types():
+    from ganviz.core.compare import _shard_main
+
+    tiny = TrainConfig(g_width=8, d_width=8, g_depth=1, d_depth=1, batch_size=16, n_view=32, kde_samples=256)
+    mine, theirs = mp.Pipe()
+    progress = types.SimpleNamespace(value=0)
+    t = threading.Thread(target=_shard_main, args=([tiny, tiny.replace(objective="hinge")], theirs, progress, 1))
+    t.start()
+    try:
+        assert mine.poll(60) and isinstance(mine.recv(), M.Ready)
+        mine.send(M.Iterate())
+        mine.send(M.Apply(((1, SetObjective("lsgan")),)))
+        mine.send(M.Manual(StepBoth()))
+        mine.send(M.Snap({"with_metrics": False, "with_fields": False}))
+        assert mine.poll(60)
+        reply = mine.recv()
+        assert isinstance(reply, M.Snaps) and len(reply.blobs) == 2
+        snaps = [pickle.loads(b) for _, b in reply.blobs]
+        assert [s.step for s in snaps] == [2, 2] and progress.value == 2
+        assert [s.config.objective for s in snaps] == ["ns", "lsgan"]
+        mine.send(M.Stop())
+        t.join(30)
+        assert not t.is_alive()
+    finally:
+        mine.close()
+        t.join(5)
