@@ -23,16 +23,16 @@ import dataclasses
 import multiprocessing as mp
 import os
 import pickle
-import queue
 import time
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .commands import MANUAL, Command, Reset, SetRunning, SetSpeed
+from . import messages as msg
+from .commands import MANUAL, ClearSchedule, Command, Reset, SetRunning, SetSpeed
 from .config import TrainConfig
-from .engine import Stepper, drain_due, push_scheduled
+from .engine import CommandInbox, Stepper, check_device, unchanged_on_error
 from .loop import run_loop
 from .snapshot import Event, Snapshot
 from .trainer import Trainer
@@ -158,10 +158,10 @@ class _LocalGroup:
             r.running = running
 
     def has_news(self) -> bool:
-        return any(r._new_events for r in self.runs)
+        return any(r.has_news() for r in self.runs)
 
     def has_unsent_rows(self) -> bool:
-        return any(r._rows for r in self.runs)
+        return any(r.has_unsent_rows() for r in self.runs)
 
 
 def _shard_main(configs: list[TrainConfig], conn: Any, progress: Any, threads: int) -> None:
@@ -171,42 +171,42 @@ def _shard_main(configs: list[TrainConfig], conn: Any, progress: Any, threads: i
     torch.set_num_threads(max(1, threads))
     try:
         group = _LocalGroup(configs)
-        conn.send(("ready", None))
+        conn.send(msg.Ready())
         done = 0
         while True:
-            op, arg = conn.recv()
-            if op == "it":
-                group.iteration()
-            elif op == "apply":
-                for i, cmd in arg:
-                    group.submit(i, cmd)
-                group.apply()
-                continue
-            elif op == "manual":
-                group.manual(arg)
-            elif op == "snap":
-                group.request_snapshots(arg)
-                snaps = group.snapshots()
-                for s in snaps:
-                    s.prepare_transfer()
-                # plain pickles (the tensors' bytes inline, about 0.3 MB a run): torch's multiprocessing
-                # pickler would put every tensor in shared memory and pass one descriptor per tensor over a
-                # socket, which measured 5x slower per snapshot. The coordinator forwards them undecoded.
-                blobs = [(sn.running, pickle.dumps(sn, protocol=pickle.HIGHEST_PROTOCOL)) for sn in snaps]
-                conn.send_bytes(pickle.dumps(("snaps", blobs), protocol=pickle.HIGHEST_PROTOCOL))
-                continue
-            elif op == "running":
-                group.set_running(arg)
-                continue
-            elif op == "stop":
-                break
+            match conn.recv():
+                case msg.Iterate():
+                    group.iteration()
+                case msg.Apply(commands=commands):
+                    for i, cmd in commands:
+                        group.submit(i, cmd)
+                    group.apply()
+                    continue
+                case msg.Manual(command=command):
+                    group.manual(command)
+                case msg.Snap(kwargs=kwargs):
+                    group.request_snapshots(kwargs)
+                    snaps = group.snapshots()
+                    for s in snaps:
+                        s.prepare_transfer()
+                    # plain pickles (the tensors' bytes inline, about 0.3 MB a run): torch's multiprocessing
+                    # pickler would put every tensor in shared memory and pass one descriptor per tensor over a
+                    # socket, which measured 5x slower per snapshot. The coordinator forwards them undecoded.
+                    blobs = tuple((sn.running, pickle.dumps(sn, protocol=pickle.HIGHEST_PROTOCOL)) for sn in snaps)
+                    conn.send_bytes(pickle.dumps(msg.Snaps(blobs), protocol=pickle.HIGHEST_PROTOCOL))
+                    continue
+                case msg.SetShardRunning(running=running):
+                    group.set_running(running)
+                    continue
+                case msg.Stop():
+                    break
             done += 1
             progress.value = done
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass
     except Exception as exc:  # the coordinator raises it at its next read
         with contextlib.suppress(BrokenPipeError, OSError):
-            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
+            conn.send(msg.Failed(f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=3)))
     finally:
         conn.close()
 
@@ -264,6 +264,13 @@ class RemoteSnapshot:
         self._snap: Snapshot | None = None
         self.running = running  # known without decoding (a diverged run pauses the comparison)
 
+    def paused(self) -> Snapshot | RemoteSnapshot:
+        """This snapshot with running=False (still undecoded if it was)."""
+        if self._snap is None:
+            self.running = False
+            return self
+        return dataclasses.replace(self._snap, running=False)
+
     def decoded(self) -> Snapshot:
         if self._snap is None:
             assert self._data is not None
@@ -299,6 +306,9 @@ def stop_shards(procs: Sequence[Any], timeout: float = 0.5) -> bool:
     return not any(p.is_alive() for p in procs)
 
 
+_ITERATE = msg.Iterate()
+
+
 class _RemoteGroup:
     """The coordinator's proxy of a shard: forwards the stream and keeps the shard within MAX_LAG steps."""
 
@@ -308,31 +318,31 @@ class _RemoteGroup:
         self._pending: list[tuple[int, Command]] = []
         self.news = False
 
-    def _send(self, msg: tuple) -> None:
+    def _send(self, message: Any) -> None:
         try:
-            self.link.conn.send(msg)
+            self.link.conn.send(message)
         except (BrokenPipeError, OSError):
             self._check(0.0)
             raise RuntimeError("a compare run's process has ended") from None
 
-    def _check(self, timeout: float) -> tuple[str, Any] | None:
-        """The shard's next message (kind, payload) within timeout, or None; raises the shard's error."""
+    def _check(self, timeout: float) -> Any:
+        """The shard's next message within timeout, or None; raises the shard's error."""
         try:
             if not self.link.conn.poll(timeout):
                 return None
-            kind, payload = self.link.conn.recv()
+            message = self.link.conn.recv()
         except (EOFError, OSError):
             raise RuntimeError("a compare run's process has ended") from None
-        if kind == "error":
-            raise RuntimeError(payload)
-        return kind, payload
+        if isinstance(message, msg.Failed):
+            raise RuntimeError(f"{message.summary}\n{message.details}")
+        return message
 
-    def wait(self, kind: str) -> Any:
-        """Block until the shard sends a message of this kind; its payload."""
+    def wait(self, kind: type) -> Any:
+        """Block until the shard sends a message of this class; the message."""
         while True:
-            msg = self._check(1.0)
-            if msg is not None and msg[0] == kind:
-                return msg[1]
+            message = self._check(1.0)
+            if isinstance(message, kind):
+                return message
 
     def submit(self, i: int, cmd: Command) -> None:
         self._pending.append((i, cmd))
@@ -340,60 +350,58 @@ class _RemoteGroup:
 
     def apply(self) -> None:
         if self._pending:
-            self._send(("apply", self._pending))
+            self._send(msg.Apply(tuple(self._pending)))
             self._pending = []
 
-    def _step(self, msg: tuple) -> None:
+    def _step(self, message: Any) -> None:
         while self.sent - self.link.progress.value >= MAX_LAG:
             self._check(0.0005)
-        self._send(msg)
+        self._send(message)
         self.sent += 1
 
     def manual(self, cmd: Command) -> None:
-        self._step(("manual", cmd))
+        self._step(msg.Manual(cmd))
         self.news = True
 
     def iteration(self) -> None:
-        self._step(("it", None))
+        self._step(_ITERATE)
 
     def request_snapshots(self, kwargs: dict) -> None:
-        self._send(("snap", kwargs))
+        self._send(msg.Snap(kwargs))
 
     def snapshots(self) -> list[RemoteSnapshot]:
-        blobs = self.wait("snaps")
+        blobs = self.wait(msg.Snaps).blobs
         self.news = False
         return [RemoteSnapshot(data, running) for running, data in blobs]
 
     def set_running(self, running: bool) -> None:
-        self._send(("running", running))
+        self._send(msg.SetShardRunning(running))
 
     def has_news(self) -> bool:
         return self.news
 
     def close(self) -> None:
         with contextlib.suppress(BrokenPipeError, OSError):
-            self.link.conn.send(("stop", None))
+            self.link.conn.send(msg.Stop())
         self.link.conn.close()
 
 
 def _paused(snap: Snapshot | RemoteSnapshot) -> Snapshot | RemoteSnapshot:
-    if isinstance(snap, RemoteSnapshot):
-        if snap._snap is None:
-            snap.running = False
-            return snap
-        snap = snap.decoded()
-    return dataclasses.replace(snap, running=False)
+    return snap.paused() if isinstance(snap, RemoteSnapshot) else dataclasses.replace(snap, running=False)
 
 
 # ----------------------------------------------------------------------------------------- the engine
 
 class CompareTrainer(Stepper):
-    """Several Trainers stepped in lock-step; the same engine interface as Trainer for the live loop.
+    """Several Trainers stepped in lock-step: a composite engine (ganviz.core.engine.Engine) whose runs are
+    engines too, reached only through that protocol.
 
     workers=1 (the default): every run steps in this process, one after the other; `runs` are the Trainers.
     workers=k > 1: runs are split into k groups (`split_runs`); `runs` are then only this process's group,
     and the others step in shard processes, either spawned here or given as `links` (`start_shards`, for a
-    coordinator that is itself a daemon process and may not start children). Call close() when done."""
+    coordinator that is itself a daemon process and may not start children). Call close() when done.
+    Moving devices, rolling back, rebuilding and logging act on this process's runs; state_dict and
+    load_state_dict need every run here (workers=1)."""
 
     def __init__(self, configs: Sequence[TrainConfig], workers: int = 1, links: Sequence[ShardLink] | None = None,
                  threads: int = 1) -> None:
@@ -413,9 +421,8 @@ class CompareTrainer(Stepper):
                 link.conn.close()
             stop_shards(self._procs, 0.5)
             raise
-        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self._scheduled: list[tuple[int, int, Command]] = []
-        self.running = True
+        self._inbox = CommandInbox()
+        self._running = True
         self.steps_per_sec_limit: float | None = None
 
     def _setup(self, configs: Sequence[TrainConfig], links: Sequence[ShardLink]) -> None:
@@ -426,7 +433,7 @@ class CompareTrainer(Stepper):
         self._local = _LocalGroup([configs[i] for i in local_idx])
         self._remote = [_RemoteGroup(link) for link in links]
         for g in self._remote:
-            g.wait("ready")  # the shard has imported torch and built its runs
+            g.wait(msg.Ready)  # the shard has imported torch and built its runs
         self.runs = self._local.runs
         self._groups: list[Any] = [self._local, *self._remote]
         self._where = {i: (self._local, j) for j, i in enumerate(local_idx)}
@@ -448,13 +455,69 @@ class CompareTrainer(Stepper):
     def step(self) -> int:
         return self.runs[0].step
 
+    @property
+    def config(self) -> TrainConfig:
+        """The first run's config (each run has its own: `runs[i].config`)."""
+        return self.runs[0].config
+
+    @property
+    def device(self) -> Any:
+        return self.runs[0].device
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @running.setter
+    def running(self, running: bool) -> None:
+        """Play or pause the comparison and every run with it (no event; SetRunning logs one per run)."""
+        self._running = running
+        for g in self._groups:
+            g.set_running(running)
+
     def submit(self, command: Command) -> None:
         """Thread-safe: queue a command (ForRun for one run; settings without ForRun go to every run)."""
-        self._commands.put(command)
+        self._inbox.put(command)
 
     def schedule(self, step: int, command: Command) -> None:
         """Apply command (to every run, or ForRun) at the first step boundary where step >= `step`."""
-        push_scheduled(self._scheduled, step, command)
+        self._inbox.schedule(step, command)
+
+    def log(self, kind: str, label: str, **detail: Any) -> Event:
+        """Log an event in every run of this process; returns the first run's."""
+        events = [r.log(kind, label, **detail) for r in self.runs]
+        return events[0]
+
+    def to(self, device: Any, reseed: bool | None = None) -> list[str]:
+        """Move this process's runs (a shard's runs stay on their own device); DeviceError before any moves."""
+        check_device(device)
+        return [f"run {i}: {name}" for i, r in enumerate(self.runs) for name in r.to(device, reseed=reseed)]
+
+    def rollback(self) -> int:
+        """Every run of this process back to its last good state; returns the earliest of their steps."""
+        return min(r.rollback() for r in self.runs)
+
+    def rebuild(self) -> None:
+        for r in self.runs:
+            r.rebuild()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every run's state_dict (in run order)."""
+        if self._remote:
+            raise RuntimeError("the state of a comparison whose runs train in shard processes cannot be saved; "
+                               "use workers=1")
+        return {"kind": "compare", "runs": [r.state_dict() for r in self.runs]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> bool:
+        """Load each run's state (as many runs as saved); returns whether every random stream was restored."""
+        if self._remote:
+            raise RuntimeError("a comparison whose runs train in shard processes cannot load a state; use workers=1")
+        if len(state["runs"]) != len(self.runs):
+            raise ValueError(f"the state has {len(state['runs'])} runs, this comparison {len(self.runs)}")
+        with contextlib.ExitStack() as stack:  # one run's state that does not fit leaves every run as it was
+            for r in self.runs:
+                stack.enter_context(unchanged_on_error(r))
+            return all([r.load_state_dict(sd) for r, sd in zip(self.runs, state["runs"], strict=True)])
 
     def _to_all(self, cmd: Command) -> None:
         for i in range(self.n_runs):
@@ -463,15 +526,17 @@ class CompareTrainer(Stepper):
 
     def apply_pending(self) -> list[Command]:
         manual: list[Command] = []
-        for cmd in drain_due(self):
-            if isinstance(cmd, ForRun):
+        for cmd in self._inbox.due(self.step):
+            if isinstance(cmd, ClearSchedule):
+                self._inbox.clear_schedule()
+            elif isinstance(cmd, ForRun):
                 if 0 <= cmd.index < self.n_runs:
                     g, j = self._where[cmd.index]
                     g.submit(j, cmd.command)
             elif isinstance(cmd, MANUAL):
                 manual.append(cmd)
             elif isinstance(cmd, SetRunning):
-                self.running = cmd.running
+                self._running = cmd.running
                 self._to_all(cmd)
             elif isinstance(cmd, SetSpeed):
                 self.steps_per_sec_limit = cmd.steps_per_sec
@@ -507,10 +572,8 @@ class CompareTrainer(Stepper):
         snaps = [by_index[i] for i in range(self.n_runs)]
         if any(not s.running for s in snaps) and self.running:
             # a run diverged (it rolled back and paused itself): pause the comparison to keep lock-step
-            self.running = False
             snaps = [_paused(s) for s in snaps]
-        for g in self._groups:
-            g.set_running(self.running)
+        self.running = self.running and all(s.running for s in snaps)  # every run plays or pauses with it
         return CompareSnapshot(tuple(snaps))
 
     def run(self, **kwargs: Any) -> Iterator[CompareSnapshot | None]:

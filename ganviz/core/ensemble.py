@@ -48,7 +48,7 @@ from . import steps
 from .config import ConfigError, TrainConfig
 from .devices import move_state
 from .distributions import Distribution, NoisePrior, make_distribution
-from .engine import CommandDrain, GanSteps
+from .engine import CommandDrain, GanSteps, unchanged_on_error
 from .ensemble_snapshot import (  # noqa: F401  (collapsed_flags, seed_metrics, metric_samples: re-exported)
     EnsembleSnapshot,
     MetricsJob,
@@ -392,34 +392,35 @@ class EnsembleTrainer(CommandDrain, GanSteps):
     def load_state_dict(self, state: dict[str, Any]) -> bool:
         """Continue from a state_dict of an ensemble of the same N and rng mode, on this ensemble's device;
         returns whether the random streams were restored (not when saved on another device type)."""
-        if state["n_seeds"] != self.n_seeds or state["rng_mode"] != self.rng:
-            raise ValueError(f"the state is of {state['n_seeds']} seeds (rng {state['rng_mode']}), this ensemble "
-                             f"has {self.n_seeds} (rng {self.rng})")
-        config = state["config"]
-        config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
-        check_ensemble_config(config, self.n_seeds)
-        self.config = config.replace(device=self.config.device)
-        self._build()
-        with torch.no_grad():
-            for p, v in zip(self.g_params + self.d_params, state["G"] + state["D"], strict=True):
-                if p.shape != v.shape:
-                    raise ValueError(f"a stacked weight has shape {tuple(v.shape)}, the network {tuple(p.shape)}")
-                p.copy_(v)
-        load_optimizer_state(self.opt_g, state["opt_g"], state.get("opt_g_kind"), "G")
-        load_optimizer_state(self.opt_d, state["opt_d"], state.get("opt_d_kind"), "D")
-        rng_ok = state["rng_device"] == self.gens[0].device.type and len(state["rng"]) == len(self.gens)
-        if rng_ok:
-            for g, st in zip(self.gens, state["rng"], strict=True):
-                g.set_state(st)
-        self.step = int(state["step"])
-        self.d_updates, self.g_updates = int(state["d_updates"]), int(state["g_updates"])
-        self.noise_sigma = float(state["noise_sigma"])
-        self.diverged = np.array(state["diverged"], dtype=bool)
-        held = torch.as_tensor(np.flatnonzero(self.diverged), device=self.device)
-        self._held = [(p, held, p.detach().index_select(0, held).clone()) for p in self.g_params + self.d_params
-                      ] if self.diverged.any() else []
-        self._save_good_state()
-        return rng_ok
+        with unchanged_on_error(self):  # a state that does not fit leaves the run as it was
+            if state["n_seeds"] != self.n_seeds or state["rng_mode"] != self.rng:
+                raise ValueError(f"the state is of {state['n_seeds']} seeds (rng {state['rng_mode']}), this ensemble "
+                                 f"has {self.n_seeds} (rng {self.rng})")
+            config = state["config"]
+            config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
+            check_ensemble_config(config, self.n_seeds)
+            self.config = config.replace(device=self.config.device)
+            self._build()
+            with torch.no_grad():
+                for p, v in zip(self.g_params + self.d_params, state["G"] + state["D"], strict=True):
+                    if p.shape != v.shape:
+                        raise ValueError(f"a stacked weight has shape {tuple(v.shape)}, the network {tuple(p.shape)}")
+                    p.copy_(v)
+            load_optimizer_state(self.opt_g, state["opt_g"], state.get("opt_g_kind"), "G")
+            load_optimizer_state(self.opt_d, state["opt_d"], state.get("opt_d_kind"), "D")
+            rng_ok = state["rng_device"] == self.gens[0].device.type and len(state["rng"]) == len(self.gens)
+            if rng_ok:
+                for g, st in zip(self.gens, state["rng"], strict=True):
+                    g.set_state(st)
+            self.step = int(state["step"])
+            self.d_updates, self.g_updates = int(state["d_updates"]), int(state["g_updates"])
+            self.noise_sigma = float(state["noise_sigma"])
+            self.diverged = np.array(state["diverged"], dtype=bool)
+            held = torch.as_tensor(np.flatnonzero(self.diverged), device=self.device)
+            self._held = [(p, held, p.detach().index_select(0, held).clone()) for p in self.g_params + self.d_params
+                          ] if self.diverged.any() else []
+            self._save_good_state()
+            return rng_ok
 
     # ------------------------------------------------------------------ snapshots
     def _collect_history(self) -> tuple[History, np.ndarray]:

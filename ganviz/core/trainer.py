@@ -31,7 +31,7 @@ from .config import TrainConfig
 from .devices import move_state
 from .distributions import Distribution, NoisePrior, make_distribution
 from .eager_optim import SGD, Adam, RMSprop
-from .engine import CommandDrain, GanSteps
+from .engine import CommandDrain, GanSteps, unchanged_on_error
 from .fields import ViewState, compute_metrics
 from .guard import CALM_EVENTS, SANE_PATIENCE, SANE_WINDOWS, peaks_in_range, window_peaks
 from .live import apply_changes
@@ -356,23 +356,24 @@ class Trainer(CommandDrain, GanSteps):
     def load_state_dict(self, state: dict[str, Any]) -> bool:
         """Continue from a state_dict (config: a TrainConfig or its dict) on this run's device; returns whether
         the training RNG was restored (not when it was saved on another device type). Raises ValueError (or
-        RuntimeError from torch) when the state does not fit its config; then call rebuild() or load again."""
-        config = state["config"]
-        config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
-        self.config = config.replace(device=self.config.device)
-        self._build()  # networks, optimisers of the config's kinds, generators, empty history
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        load_optimizer_state(self.opt_g, state["opt_g"], state.get("opt_g_kind"), "G")
-        load_optimizer_state(self.opt_d, state["opt_d"], state.get("opt_d_kind"), "D")
-        rng_ok = state["rng_device"] == self.gen.device.type
-        if rng_ok:
-            self.gen.set_state(state["rng"])
-        self.step = int(state["step"])
-        self.d_updates, self.g_updates = int(state["d_updates"]), int(state["g_updates"])
-        self.noise_sigma = float(state["noise_sigma"])
-        self._save_good_state()
-        return rng_ok
+        RuntimeError from torch), with the run unchanged, when the state does not fit its config."""
+        with unchanged_on_error(self):  # a state that does not fit leaves the run as it was
+            config = state["config"]
+            config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
+            self.config = config.replace(device=self.config.device)
+            self._build()  # networks, optimisers of the config's kinds, generators, empty history
+            self.G.load_state_dict(state["G"])
+            self.D.load_state_dict(state["D"])
+            load_optimizer_state(self.opt_g, state["opt_g"], state.get("opt_g_kind"), "G")
+            load_optimizer_state(self.opt_d, state["opt_d"], state.get("opt_d_kind"), "D")
+            rng_ok = state["rng_device"] == self.gen.device.type
+            if rng_ok:
+                self.gen.set_state(state["rng"])
+            self.step = int(state["step"])
+            self.d_updates, self.g_updates = int(state["d_updates"]), int(state["g_updates"])
+            self.noise_sigma = float(state["noise_sigma"])
+            self._save_good_state()
+            return rng_ok
 
     # ------------------------------------------------------------------ snapshots
     def _collect_history(self) -> tuple[History, bool]:
