@@ -122,8 +122,8 @@ class PanelDock(QtWidgets.QDockWidget):
         self.spec = spec
         self.setObjectName(f"dock_{spec.name}")
         self._widget: QtWidgets.QWidget | None = None
-        placeholder = QtWidgets.QWidget()
-        placeholder.setMinimumSize(120, 80)
+        placeholder = QtWidgets.QWidget()  # as demanding as a plot can be (MIN_CAP), so the layout does not
+        placeholder.setMinimumSize(*(MIN_CAP if spec.cap_minimum else (120, 80)))  # change when it is built
         self.setWidget(placeholder)
         self.visibilityChanged.connect(self._on_visibility)
 
