@@ -50,7 +50,7 @@ class Penalty:
     eps ~ U[0, 1] per sample (drawn only when the penalty is on)."""
 
     name: str
-    weight: str  # the config field that scales it, e.g. "gp_lambda"
+    config_key: str  # the config field that scales it, e.g. "gp_lambda"
     term: Callable[[Callable[[Tensor], Tensor], Tensor, Tensor, Tensor], Tensor]  # (d, real, fake, eps) -> loss
     formula: str  # the term as added to L_D (formula markup, see Formula)
     note: str  # one line for the regularisers list; {value} is the weight
@@ -58,7 +58,7 @@ class Penalty:
     def __call__(self, cfg: Any, d: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
                  draw_eps: Callable[[], Tensor]) -> Tensor | None:
         """weight x term, or None when the weight is 0 (then nothing is drawn)."""
-        w = getattr(cfg, self.weight)
+        w = getattr(cfg, self.config_key)
         return None if w <= 0 else w * self.term(d, real, fake, draw_eps())
 
 
@@ -67,13 +67,13 @@ class PostStep:
     """What the objective does to D's weights after each D step (WGAN: clip every weight to [-c, c])."""
 
     name: str
-    param: str  # the config field it reads, e.g. "clip"
+    config_key: str  # the config field it reads, e.g. "clip"
     apply: Callable[[Sequence[Tensor], float], None]  # in place, on D's parameters
     functional: Callable[[Tensor, float], Tensor]  # the same on one tensor, out of place (unrolled D steps)
     note: str  # one line for the regularisers list; {value} is the parameter
 
     def __call__(self, cfg: Any, params: Sequence[Tensor]) -> None:
-        self.apply(params, getattr(cfg, self.param))
+        self.apply(params, getattr(cfg, self.config_key))
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,11 @@ class Objective:
     @property
     def is_probability(self) -> bool:
         return self.output == "probability"
+
+    @property
+    def hooks(self) -> tuple[Penalty | PostStep, ...]:
+        """The objective's own penalty and post-step hook, those it has."""
+        return tuple(h for h in (self.penalty, self.post_d_step) if h is not None)
 
     @property
     def weight_clip(self) -> bool:  # kept for readers of the old flag; the hook is post_d_step

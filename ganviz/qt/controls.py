@@ -18,6 +18,7 @@ from ..core.config import FIELDS, TrainConfig, control_groups, label_of
 from ..core.distributions import DATASETS, DatasetInfo, dataset_info
 from ..core.images.distribution import IMAGE_DEFAULTS, image_default_changes, is_image_data
 from ..core.objectives import OBJECTIVES
+from .formula import break_between_terms
 
 # the groups, their order and each field's label live in the config schema (its field metadata)
 GROUPS: list[tuple[str, list[str]]] = control_groups()
@@ -427,7 +428,7 @@ class ControlPanel(QtWidgets.QScrollArea):
 
     def _update_formula(self, name: str) -> None:
         o = OBJECTIVES[name]
-        self.formula.setText(f"{o.d_formula}\n{o.g_formula}")
+        self.formula.setText(f"{break_between_terms(o.d_formula)}\n{break_between_terms(o.g_formula)}")
         self.paper_button.setEnabled(bool(o.paper_defaults))
 
     def _update_visibility(self, cfg: TrainConfig) -> None:
@@ -442,8 +443,8 @@ class ControlPanel(QtWidgets.QScrollArea):
             "noise_sigma": cfg.generator == "noise" and not image,
             "conv_channels": dcgan, "image_range": cfg.data == "image-file",
             **{k: not dcgan for k in ("g_depth", "g_width", "d_depth", "d_width", "activation")},
-            "clip": obj.weight_clip, "gp_lambda": obj.gradient_penalty,
-            "label_smoothing": obj.is_probability or obj.name == "lsgan",
+            **{k: any(h.config_key == k for h in obj.hooks) for k in ("clip", "gp_lambda")},
+            "label_smoothing": obj.label_smoothing,
             "beta1": "adam" in (cfg.d_optimizer, cfg.g_optimizer),
             "beta2": "adam" in (cfg.d_optimizer, cfg.g_optimizer),
             "momentum": "sgd" in (cfg.d_optimizer, cfg.g_optimizer),

@@ -3,8 +3,9 @@
 Rendered with Qt rich text — HTML with <sub>/<sup> and Unicode math (𝔼, ∇, ‖·‖, ½, σ, λ, γ) — because
 matplotlib's mathtext is not a dependency of ganviz. Each loss is written out as the trainer minimises it,
 with the active penalty terms appended and their parameters listed underneath (R1 γ, GP λ, clip c, instance
-noise σ, label smoothing s, k D steps, ...). An objective this table does not know is shown from its own
-`d_formula` / `g_formula` text, with the same symbols substituted.
+noise σ, label smoothing s, k D steps, ...). The terms, the notes and the hooks come from the objective's row
+(core.objectives: Formula, Penalty, PostStep); a row without a Formula is shown from its own `d_formula` /
+`g_formula` text, with the same symbols substituted.
 """
 
 from __future__ import annotations
@@ -34,10 +35,6 @@ def _ex(body: str) -> str:
     return f"{E}<sub>{x}</sub>[{body}]"
 
 
-def _ez(body: str) -> str:
-    return f"{E}<sub>{z}</sub>[{body}]"
-
-
 def _frac(num: str, den: str) -> str:
     return f"<sup>{num}</sup>⁄<sub>{den}</sub>"
 
@@ -46,43 +43,17 @@ def _num(v: float) -> str:
     return f"{v:g}"
 
 
-def _d_terms(name: str, s: float) -> list[str] | None:
-    """The terms of L_D, each with its sign (penalties are appended by the caller); None if unknown."""
-    if name in ("minimax", "ns"):
-        smoothed = f"(1 − <i>s</i>) log {D}({x}) + <i>s</i> log(1 − {D}({x}))"
-        return [f"− {_ex(smoothed if s > 0 else f'log {D}({x})')}", f"− {_ez(f'log(1 − {D}({Gz}))')}"]
-    if name == "lsgan":
-        target = "(1 − <i>s</i>)" if s > 0 else "1"
-        return [f"½ {_ex(f'({D}({x}) − {target})²')}", f"+ ½ {_ez(f'{D}({Gz})²')}"]
-    if name == "hinge":
-        return [_ex(f"max(0, 1 − {D}({x}))"), f"+ {_ez(f'max(0, 1 + {D}({Gz}))')}"]
-    if name in ("wgan", "wgan-gp"):
-        terms = [f"− {_ex(f'{f}({x})')}", f"+ {_ez(f'{f}({Gz})')}"]
-        if name == "wgan-gp":
-            xh = "<i>x̂</i>"
-            terms.append(f"+ λ {E}<sub>{xh}</sub>[(‖∇<sub>{xh}</sub>{f}({xh})‖<sub>2</sub> − 1)²]")
-        return terms
-    return None
+_VARIABLES = re.compile(r"x̂|(?<![A-Za-z])[xzDGfswc](?![A-Za-z\u0302])")
 
 
-def _g_terms(name: str) -> list[str] | None:
-    if name == "minimax":
-        return [_ez(f"log(1 − {D}({Gz}))")]
-    if name == "ns":
-        return [f"− {_ez(f'log {D}({Gz})')}"]
-    if name == "lsgan":
-        return [f"½ {_ez(f'({D}({Gz}) − 1)²')}"]
-    if name == "hinge":
-        return [f"− {_ez(f'{D}({Gz})')}"]
-    if name in ("wgan", "wgan-gp"):
-        return [f"− {_ez(f'{f}({Gz})')}"]
-    return None
+def render(markup: str) -> str:
+    """Formula markup (core.objectives.Formula) as HTML: E_{v}[ -> 𝔼 with v below, _{..} / ^{..} -> sub /
+    superscript, the math variables in italics."""
+    out = _VARIABLES.sub(lambda m: f"<i>{m.group(0)}</i>", html.escape(markup, quote=False))
+    out = re.sub(r"(?<![A-Za-z])E_\{", f"{E}_{{", out)
+    out = re.sub(r"_\{([^}]*)\}", r"<sub>\1</sub>", out)
+    return re.sub(r"\^\{([^}]*)\}", r"<sup>\1</sup>", out)
 
-
-_G_NOTES = {
-    "minimax": "saturating: almost flat where D rejects the fakes (D(G(z)) ≈ 0)",
-    "ns": "non-saturating: same fixed point, strong gradient while D rejects the fakes",
-}
 
 _PRETTY = [
     (r"\|\|", "‖"), (r"\blambda\b", "λ"), (r"\bgamma\b", "γ"), (r"\bsigma\b", "σ"), (r"\btheta\b", "θ"),
@@ -99,6 +70,38 @@ def prettify(text: str) -> str:
     return out
 
 
+def break_between_terms(text: str) -> str:
+    """One-line ASCII formula text (objectives' d_formula / g_formula) that a word-wrapping label may break only
+    between its terms: inside a term (split at top-level " - ", " + " and ", ") spaces become no-break spaces and
+    "-" the minus sign "−", the two places a line breaker would otherwise break (issue 15: "log(1 -" / "D(G(z)))")."""
+    terms, cur, depth, i = [], "", 0, 0
+    while i < len(text):
+        ch = text[i]
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0 and cur.strip() and (text.startswith((" - ", " + "), i) or text.startswith(", ", i)):
+            if ch == ",":
+                cur += ","
+                i += 1
+            terms.append(cur)
+            cur = ""
+            while i < len(text) and text[i] == " ":
+                i += 1
+            continue
+        cur += ch
+        i += 1
+    terms.append(cur)
+    return " ".join(_unbreakable(t) for t in terms if t)
+
+
+def _unbreakable(term: str) -> str:
+    # no-break spaces, the minus sign, and a word joiner (U+2060, zero width) after the characters a line may
+    # break after (minus, |, /, +) and before an opening bracket
+    out = term.replace(" ", "\u00a0").replace("-", "\u2212")
+    out = re.sub(r"([\u2212|/+])", "\\1\u2060", out)
+    return re.sub(r"(?<!\u2060)([(\[])", "\u2060\\1", out)
+
+
 def _strip_lhs(text: str) -> str:
     return text.split("=", 1)[1].strip() if "=" in text.split("(")[0] else text
 
@@ -111,11 +114,8 @@ def regularisers(cfg: TrainConfig, sigma_now: float | None = None) -> list[str]:
     if cfg.g_steps > 1:
         k += f" (G: {cfg.g_steps} updates per iteration)"
     out.append(k)
-    if obj is not None and obj.gradient_penalty:
-        out.append(f"gradient penalty λ = {_num(cfg.gp_lambda)}, on <i>x̂</i> = ε{x} + (1 − ε){Gz}, ε ∼ U[0, 1]")
-    if obj is not None and obj.weight_clip:
-        out.append(f"weight clipping: every D weight <i>w</i> ← clip(<i>w</i>, −<i>c</i>, <i>c</i>), "
-                   f"<i>c</i> = {_num(cfg.clip)}")
+    for hook in obj.hooks if obj is not None else ():  # its own penalty (WGAN-GP) or post-step hook (clipping)
+        out.append(render(hook.note.format(value=_num(getattr(cfg, hook.config_key)))))
     if cfg.r1_gamma > 0:
         out.append(f"R1 penalty on real data, γ = {_num(cfg.r1_gamma)}")
     if cfg.instance_noise > 0:
@@ -125,7 +125,7 @@ def regularisers(cfg: TrainConfig, sigma_now: float | None = None) -> list[str]:
         if sigma_now is not None and cfg.instance_noise_decay < 1:
             line += f" (now σ ≈ {sigma_now:.3g})"
         out.append(line)
-    if cfg.label_smoothing > 0 and obj is not None and (obj.is_probability or obj.name == "lsgan"):
+    if cfg.label_smoothing > 0 and obj is not None and obj.label_smoothing:
         out.append(f"one-sided label smoothing: real target 1 − <i>s</i>, <i>s</i> = {_num(cfg.label_smoothing)}")
     unroll = getattr(cfg, "unroll", 0)
     if unroll:
@@ -188,15 +188,16 @@ def formula_html(cfg: TrainConfig, sigma_now: float | None = None, scale: float 
     """The whole panel as HTML for a config: one loss term per line, penalties included."""
     obj = OBJECTIVES.get(cfg.objective)
     name = cfg.objective
-    s = cfg.label_smoothing if obj is not None and (obj.is_probability or name == "lsgan") else 0.0
-    d_terms = _d_terms(name, s)
-    g_terms = _g_terms(name)
-    if d_terms is None:
+    form = obj.formula if obj is not None else None
+    if form is not None:  # the objective row's own terms (with label smoothing where it applies and is on)
+        smoothed = obj.label_smoothing and cfg.label_smoothing > 0 and form.d_terms_smoothed is not None
+        d_terms = [render(t) for t in (form.d_terms_smoothed if smoothed else form.d_terms)]
+        g_terms = [render(t) for t in form.g_terms]
+    else:  # an objective without a Formula: its one-line text
         d_terms = [prettify(_strip_lhs(obj.d_formula)) if obj else html.escape(name)]
-    if g_terms is None:
         g_terms = [prettify(_strip_lhs(obj.g_formula)) if obj else ""]
     if cfg.r1_gamma > 0:
-        out = f if obj is not None and obj.name.startswith("wgan") else D
+        out = render(form.d_symbol) if form is not None else D
         d_terms = [*d_terms, f"+ {_frac('γ', '2')} {_ex(f'‖∇<sub>{x}</sub>{out}({x})‖²')}"]
     pt = BASE_PT * scale
     small = 0.85 * pt
@@ -204,12 +205,7 @@ def formula_html(cfg: TrainConfig, sigma_now: float | None = None, scale: float 
     math_css = f"font-family:{MATH_FAMILY}; font-size:{pt * 1.25:.1f}pt"
     title = html.escape(obj.label) if obj else html.escape(name)
     ref = f" <span style='{grey}'>({html.escape(obj.reference)})</span>" if obj and obj.reference else ""
-    output = ""
-    if obj is not None:
-        output = ("D(x) = σ(logit), a probability; the losses are computed from the logit (log σ, stable)"
-                  if obj.is_probability else
-                  "f(x) is a critic: a real-valued score, no sigmoid" if name.startswith("wgan") else
-                  "D(x) is a real-valued score (no sigmoid)")
+    output = form.output_note if form is not None else ""
     lines = [
         f"<div style='font-size:{pt * 1.1:.1f}pt'><b>{title}</b>{ref}</div>",
         f"<table cellspacing='{max(1, int(2 * scale))}'>",
@@ -218,7 +214,7 @@ def formula_html(cfg: TrainConfig, sigma_now: float | None = None, scale: float 
         "</table>",
         f"<div style='{grey}'>{x} ∼ {P_DATA} (real data), {z} ∼ <i>p</i>({z}) (noise); both minimised</div>",
     ]
-    note = _G_NOTES.get(name)
+    note = form.g_note if form is not None else ""
     if note:
         lines.append(f"<div style='{grey}'>L<sub>G</sub>: {html.escape(note)}</div>")
     if output:
