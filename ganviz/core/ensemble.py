@@ -64,7 +64,7 @@ from .models import build_models
 from .objectives import Objective, get_objective
 from .snapshot import EventKind, History, LazyFields
 from .stacked import FORWARDS, FrozenStack, StackedMLP, _make_optimizer  # noqa: F401  (FrozenStack: re-exported)
-from .state import clone_tree, load_optimizer_state
+from .state import GoodState, clone_tree, load_optimizer_state, state_items
 from .trainer import HISTORY_KEYS, resolve_device
 
 MAX_SEEDS = 64
@@ -179,8 +179,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         self._metrics_step = -1
         self.diverged = np.zeros(self.n_seeds, dtype=bool)
         self._held: list[tuple[Tensor, Tensor, Tensor]] = []  # (param, seed indices, values) of frozen seeds
-        self._good: dict[tuple, Tensor] | None = None
-        self._good_step = 0
+        self._good = GoodState()  # what a rollback restores (core.state, shared with the single run)
         self._save_good_state()
 
     def _make_view_batches(self) -> None:
@@ -308,41 +307,19 @@ class EnsembleTrainer(CommandDrain, GanSteps):
 
     # ------------------------------------------------------------------ per-seed divergence guard
     def _state_items(self) -> list[tuple[tuple, Tensor]]:
-        """Every tensor with a seed axis, keyed by where it lives: the parameters, then the optimisers'
-        per-parameter state (created at an optimiser's first step, fresh after an optimiser change)."""
-        out: list[tuple[tuple, Tensor]] = [(("param", i), p) for i, p in enumerate(self.g_params + self.d_params)]
-        for which, opt in (("g", self.opt_g), ("d", self.opt_d)):
-            for i, p in enumerate(opt.param_groups[0]["params"]):
-                for name, v in opt.state.get(p, {}).items():
-                    if isinstance(v, Tensor) and v.dim() > 0 and v.shape[0] == self.n_seeds:
-                        out.append(((which, type(opt).__name__, i, name), v))
-        return out
+        """Every tensor with a seed axis: the stacked weights, then the optimisers' per-parameter state."""
+        return state_items(list(enumerate(self.g_params + self.d_params)), {"g": self.opt_g, "d": self.opt_d},
+                           seeds=self.n_seeds)
 
     def _save_good_state(self) -> None:
-        items = self._state_items()
-        good = self._good
-        if good is not None and [k for k, _ in items] == list(good) and \
-                all(good[k].shape == t.shape for k, t in items):
-            with torch.no_grad():
-                torch._foreach_copy_(list(good.values()), [t.detach() for _, t in items])
-        else:
-            self._good = {k: t.detach().clone() for k, t in items}
-        self._good_step = self.step
+        self._good.save(self._state_items(), self.step)
 
     def _seeds_finite(self) -> np.ndarray:
         return steps.finite(self.g_params + self.d_params, seeded=True).cpu().numpy()
 
-    @torch.no_grad()
     def _restore_seeds(self, seeds: np.ndarray) -> None:
         """Restore these seeds' slices (weights and optimiser state) from the last good state."""
-        idx = torch.as_tensor(np.flatnonzero(seeds), device=self.device)
-        good = self._good or {}
-        for key, t in self._state_items():
-            saved = good.get(key)
-            if saved is not None and saved.shape == t.shape:
-                t.index_copy_(0, idx, saved.index_select(0, idx))
-            else:  # optimiser state that did not exist at the last good state: start it afresh
-                t.index_fill_(0, idx, 0.0)
+        self._good.restore(self._state_items(), torch.as_tensor(np.flatnonzero(seeds), device=self.device))
 
     def _rollback(self, bad: np.ndarray) -> None:
         """Restore the bad seeds from the last good state and hold their weights there from now on."""
@@ -374,7 +351,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         the step goes on); returns that state's step."""
         self._restore_seeds(np.ones(self.n_seeds, dtype=bool))
         self.discard_partial_step()
-        return self._good_step
+        return self._good.step
 
     def state_dict(self) -> dict[str, Any]:
         """Config, N, the stacked weights, optimiser states, counters, every seed's RNG and which seeds are frozen

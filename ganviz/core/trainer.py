@@ -15,7 +15,6 @@ Host syncs (.item(), .cpu()) happen only in snapshot(), never per step.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -40,7 +39,7 @@ from .models import FrozenMLP, build_models
 from .objectives import Objective, get_objective
 from .regularizers import add_instance_noise
 from .snapshot import History, LazyFields, Snapshot
-from .state import clone_tree, load_optimizer_state
+from .state import GoodState, clone_tree, load_optimizer_state, state_items
 from .unrolled import unrolled_optimizer_state, unrolled_optimizer_step
 
 _EMPTY1 = np.zeros(0, dtype=np.float32)
@@ -130,7 +129,7 @@ class Trainer(CommandDrain, GanSteps):
         self._last_metrics: dict[str, float] = {}
         self._metrics_step = -1
         self._mode_counts: np.ndarray | None = None
-        self._good_state: dict[str, Any] | None = None
+        self._good_state = GoodState()  # what a rollback restores (core.state, shared with the ensemble)
         self._recent_peaks: deque[dict[str, float]] = deque(maxlen=SANE_WINDOWS)
         self._out_of_range = 0  # consecutive finite windows not kept as the good state
         self._save_good_state()
@@ -297,30 +296,17 @@ class Trainer(CommandDrain, GanSteps):
         return steps.d_step_loss(self.objective, self.config, d, real_in, fake_in, lambda: self._eps(n, gen)).loss
 
     # ------------------------------------------------------------------ divergence guard
+    def _state_items(self) -> list[tuple[tuple, Tensor]]:
+        """What a rollback restores: G's and D's weights and buffers, then both optimisers' state."""
+        params = [((net, name), t) for net, m in (("G", self.G), ("D", self.D))
+                  for name, t in (*m.named_parameters(), *m.named_buffers())]
+        return state_items(params, {"g": self.opt_g, "d": self.opt_d})
+
     def _save_good_state(self) -> None:
-        def clone(sd: dict) -> dict:
-            return {k: (v.detach().clone() if isinstance(v, Tensor) else clone(v) if isinstance(v, dict)
-                        else v) for k, v in sd.items()}
-        self._good_state = {
-            "G": clone(self.G.state_dict()), "D": clone(self.D.state_dict()),
-            "opt_g": (type(self.opt_g), clone(self.opt_g.state_dict()["state"])),
-            "opt_d": (type(self.opt_d), clone(self.opt_d.state_dict()["state"])),
-            "step": self.step,
-        }
+        self._good_state.save(self._state_items(), self.step)
 
     def _restore_good_state(self) -> None:
-        s = self._good_state
-        assert s is not None
-        self.G.load_state_dict(s["G"])
-        self.D.load_state_dict(s["D"])
-        for which in ("g", "d"):
-            self._rebuild_optimizer(which)  # type, lr and betas from the current config
-            opt = self.opt_g if which == "g" else self.opt_d
-            kind, saved = s["opt_" + which]
-            if kind is type(opt):
-                sd = opt.state_dict()
-                sd["state"] = copy.deepcopy(saved)  # never share tensors with the saved state
-                opt.load_state_dict(sd)
+        self._good_state.restore(self._state_items())
 
     def _weights_finite(self) -> bool:
         return bool(steps.finite(self.g_params + self.d_params))
@@ -336,10 +322,9 @@ class Trainer(CommandDrain, GanSteps):
 
     def rollback(self) -> int:
         """Back to the last good state's weights and optimiser states (the step goes on); returns its step."""
-        assert self._good_state is not None
         self._restore_good_state()
         self.discard_partial_step()
-        return int(self._good_state["step"])
+        return self._good_state.step
 
     def state_dict(self) -> dict[str, Any]:
         """The run's config, weights, optimiser states, counters and training RNG (CPU copies; the checkpoint
@@ -439,7 +424,6 @@ class Trainer(CommandDrain, GanSteps):
             self._out_of_range = 0
         diverged = not finite or not self._weights_finite()
         if diverged:
-            assert self._good_state is not None
             skipped = self._out_of_range
             good_step = self.rollback()
             self.running = False

@@ -895,4 +895,4 @@ def test_a_change_of_objective_sets_a_new_scale_for_the_guard():
     t.snapshot(with_metrics=False, with_fields=False)
     t.train(3)
     t.snapshot(with_metrics=False, with_fields=False)
-    assert t._good_state["step"] == t.step and t._out_of_range == 0
+    assert t._good_state.step == t.step and t._out_of_range == 0
