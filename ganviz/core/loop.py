@@ -1,9 +1,11 @@
-"""The live loop shared by every engine (one Trainer, or several in lock-step): train, apply commands at
-step boundaries, and yield snapshots at most every `snapshot_interval` seconds when the consumer is ready.
+"""The live loop shared by every engine (ganviz.core.engine.Engine: a Trainer, an ensemble, or runs in
+lock-step): train, apply commands at step boundaries, and yield snapshots at most every `snapshot_interval`
+seconds when the consumer is ready.
 
-An engine provides: apply_pending() -> manual commands, run_manual(cmd), iteration(), `running`,
+It uses the protocol's apply_pending() -> manual commands, run_manual(cmd), iteration(), `running`,
 `steps_per_sec_limit`, `step`, has_news() (events not yet sent), has_unsent_rows(), and
-snapshot(with_metrics=, with_fields=, lazy=, defer_metrics=).
+snapshot(with_metrics=, with_fields=, lazy=, defer_metrics=); on CUDA out of memory, core.devices'
+fallback uses to, rollback / rebuild and log.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .devices import OOM_ERRORS, fall_back_to_cpu
+from .engine import Engine
 
 
-def run_loop(engine: Any, snapshot_interval: float = 0.04, metrics_interval: float = 0.5,
+def run_loop(engine: Engine, snapshot_interval: float = 0.04, metrics_interval: float = 0.5,
              ready: Callable[[], bool] | None = None, max_steps: int | None = None,
              with_fields: bool = True, defer_metrics: bool = False) -> Iterator[Any]:
     """Train forever (or to max_steps), yielding a snapshot at most every snapshot_interval seconds.
