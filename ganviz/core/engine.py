@@ -24,12 +24,15 @@ import time
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 
 from .commands import MANUAL, ClearSchedule, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
 from .config import ConfigError
-from .snapshot import Event, EventKind
+from .snapshot import Event, EventKind, History
 
+HISTORY_KEYS = ("d_loss", "g_loss", "d_real_term", "d_fake_term", "d_penalty", "g_grad_norm", "d_grad_norm",
+                "d_real_mean", "d_fake_mean")  # what a step's history row may hold (core.steps records them)
 _ORDER = itertools.count()  # ties between commands scheduled for one step: the order they were given
 
 # torch's own default intra-op thread count (one per core, or OMP_NUM_THREADS), as found when ganviz is imported.
@@ -250,6 +253,28 @@ class GanSteps(Stepper):
     def has_unsent_rows(self) -> bool:
         """History rows not yet delivered in a snapshot."""
         return bool(self._rows)
+
+    def _collect_history(self, seeds: int | None = None) -> tuple[History, Any]:
+        """The rows not yet delivered as one History (one host copy for the whole table; NaN where a step did not
+        record a value), and whether every recorded value is finite: a bool, or per seed (N,) when the values
+        have a seed axis of `seeds`."""
+        rows = self.take_rows()
+        n = len(rows)
+        steps = np.fromiter((s for s, _ in rows), dtype=np.int64, count=n)
+        table = np.full((n, len(HISTORY_KEYS)) + (() if seeds is None else (seeds,)), np.nan)
+        finite: Any = True if seeds is None else np.ones(seeds, dtype=bool)
+        flat: list[torch.Tensor] = []
+        index: list[tuple[int, int]] = []
+        for i, (_, row) in enumerate(rows):
+            for key, t in row.items():
+                index.append((i, HISTORY_KEYS.index(key)))
+                flat.append(t.reshape(()).float() if seeds is None else t.float())
+        if flat:
+            host = torch.stack(flat).cpu().numpy()  # the one host copy of this snapshot's history
+            finite = bool(np.isfinite(host).all()) if seeds is None else np.isfinite(host).all(0)
+            ii = np.array(index)
+            table[ii[:, 0], ii[:, 1]] = host
+        return History(steps, {k: table[:, j] for j, k in enumerate(HISTORY_KEYS)}), finite
 
     @property
     def steps_per_sec(self) -> float:

@@ -62,10 +62,10 @@ from .live import apply_changes
 from .loop import run_loop
 from .models import build_models
 from .objectives import Objective, get_objective
-from .snapshot import EventKind, History, LazyFields
+from .snapshot import EventKind, LazyFields
 from .stacked import FORWARDS, FrozenStack, StackedMLP, _make_optimizer  # noqa: F401  (FrozenStack: re-exported)
 from .state import GoodState, clone_tree, load_optimizer_state, state_items
-from .trainer import HISTORY_KEYS, resolve_device
+from .trainer import resolve_device
 
 MAX_SEEDS = 64
 RNG_MODES = ("per-seed", "batched")
@@ -400,26 +400,6 @@ class EnsembleTrainer(CommandDrain, GanSteps):
             return rng_ok
 
     # ------------------------------------------------------------------ snapshots
-    def _collect_history(self) -> tuple[History, np.ndarray]:
-        """Per-step rows (rows, N) since the last snapshot, and which seeds' values are all finite."""
-        rows = self.take_rows()
-        n = len(rows)
-        steps = np.fromiter((s for s, _ in rows), dtype=np.int64, count=n)
-        table = np.full((n, len(HISTORY_KEYS), self.n_seeds), np.nan)
-        finite = np.ones(self.n_seeds, dtype=bool)
-        flat: list[Tensor] = []
-        index: list[tuple[int, int]] = []
-        for i, (_, row) in enumerate(rows):
-            for key, t in row.items():
-                index.append((i, HISTORY_KEYS.index(key)))
-                flat.append(t.float())
-        if flat:
-            host = torch.stack(flat).cpu().numpy()  # one host copy per snapshot, (entries, N)
-            finite = np.isfinite(host).all(0)
-            ii = np.array(index)
-            table[ii[:, 0], ii[:, 1]] = host
-        return History(steps, {k: table[:, j] for j, k in enumerate(HISTORY_KEYS)}), finite
-
     def compute_metrics(self) -> dict[str, Any]:
         """Per-seed metrics on fresh samples seeded by (seed0, step): same step, same numbers."""
         return ensemble_metrics(self.config, self.G.frozen(), self.device, self.step)
@@ -435,7 +415,7 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         lazy=True leaves the fixed-noise samples (and, with defer_metrics, the metrics) to
         `EnsembleSnapshot.materialized()`, computed from frozen weight copies in the consumer's thread.
         """
-        history, finite = self._collect_history()
+        history, finite = self._collect_history(self.n_seeds)
         bad = ~(finite & self._seeds_finite()) & ~self.diverged
         if bad.any():
             self._rollback(bad)

@@ -30,7 +30,7 @@ from .config import TrainConfig
 from .devices import move_state
 from .distributions import Distribution, NoisePrior, make_distribution
 from .eager_optim import SGD, Adam, RMSprop
-from .engine import CommandDrain, GanSteps, unchanged_on_error
+from .engine import HISTORY_KEYS, CommandDrain, GanSteps, unchanged_on_error  # noqa: F401  (HISTORY_KEYS: re-exported)
 from .fields import ViewState, compute_metrics
 from .guard import CALM_EVENTS, SANE_PATIENCE, SANE_WINDOWS, peaks_in_range, window_peaks
 from .live import apply_changes
@@ -38,7 +38,7 @@ from .loop import run_loop
 from .models import FrozenMLP, build_models
 from .objectives import Objective, get_objective
 from .regularizers import add_instance_noise
-from .snapshot import History, LazyFields, Snapshot
+from .snapshot import LazyFields, Snapshot
 from .state import GoodState, clone_tree, load_optimizer_state, state_items
 from .unrolled import unrolled_optimizer_state, unrolled_optimizer_step
 
@@ -51,8 +51,6 @@ _EMPTY2 = np.zeros((0, 1), dtype=np.float32)
 IMAGE_VIEW_SAMPLES = 64
 IMAGE_SNAPSHOT_INTERVAL = 0.15
 IMAGE_METRICS_INTERVAL = 2.0
-HISTORY_KEYS = ("d_loss", "g_loss", "d_real_term", "d_fake_term", "d_penalty", "g_grad_norm", "d_grad_norm",
-                "d_real_mean", "d_fake_mean")
 
 
 class DivergenceError(RuntimeError):
@@ -361,26 +359,6 @@ class Trainer(CommandDrain, GanSteps):
             return rng_ok
 
     # ------------------------------------------------------------------ snapshots
-    def _collect_history(self) -> tuple[History, bool]:
-        """Per-step rows since the last snapshot, and whether every recorded value is finite."""
-        rows = self.take_rows()
-        n = len(rows)
-        steps = np.fromiter((s for s, _ in rows), dtype=np.int64, count=n)
-        flat: list[Tensor] = []
-        index: list[tuple[int, int]] = []
-        for i, (_, row) in enumerate(rows):
-            for key, t in row.items():
-                index.append((i, HISTORY_KEYS.index(key)))
-                flat.append(t.reshape(()).float())
-        table = np.full((n, len(HISTORY_KEYS)), np.nan)
-        finite = True
-        if flat:
-            host = torch.stack(flat).cpu().numpy()  # the one host copy of this snapshot's history
-            finite = bool(np.isfinite(host).all())
-            ii = np.array(index)
-            table[ii[:, 0], ii[:, 1]] = host
-        return History(steps, {k: table[:, j] for j, k in enumerate(HISTORY_KEYS)}), finite
-
     def compute_metrics(self) -> dict[str, float]:
         """Metrics on fresh samples from a generator seeded by (seed, step): same step, same numbers."""
         view = self._frozen_view()
