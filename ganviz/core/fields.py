@@ -7,7 +7,6 @@ metrics are bitwise identical wherever they are computed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -16,7 +15,8 @@ from torch import Tensor
 
 from . import metrics as M
 from .config import TrainConfig
-from .distributions import Distribution, GaussianMixture, NoisePrior, make_distribution
+from .distributions import Distribution, NoisePrior, make_distribution
+from .generators import generator_kind
 from .models import FrozenMLP
 from .objectives import get_objective
 from .snapshot import Field1D, Field2D
@@ -24,12 +24,10 @@ from .snapshot import Field1D, Field2D
 
 def p_g_1d(cfg: TrainConfig, data: Distribution, x: np.ndarray,
            fake_samples: np.ndarray | None) -> np.ndarray | None:
-    """Generator density on x: analytic for the fixed generators when known, else a KDE of samples."""
-    if cfg.generator == "shift":
-        return data.density(x[:, None] - cfg.shift_x)
-    if cfg.generator == "noise" and isinstance(data, GaussianMixture):
-        s = math.sqrt(data.mode_std ** 2 + cfg.noise_sigma ** 2)
-        return GaussianMixture("noisy", data.modes, s, data.weights).density(x[:, None])
+    """Generator density on x: the fixed generator's own when it has one in closed form, else a KDE of samples."""
+    analytic = generator_kind(cfg.generator).density_1d(cfg, data, x)
+    if analytic is not None:
+        return analytic
     if fake_samples is None:
         return None
     return M.kde_1d(fake_samples, x)
@@ -82,11 +80,8 @@ class ViewState:
                          self.x_fixed.to(device), torch.device(device), self.metrics_step, self.with_views)
 
     def _fixed_fake(self, base: Tensor, seed: int) -> Tensor:
-        cfg, dev = self.cfg, self.device
-        if cfg.generator == "shift":
-            return base + torch.tensor([cfg.shift_x, cfg.shift_y][: base.shape[1]], device=dev)
-        gen = torch.Generator(device=dev).manual_seed(seed)
-        return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=dev)
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        return generator_kind(self.cfg.generator).transform(base, self.cfg, gen)
 
     def compute(self) -> dict:
         """Snapshot fields: fake, d_real, d_fake, grad_fake, z_grid, field1d / field2d (numpy), and
@@ -105,9 +100,7 @@ class ViewState:
             with torch.no_grad():
                 return self.g(z)
         base = _distribution(cfg).sample(n, gen, dev)
-        if cfg.generator == "shift":
-            return base + torch.tensor([cfg.shift_x, cfg.shift_y][: base.shape[1]], device=dev)
-        return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=dev)
+        return generator_kind(cfg.generator).transform(base, cfg, gen)
 
     def compute_views(self) -> dict:
         """View arrays. With minibatch features in D (config mbdisc / mbstd) a point's output depends on its
@@ -147,7 +140,7 @@ class ViewState:
                 fake = None
                 if g_frozen is not None:
                     fake = g_frozen(self.z_kde).cpu().numpy().ravel()
-                elif cfg.generator == "noise" and not isinstance(data, GaussianMixture):
+                elif not generator_kind(cfg.generator).has_density(data):  # p_g from a KDE of its samples
                     gen = torch.Generator(device=dev).manual_seed(cfg.seed + 3)
                     base = data.sample(cfg.kde_samples, gen, dev)
                     fake = self._fixed_fake(base, cfg.seed + 5).cpu().numpy().ravel()

@@ -79,8 +79,8 @@ class PostStep:
 @dataclass(frozen=True)
 class Formula:
     """The losses as the formula panel writes them, term by term, in a small markup: E_{x}[...] is an
-    expectation over x, _{..} / ^{..} sub- and superscripts; the single letters x, z, D, G, f, s, w, c and x̂ are
-    the math variables."""
+    expectation over x, _{..} / ^{..} sub- and superscripts; the single letters x, z, D, G, f, s, w, c, p, g, I
+    and x̂ are the math variables (set in italics)."""
 
     d_terms: tuple[str, ...]
     g_terms: tuple[str, ...]

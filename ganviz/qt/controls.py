@@ -16,6 +16,7 @@ from superqt.utils import signals_blocked
 from ..core.commands import Command, SetConfig, command_for_change
 from ..core.config import FIELDS, TrainConfig, control_groups, label_of
 from ..core.distributions import DATASETS, DatasetInfo, dataset_info
+from ..core.generators import FIXED_PARAMS, generator_kind
 from ..core.images.distribution import IMAGE_DEFAULTS, image_default_changes, is_image_data
 from ..core.objectives import OBJECTIVES
 from .formula import break_between_terms
@@ -439,8 +440,7 @@ class ControlPanel(QtWidgets.QScrollArea):
         enabled = {
             "ring_radius": cfg.data == "ring8", "ring_std": cfg.data == "ring8",
             "generator": not image,
-            "shift_x": cfg.generator == "shift" and not image, "shift_y": cfg.generator == "shift" and not image,
-            "noise_sigma": cfg.generator == "noise" and not image,
+            **{k: k in generator_kind(cfg.generator).params and not image for k in FIXED_PARAMS},
             "conv_channels": dcgan, "image_range": cfg.data == "image-file",
             **{k: not dcgan for k in ("g_depth", "g_width", "d_depth", "d_width", "activation")},
             **{k: any(h.config_key == k for h in obj.hooks) for k in ("clip", "gp_lambda")},

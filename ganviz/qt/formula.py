@@ -18,6 +18,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.config import TrainConfig
+from ..core.generators import generator_kind
 from ..core.objectives import OBJECTIVES
 from ..core.snapshot import EventKind
 
@@ -27,7 +28,6 @@ MATH_FAMILY = "DejaVu Serif, Cambria Math, STIX Two Math, Latin Modern Math, ser
 # symbols
 E = "𝔼"
 x, z, D, G, f = (f"<i>{v}</i>" for v in ("x", "z", "D", "G", "f"))
-Gz = f"{G}({z})"
 P_DATA = "<i>p</i><sub>data</sub>"
 
 
@@ -43,7 +43,7 @@ def _num(v: float) -> str:
     return f"{v:g}"
 
 
-_VARIABLES = re.compile(r"x̂|(?<![A-Za-z])[xzDGfswc](?![A-Za-z\u0302])")
+_VARIABLES = re.compile(r"x̂|(?<![A-Za-z0-9])[xzDGfswcpgI](?![A-Za-z\u0302])")
 
 
 def render(markup: str) -> str:
@@ -137,12 +137,9 @@ def regularisers(cfg: TrainConfig, sigma_now: float | None = None) -> list[str]:
         out.append(f"minibatch discrimination: {cfg.mbdisc} kernels of dimension {getattr(cfg, 'mbdisc_dim', '?')}")
     if getattr(cfg, "mbstd", 0):
         out.append("minibatch standard deviation feature in D")
-    if cfg.generator == "shift":
-        theta = f"({_num(cfg.shift_x)}, {_num(cfg.shift_y)})"
-        out.append(f"G is fixed: <i>p</i><sub><i>g</i></sub>({x}) = {P_DATA}({x} − θ), θ = {theta} "
-                   "(θ<sub>y</sub> only in 2D)")
-    elif cfg.generator == "noise":
-        out.append(f"G is fixed: {Gz} = {x} + 𝒩(0, σ²<i>I</i>), {x} ∼ {P_DATA}, σ = {_num(cfg.noise_sigma)}")
+    note = generator_kind(cfg.generator).note(cfg)  # a fixed generator says what it is
+    if note:
+        out.append(render(note))
     return out
 
 
