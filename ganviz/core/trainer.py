@@ -32,13 +32,14 @@ from .distributions import Distribution, NoisePrior, make_distribution
 from .eager_optim import SGD, Adam, RMSprop
 from .engine import HISTORY_KEYS, CommandDrain, GanSteps, unchanged_on_error  # noqa: F401  (HISTORY_KEYS: re-exported)
 from .fields import ViewState, compute_metrics
+from .generators import generator_kind
 from .guard import CALM_EVENTS, SANE_PATIENCE, SANE_WINDOWS, peaks_in_range, window_peaks
 from .live import apply_changes
 from .loop import run_loop
 from .models import FrozenMLP, build_models
 from .objectives import Objective, get_objective
 from .regularizers import add_instance_noise
-from .snapshot import LazyFields, Snapshot
+from .snapshot import EventKind, LazyFields, Snapshot
 from .state import GoodState, clone_tree, load_optimizer_state, state_items
 from .unrolled import unrolled_optimizer_state, unrolled_optimizer_step
 
@@ -89,7 +90,7 @@ class Trainer(CommandDrain, GanSteps):
         self.device, msg = resolve_device(config.device)
         self._build(reset_events=False)
         if msg:  # after _build: an event records the step it happened at
-            self._log("device", msg)
+            self._log(EventKind.DEVICE, msg)
 
     # ------------------------------------------------------------------ building
     def _build(self, reset_events: bool = True) -> None:
@@ -134,7 +135,7 @@ class Trainer(CommandDrain, GanSteps):
 
     @property
     def learned_generator(self) -> bool:
-        return self.config.generator == "learned"
+        return generator_kind(self.config.generator).learned
 
     # ------------------------------------------------------------------ events and commands
     def reset(self, seed: int | None = None) -> None:
@@ -143,7 +144,7 @@ class Trainer(CommandDrain, GanSteps):
             self.config = self.config.replace(seed=seed)
         old_step = self.step
         self._build()
-        self._log("reset", f"reset at step {old_step} (seed {self.config.seed})", seed=self.config.seed,
+        self._log(EventKind.RESET, f"reset at step {old_step} (seed {self.config.seed})", seed=self.config.seed,
                   old_step=old_step)
 
     def set_config(self, **changes: Any) -> None:
@@ -196,9 +197,8 @@ class Trainer(CommandDrain, GanSteps):
 
     # ------------------------------------------------------------------ sampling
     def _sample_fake(self, n: int, gen: torch.Generator, grad: bool) -> Tensor:
-        """n generated samples: G(z) for a learned generator, or the fixed generator's law."""
-        cfg = self.config
-        if cfg.generator == "learned":
+        """n generated samples: G(z) for a learned generator, or the fixed generator's law (core.generators)."""
+        if self.learned_generator:
             z = self.prior.sample(n, gen, self.device)
             if grad:
                 return self.G(z)
@@ -208,13 +208,7 @@ class Trainer(CommandDrain, GanSteps):
         return self._fixed_transform(base, gen)
 
     def _fixed_transform(self, base: Tensor, gen: torch.Generator) -> Tensor:
-        cfg = self.config
-        if cfg.generator == "shift":
-            key = (cfg.shift_x, cfg.shift_y, self.dim, str(self.device))
-            if getattr(self, "_theta", (None,))[0] != key:  # one host-to-device copy per shift, not per step
-                self._theta = (key, torch.tensor([cfg.shift_x, cfg.shift_y][: self.dim], device=self.device))
-            return base + self._theta[1]
-        return base + cfg.noise_sigma * torch.randn(base.shape, generator=gen, device=self.device)
+        return generator_kind(self.config.generator).transform(base, self.config, gen)
 
     # ------------------------------------------------------------------ training steps
     def _d_update(self) -> None:
@@ -274,8 +268,10 @@ class Trainer(CommandDrain, GanSteps):
                 grads = torch.autograd.grad(loss_d, list(params.values()), create_graph=True)
                 params, state = unrolled_optimizer_step(self.opt_d, params, dict(zip(params, grads, strict=True)),
                                                         state)
-                if obj.weight_clip:  # steps.after_d_step, functionally
-                    params = {name: p.clamp(-cfg.clip, cfg.clip) for name, p in params.items()}
+                hook = obj.post_d_step  # steps.after_d_step, functionally
+                if hook is not None:
+                    c = getattr(cfg, hook.config_key)
+                    params = {name: hook.functional(p, c) for name, p in params.items()}
             fake = self._sample_fake(n, gen, grad=True)
             raw = functional_call(self.D, params, (add_instance_noise(fake, self.noise_sigma, gen),))
             return steps.g_loss(obj, raw)
@@ -409,7 +405,7 @@ class Trainer(CommandDrain, GanSteps):
             back = max(0, self.step - good_step)
             why = (f" (the {skipped} snapshot(s) since had losses or gradient norms out of range)" if skipped
                    else "")
-            self._log("diverged", f"NaN/Inf: rolled back {back} steps to the state of step {good_step}{why}, "
+            self._log(EventKind.DIVERGED, f"NaN/Inf: rolled back {back} steps to the state of step {good_step}{why}, "
                       "paused", hint="lower the learning rates, or add a penalty (R1, gradient penalty)",
                       rolled_back_to=good_step, steps_back=back, skipped_windows=skipped)
         else:
