@@ -115,9 +115,8 @@ class EnsembleSpec:
 # ----------------------------------------------------------------------------------------- the engine
 
 class EnsembleTrainer(CommandDrain, GanSteps):
-    """N seeds of one config in lock-step as one batched model; the live-loop engine interface of
-    ganviz.core.loop (apply_pending, run_manual, iteration, running, steps_per_sec_limit, step, has_news,
-    has_unsent_rows, snapshot), so TrainingSession (thread backend) and `run_loop` drive it like a Trainer.
+    """N seeds of one config in lock-step as one batched model; an engine (ganviz.core.engine.Engine), so
+    TrainingSession, `run_loop`, the device fallback and the contract tests drive it like a Trainer.
 
     Commands are the single run's: play/pause, speed, manual steps and resets apply to all seeds; settings
     (objective, learning rates, regularisers, data, ...) apply to all seeds at the next step boundary, and a
