@@ -11,13 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from .snapshot import History
+from .snapshot import EventKind, History
 
 SANE_FLOORS = {"d_loss": 10.0, "g_loss": 10.0, "d_grad_norm": 100.0, "g_grad_norm": 100.0}
 SANE_FACTOR = 10.0
 SANE_WINDOWS = 20  # the recent windows whose median peaks are the reference
 SANE_PATIENCE = 100  # consecutive out-of-range windows (~5 s) after which their range is the new normal
-CALM_EVENTS = frozenset({"run", "diverged", "checkpoint", "device", "error"})  # others may change the scale
+# events that do not change the scale of the losses (any other may)
+CALM_EVENTS = frozenset({EventKind.RUN, EventKind.DIVERGED, EventKind.CHECKPOINT, EventKind.DEVICE, EventKind.ERROR})
 
 
 def window_peaks(history: History) -> dict[str, float]:

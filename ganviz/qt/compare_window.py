@@ -19,7 +19,7 @@ from ..core.commands import Command, SetConfig, command_for_change
 from ..core.compare import MAX_RUNS, CompareSnapshot, ForRun, comparison_configs
 from ..core.config import FIELDS, TrainConfig
 from ..core.objectives import OBJECTIVES
-from ..core.snapshot import Snapshot
+from ..core.snapshot import EventKind, Snapshot
 from .panels.data1d import Data1DPanel
 from .panels.data2d import Data2DPanel
 from .panels.overlay import RUN_COLOURS, RUN_NAMES, OverlayPanel
@@ -198,7 +198,7 @@ class CompareWindow(SessionWindow):
     def on_snapshot(self, snap: CompareSnapshot) -> None:
         try:
             snap = snap.materialized()
-            if any(e.kind == "reset" for e in snap.events):
+            if any(e.kind == EventKind.RESET for e in snap.events):
                 self.overlay.reset()
                 for pane in self.panes:
                     pane.view.reset()
@@ -213,7 +213,7 @@ class CompareWindow(SessionWindow):
             if snap.running != self.toolbar.play_action.isChecked():
                 self.toolbar.show_running(snap.running)
             for ev in snap.events:
-                if ev.kind == "diverged":
+                if ev.kind == EventKind.DIVERGED:
                     self.statusBar().showMessage(f"A run diverged at step {ev.step} (NaN/Inf): rolled back, all runs "
                                                  "paused. Lower its learning rate or add a penalty.", 20000)
             self.last_snapshot = snap

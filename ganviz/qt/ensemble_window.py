@@ -29,6 +29,7 @@ from ..core.config import TrainConfig
 from ..core.distributions import make_distribution
 from ..core.ensemble import EnsembleSnapshot, EnsembleSpec, EnsembleTrainer, check_ensemble_config
 from ..core.objectives import OBJECTIVES
+from ..core.snapshot import EventKind
 from . import style
 from .panels._common import EventMarkers, FastScatter, ViewNote
 from .session_window import SessionWindow
@@ -447,16 +448,16 @@ class EnsembleWindow(SessionWindow):
         if self._closing:
             return
         try:
-            if any(e.kind == "reset" for e in snap.events):
+            if any(e.kind == EventKind.RESET for e in snap.events):
                 self._reset_series()
             for m in self.markers:
-                m.add(e for e in snap.events if e.kind not in ("run",))
+                m.add(e for e in snap.events if e.kind != EventKind.RUN)
             for e in snap.events:
-                if e.kind == "objective":
+                if e.kind == EventKind.OBJECTIVE:
                     self._set_loss_reference(e.detail.get("new", snap.objective))
-                elif e.kind == "diverged":
+                elif e.kind == EventKind.DIVERGED:
                     self.statusBar().showMessage(f"step {e.step}: {e.label}", 20000)
-                elif e.kind == "error":
+                elif e.kind == EventKind.ERROR:
                     self.statusBar().showMessage(e.label, 15000)
             self.diverged = snap.diverged
             h = snap.history
@@ -472,7 +473,7 @@ class EnsembleWindow(SessionWindow):
             if now - self._last_small >= 1.0 / SMALL_MULTIPLES_HZ:
                 self._last_small = now
                 if snap.fake.shape[0] == self.n_seeds:
-                    if self._need_real or any(e.kind == "dataset" for e in snap.events):
+                    if self._need_real or any(e.kind == EventKind.DATASET for e in snap.events):
                         self.multiples.set_real(snap.real)
                         self._need_real = False
                     self.multiples.update_seeds(snap, self.latest_metrics)

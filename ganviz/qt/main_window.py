@@ -19,7 +19,7 @@ from ..core.commands import ClearSchedule, Command, Reset, SetRunning, SetSpeed,
 from ..core.config import TrainConfig
 from ..core.preflight import data_problem
 from ..core.runstate import RunState
-from ..core.snapshot import Snapshot
+from ..core.snapshot import EventKind, Snapshot
 from . import layout, menus, style, text_bounds
 from .banner import RunBanner
 from .controls import ControlPanel
@@ -397,7 +397,7 @@ class MainWindow(WindowHost):
     def on_snapshot(self, snap: Snapshot) -> None:
         try:
             snap = snap.materialized()
-            if any(e.kind == "reset" for e in snap.events):
+            if any(e.kind == EventKind.RESET for e in snap.events):
                 for p in self.data_views:
                     p.reset()
                 self.reset_panels()
@@ -434,14 +434,14 @@ class MainWindow(WindowHost):
         if not snap.running and self.statusBar().currentMessage().startswith("Pausing after this step"):
             self.statusBar().showMessage(f"Paused at step {snap.step}.", 8000)
         for ev in snap.events:
-            if ev.kind == "diverged":
+            if ev.kind == EventKind.DIVERGED:
                 back = ev.detail.get("steps_back")
                 where = (f"{back} steps, to step {ev.detail.get('rolled_back_to')} (the last state with finite "
                          "and bounded losses and gradients)," if back is not None else "to the last good state")
                 self.statusBar().showMessage(
                     f"Step {ev.step}: training diverged (NaN/Inf). Rolled back {where} and paused — try lower "
                     "learning rates or a penalty (R1, gradient penalty).", 20000)
-            elif ev.kind in ("device", "error"):
+            elif ev.kind in (EventKind.DEVICE, EventKind.ERROR):
                 self.statusBar().showMessage(ev.label, 15000)
         self._render_run_state(self.run_state.update(snap))
 

@@ -53,7 +53,7 @@ class _MetricsCarry:
         self.step = -1
 
     def apply(self, snap: Snapshot) -> Snapshot:
-        if any(e.kind == "reset" for e in snap.events):
+        if any(e.kind == EventKind.RESET for e in snap.events):
             self.metrics, self.step = {}, -1
         if snap.metrics and snap.metrics_step >= 0:
             self.metrics, self.step = snap.metrics, snap.metrics_step
@@ -135,7 +135,7 @@ class TrainingSession(QObject):
 
             device, message = resolve_device(config.device)
         self.device = str(device)
-        self.startup_events: list[Event] = [Event(0, "device", message)] if message else []
+        self.startup_events: list[Event] = [Event(0, EventKind.DEVICE, message)] if message else []
         self._ready = threading.Event()
         self._ready.set()
         self._done = threading.Event()
