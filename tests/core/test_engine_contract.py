@@ -166,6 +166,24 @@ def test_out_of_memory_on_the_cpu_goes_through_the_protocol(kind):
     assert engine.running
 
 
+def test_out_of_memory_on_cuda_moves_to_the_cpu_and_rolls_back(kind):
+    """This machine has no GPU: the run is told it is on CUDA just before the error (as tests/core/test_devices)."""
+    engine = make(kind)
+    engine.train(3)
+    engine.snapshot(with_metrics=False, with_fields=False)
+    good = weights(engine)
+    engine.train(2)
+    for run in getattr(engine, "runs", [engine]):
+        run.device = torch.device("cuda")
+    ev = fall_back_to_cpu(engine, torch.OutOfMemoryError("CUDA out of memory"), "a training step")
+    assert ev.kind == "device" and ev.label.startswith("CUDA ran out of memory at step 5 (batch 16, G 1x8, D 1x8")
+    assert "continuing on the CPU" in ev.label and "no longer bit-identical" in ev.label  # the RNGs were reseeded
+    assert engine.device.type == "cpu" and engine.running
+    assert all(torch.equal(a, b) for a, b in zip(good, weights(engine), strict=True))
+    engine.train(2)
+    assert engine.step == 7 and all(bool(torch.isfinite(w).all()) for w in weights(engine))
+
+
 def test_a_state_dict_continues_the_run_exactly(kind):
     engine = make(kind)
     engine.train(5)
