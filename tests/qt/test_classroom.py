@@ -46,8 +46,7 @@ def make_window(qtbot, tmp_path, monkeypatch):
 
     yield factory
     for w in made:
-        for tw in getattr(w, "_theory_windows", {}).values():
-            tw.close()
+        w.features["theory"].close_all()
         w.shutdown()
     style.set_theme(False)
     app.setPalette(palette)
@@ -402,7 +401,7 @@ def test_gaussian_mixture_editor_builds_an_exact_mixture(make_window, qtbot):
     c.draw.apply_mixture()
     from ganviz.core.distributions import make_distribution
 
-    d = make_distribution(w.session.config.data)
+    d = make_distribution(w.session.config.data, data_points=w.session.config.data_points)
     assert d.density_is_exact and d.mode_std == pytest.approx(0.15)
     np.testing.assert_allclose(d.modes, [[-1.0, 0.0], [2.0, 1.0]])
 

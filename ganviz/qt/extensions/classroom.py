@@ -779,7 +779,7 @@ class Classroom(QtCore.QObject):
         try:
             from . import theory
 
-            if not hasattr(self.window, "_theory_windows"):
+            if "theory" not in getattr(self.window, "features", {}):
                 raise RuntimeError("the Theory menu is not installed")
             theory.open_theory_window(self.window, tool)
         except Exception as e:  # a missing optional view must not stop the scene
@@ -1190,7 +1190,7 @@ class Classroom(QtCore.QObject):
     def _prefill_mixture(self) -> None:
         cfg = self.window.session.config
         try:
-            dist = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std)
+            dist = make_distribution(cfg.data, cfg.ring_radius, cfg.ring_std, data_points=cfg.data_points)
         except (KeyError, ValueError):
             dist = None
         if dist is not None and dist.modes is not None and dist.mode_std is not None:
@@ -1200,15 +1200,13 @@ class Classroom(QtCore.QObject):
 
     def ensure_data_choice(self, cfg: TrainConfig) -> None:
         """Give a user dataset an entry in the controls' dataset list, so the dropdown shows it."""
-        from ...core.distributions import DATASETS
-
         combo = self.window.controls.widgets.get("data")
-        info = DATASETS.get(cfg.data)
+        info = _user_info(cfg)
         if not isinstance(combo, QtWidgets.QComboBox) or info is None or combo.findData(cfg.data) >= 0:
             return
         from ..controls import fill_dataset_combo
 
-        fill_dataset_combo(combo, cfg.data)  # grouped, with this user dataset and no stale ones
+        fill_dataset_combo(combo, cfg.data, info)  # grouped, with this user dataset and no stale ones
 
     def _on_draw_visibility(self, visible: bool) -> None:
         w = self.window
@@ -1337,10 +1335,18 @@ class Classroom(QtCore.QObject):
 
 
 def _describe_user(cfg: TrainConfig) -> str:
-    from ...core.distributions import DATASETS
-
-    info = DATASETS.get(cfg.data)
+    info = _user_info(cfg)
     return (info.description + ".") if info else ""
+
+
+def _user_info(cfg: TrainConfig):
+    """The DatasetInfo of cfg's data (user data from its data_points), or None."""
+    from ...core.distributions import dataset_info
+
+    try:
+        return dataset_info(cfg.data, cfg.data_points)
+    except (KeyError, ValueError):
+        return None
 
 
 def _as_bool(value: Any) -> bool:
