@@ -151,8 +151,8 @@ def test_window_dock_and_trails_overlay(qtbot, tmp_path):
         assert "modes" in window.docks and not window.extension_errors.get("collapse")
         dock = window.docks["modes"]
         assert dock.windowTitle() == "Mode coverage"
-        panel = dock.widget()
-        assert isinstance(panel, ModesPanel)
+        panel = window.panel("modes")  # built when first needed (the window host's lazy docks)
+        assert isinstance(panel, ModesPanel) and dock.widget() is panel
         assert "dock_metrics" in [d.objectName() for d in window.tabifiedDockWidgets(dock)]
         dock.raise_()
         panel.set_show_trails(True)
