@@ -160,7 +160,7 @@ def test_compare_menu_opens_the_ensemble_on_the_session_config(qtbot, tmp_path, 
         assert "Ensemble of seeds..." in actions
         monkeypatch.setattr(EW, "ask_seeds", lambda parent, default: 3)
         actions["Ensemble of seeds..."].trigger()
-        opened = main._ensemble_windows
+        opened = main.features["ensemble"].windows
         assert len(opened) == 1
         ew = opened[0]
         assert ew.n_seeds == 3 and ew.engine.config == main.session.config
@@ -172,7 +172,7 @@ def test_compare_menu_opens_the_ensemble_on_the_session_config(qtbot, tmp_path, 
         monkeypatch.setattr(QtWidgets.QMessageBox, "information", lambda *a: shown.append(a[2]))
         main.session.config = main.session.config.replace(pack=2)
         actions["Ensemble of seeds..."].trigger()
-        assert len(main._ensemble_windows) == 1 and "pack=2" in shown[0]
+        assert len(main.features["ensemble"].windows) == 1 and "pack=2" in shown[0]
     finally:
         assert main.shutdown()
     assert not ew.isVisible() and not ew.session.is_running()

@@ -501,7 +501,7 @@ def test_compare_and_ensemble_explain_that_image_runs_are_not_supported(qtbot, t
     assert open_comparison(w, ["ns", "wgan-gp"]) is None
     assert open_ensemble(w, 4) is None
     assert len(shown) == 2 and "toy data" in shown[0] and "toy data" in shown[1]
-    assert not getattr(w, "_compare_windows", []) and not getattr(w, "_ensemble_windows", [])
+    assert not w.features["compare"].windows and not w.features["ensemble"].windows
     w.shutdown()
 
 

@@ -23,7 +23,7 @@ def open_comparison(window, objectives: list[str]):
     """Open a CompareWindow on the main window's current config; the main run pauses (one CPU, two runs)."""
     from ..compare_window import CompareWindow
 
-    if is_image_data(window.run_state.config.data):
+    if is_image_data(window.session.config.data):
         QtWidgets.QMessageBox.information(
             window, "Compare objectives", "Compare mode draws the 1D / 2D toy data (D's field, exact W1 and JSD "
             "side by side); it has no image panes yet. Choose a toy dataset first, or run the image scenes "
@@ -31,7 +31,7 @@ def open_comparison(window, objectives: list[str]):
         return None
     window.send(SetRunning(False))
     window.toolbar.show_running(False)
-    cw = CompareWindow(window.run_state.config, objectives, backend=window.session.backend)
+    cw = CompareWindow(window.session.config, objectives, backend=window.session.backend)
     _windows(window).add(cw)
     cw.show()
     window.statusBar().showMessage("Comparison opened; this window's run is paused (Space resumes it).", 8000)

@@ -20,7 +20,7 @@ def open_ensemble(window, n_seeds: int):
     from ...core.ensemble import check_ensemble_config  # torch: imported when an ensemble is opened
     from ..ensemble_window import EnsembleWindow
 
-    config = window.run_state.config
+    config = window.session.config
     try:
         if is_image_data(config.data):
             raise ConfigError("the ensemble batches the MLP models of the 1D / 2D toy data; image runs (DCGAN) "
