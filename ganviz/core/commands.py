@@ -9,6 +9,7 @@ the dataclass fields, with no table repeating them.
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields
@@ -50,6 +51,14 @@ class Command:
         """This command setting config field `key` (one of setting_keys()) to value."""
         name = next(f.name for f in fields(cls) if f.metadata.get("sets") == key)
         return cls(**{name: value})
+
+    def check(self) -> None:
+        """Raise ValueError (a ConfigError for a config field) if a field is out of range: every config field the
+        command sets is checked against the schema."""
+        from .config import check_value
+
+        for key, value in self.changes().items():
+            check_value(key, value)
 
     def to_dict(self) -> dict[str, Any]:
         """{"command": class name, "args": fields} (None fields left out: TOML has no null)."""
@@ -159,6 +168,12 @@ class Reset(Command):
 
     seed: int | None = None
 
+    def check(self) -> None:
+        if self.seed is not None:
+            from .config import check_value
+
+            check_value("seed", self.seed)
+
 
 @dataclass(frozen=True)
 class SetRunning(Command):
@@ -172,6 +187,12 @@ class SetSpeed(Command):
     """Limit training to steps_per_sec (None: full speed). Slow speeds make a snapshot every step."""
 
     steps_per_sec: float | None
+
+    def check(self) -> None:
+        s = self.steps_per_sec
+        if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float))
+                              or not (math.isfinite(s) and s > 0)):
+            raise ValueError(f"steps_per_sec must be a positive number (or left out for full speed), got {s!r}")
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,6 @@ the first problem raises SessionError naming the file and the entry (e.g. "comma
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -50,7 +49,7 @@ from typing import Any
 
 from ..core import commands as C
 from ..core.commands import MANUAL, Command, Reset
-from ..core.config import DATA_KEYS, FIELDS, ConfigError, TrainConfig, check_value
+from ..core.config import DATA_KEYS, FIELDS, ConfigError, TrainConfig
 from ..core.safeio import FileRefused, open_regular
 from ..core.snapshot import Event, EventKind
 from ..core.tomlio import TomlWriteError, coerce_field, dumps, plain
@@ -172,16 +171,7 @@ def _checked(cls: type[Command], args: dict[str, Any]) -> Command:
             values[key] = _coerce_field(key, value)
         args = {"values": values}
     cmd = cls(**args)
-    if isinstance(cmd, C.SetOptimizer) and cmd.network not in ("d", "g"):
-        raise ValueError(f"network must be 'd' or 'g', got {cmd.network!r}")
-    if isinstance(cmd, C.SetSpeed) and cmd.steps_per_sec is not None and not (
-            math.isfinite(cmd.steps_per_sec) and cmd.steps_per_sec > 0):
-        raise ValueError(f"steps_per_sec must be a positive number (or left out for full speed), got "
-                         f"{cmd.steps_per_sec!r}")
-    if isinstance(cmd, Reset) and cmd.seed is not None:
-        check_value("seed", cmd.seed)
-    for key, value in cmd.changes().items():
-        check_value(key, value)
+    cmd.check()  # the command's own rules: config ranges of what it sets, the network, a positive speed, ...
     return cmd
 
 

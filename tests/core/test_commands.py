@@ -82,3 +82,19 @@ def test_changes_leave_out_unset_fields_and_check_the_network():
     assert C.Reset(3).changes() == {} and C.StepD().changes() == {}
     with pytest.raises(ValueError, match="network"):
         C.SetOptimizer("x", "adam").changes()
+
+
+@pytest.mark.parametrize("cmd, message", [
+    (C.SetSpeed(0.0), "steps_per_sec must be a positive number"), (C.SetSpeed(float("nan")), "steps_per_sec"),
+    (C.Reset(seed=-1), "seed"), (C.SetLearningRates(g_lr=5.0), "g_lr"), (C.SetOptimizer("x", "adam"), "network"),
+    (C.SetConfig({"clip": -1.0}), "clip"), (C.SetDataset("no-such-data"), "data"),
+])
+def test_check_refuses_out_of_range_fields(cmd, message):
+    with pytest.raises(ValueError, match=message):
+        cmd.check()
+
+
+def test_check_accepts_good_commands():
+    for cmd in EXAMPLES.values():
+        cmd.check()
+    C.SetSpeed(None).check()
