@@ -30,7 +30,8 @@ class LiveTarget(Protocol):
     dim: int
     noise_sigma: float
 
-    def _log(self, kind: str, label: str, **detail: Any) -> None: ...
+    def log(self, kind: str, label: str, **detail: Any) -> Any:
+        """Add an event to the run's log (core.engine.Engine.log)."""
 
     def live_check(self, new: TrainConfig) -> None:
         """Raise ConfigError if this engine cannot run `new` (before anything changes)."""
@@ -82,15 +83,15 @@ def apply_changes(engine: LiveTarget, changes: dict[str, Any]) -> set[str]:
     engine.config = new
     if keys <= DATA_KEYS and new_data is not None and new_data.dim == engine.dim:
         engine.live_swap_data(new_data)  # hot swap: same networks, new data
-        engine._log(EventKind.DATASET, f"data: {old.data} -> {new.data}", old=old.data, new=new.data)
+        engine.log(EventKind.DATASET, f"data: {old.data} -> {new.data}", old=old.data, new=new.data)
         return keys
     if REINIT_KEYS & keys:
         desc = ", ".join(f"{k}={v}" for k, v in changed.items())
         old_step = engine.step
         msg = engine.live_rebuild("device" in keys)
-        engine._log(EventKind.RESET, f"{desc}: re-initialised at step {old_step}", old_step=old_step, **changed)
+        engine.log(EventKind.RESET, f"{desc}: re-initialised at step {old_step}", old_step=old_step, **changed)
         if msg:
-            engine._log(EventKind.DEVICE, msg)
+            engine.log(EventKind.DEVICE, msg)
         return keys
     for k, v in changed.items():
         _apply_one(engine, old, k, v)
@@ -105,18 +106,18 @@ def _apply_one(engine: LiveTarget, old: TrainConfig, k: str, v: Any) -> None:
         from .objectives import get_objective
 
         engine.live_objective(get_objective(v))
-        engine._log(EventKind.OBJECTIVE, f"objective: {before} -> {v}", old=before, new=v)
+        engine.log(EventKind.OBJECTIVE, f"objective: {before} -> {v}", old=before, new=v)
     elif effect is Effect.LEARNING_RATE:
         engine.live_learning_rate(k[0], v)
-        engine._log(EventKind.LR, f"{k}: {before:g} -> {v:g}", old=before, new=v)
+        engine.log(EventKind.LR, f"{k}: {before:g} -> {v:g}", old=before, new=v)
     elif effect is Effect.OPTIMIZER:
         for network in _network(k):
             engine.live_optimizer(network)
-        engine._log(EventKind.OPTIMIZER, f"{k}: {before} -> {v}", old=before, new=v)
+        engine.log(EventKind.OPTIMIZER, f"{k}: {before} -> {v}", old=before, new=v)
     elif effect is Effect.INSTANCE_NOISE:
         engine.noise_sigma = v
-        engine._log(EventKind.REGULARIZER, f"{k}: {before:g} -> {v:g}", key=k, old=before, new=v)
+        engine.log(EventKind.REGULARIZER, f"{k}: {before:g} -> {v:g}", key=k, old=before, new=v)
     elif effect is Effect.VIEW_SAMPLING:
         engine.live_view_batches()
     else:
-        engine._log(EventKind.CONFIG, f"{k}: {before} -> {v}", key=k, old=before, new=v)
+        engine.log(EventKind.CONFIG, f"{k}: {before} -> {v}", key=k, old=before, new=v)

@@ -22,7 +22,7 @@ class Recorder:
         self.calls: list[tuple] = []
         self.events: list[tuple] = []
 
-    def _log(self, kind, label, **detail):
+    def log(self, kind, label, **detail):
         self.events.append((kind, label, detail))
 
     def live_check(self, new):
