@@ -1,5 +1,5 @@
 """The menu bar in desktop order (File, Edit, Data, View, Scenes, Compare, Theory, Help), with File -> Record and
-Quit, and Help -> Documentation and About. Extensions add their menus in any order; `arrange` sorts them."""
+Quit, and Help -> Documentation and About. Features add their menus in any order; `arrange` sorts them."""
 
 from __future__ import annotations
 
@@ -16,21 +16,18 @@ def _title(menu: QtWidgets.QMenu) -> str:
 
 
 def arrange(window: Any) -> None:
-    """Complete File and Help and put the menus in order (call once every extension has added its own)."""
+    """Complete File and Help and put the menus in order (call once every feature has added its own)."""
     file_menu = window.menu("File")
-    record = getattr(window, "actions_by_name", {}).get("record")
+    record = window.actions_by_name.get("record")
     if isinstance(record, QtGui.QAction) and record not in file_menu.actions():
         first = file_menu.actions()[0] if file_menu.actions() else None
         file_menu.insertAction(first, record)
         if first is not None:
             file_menu.insertSeparator(first)
-    quit_action = QtGui.QAction("Quit", window)
-    quit_action.setShortcut(QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Quit))
-    quit_action.setMenuRole(QtGui.QAction.MenuRole.QuitRole)
-    quit_action.triggered.connect(window.close)
     file_menu.addSeparator()
-    file_menu.addAction(quit_action)
-    window.quit_action = quit_action
+    quit_action = window.add_action("quit", "Quit", window.close, menu="File",
+                                    shortcut=QtGui.QKeySequence.StandardKey.Quit)
+    quit_action.setMenuRole(QtGui.QAction.MenuRole.QuitRole)
 
     help_menu = window.menu("Help")
     help_menu.addSeparator()
