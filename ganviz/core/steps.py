@@ -101,17 +101,25 @@ def grad_norm(params: Sequence[Tensor], seeded: bool = False) -> Tensor:
     return torch.linalg.vector_norm(torch.cat([g.flatten(1) for g in grads], dim=1), dim=1)
 
 
-def optimizer_step(loss: Tensor, opt: torch.optim.Optimizer, params: Sequence[Tensor], seeded: bool = False,
-                   only_params: bool = False) -> Tensor:
-    """Back-propagate loss (per seed: their sum), take the optimiser step; returns the gradient norm(s) from
-    before the step. only_params: gradients reach params only (G's step leaves D's .grad alone)."""
+def backward(loss: Tensor, opt: torch.optim.Optimizer, params: Sequence[Tensor], seeded: bool = False,
+             only_params: bool = False) -> Tensor:
+    """The gradient half of `optimizer_step`: clear opt's gradients, back-propagate loss (per seed: their sum);
+    returns the gradient norm(s). only_params: gradients reach params only (G's step leaves D's .grad alone)."""
     opt.zero_grad(set_to_none=True)
     total = loss.sum() if seeded else loss
     if only_params:
         total.backward(inputs=list(params))
     else:
         total.backward()
-    norm = grad_norm(params, seeded)
+    return grad_norm(params, seeded)
+
+
+def optimizer_step(loss: Tensor, opt: torch.optim.Optimizer, params: Sequence[Tensor], seeded: bool = False,
+                   only_params: bool = False) -> Tensor:
+    """Back-propagate loss (per seed: their sum), take the optimiser step; returns the gradient norm(s) from
+    before the step. only_params: gradients reach params only (G's step leaves D's .grad alone). The slow-motion
+    player (core.stages) takes the two halves apart: `backward`, then `opt.step()`."""
+    norm = backward(loss, opt, params, seeded, only_params)
     opt.step()
     return norm
 
