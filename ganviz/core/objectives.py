@@ -137,14 +137,6 @@ class Objective:
         """The objective's own penalty and post-step hook, those it has."""
         return tuple(h for h in (self.penalty, self.post_d_step) if h is not None)
 
-    @property
-    def weight_clip(self) -> bool:  # kept for readers of the old flag; the hook is post_d_step
-        return self.post_d_step is not None
-
-    @property
-    def gradient_penalty(self) -> bool:  # kept for readers of the old flag; the penalty is `penalty`
-        return self.penalty is not None
-
     def display(self, raw: Tensor) -> Tensor:
         """D's output as shown to users: sigmoid(logit) for probability objectives, raw score otherwise."""
         return torch.sigmoid(raw) if self.is_probability else raw

@@ -57,10 +57,10 @@ def test_metadata_matches_theory():
     assert OBJECTIVES["minimax"].equilibrium_d_loss == pytest.approx(1.386294, abs=1e-6)
     assert OBJECTIVES["lsgan"].equilibrium_d == 0.5 and OBJECTIVES["lsgan"].equilibrium_d_loss == 0.25
     assert OBJECTIVES["hinge"].equilibrium_d_loss == 2.0
-    assert OBJECTIVES["wgan"].weight_clip and not OBJECTIVES["wgan"].gradient_penalty
-    assert OBJECTIVES["wgan-gp"].gradient_penalty and not OBJECTIVES["wgan-gp"].weight_clip
+    assert OBJECTIVES["wgan"].post_d_step is not None and OBJECTIVES["wgan"].penalty is None
+    assert OBJECTIVES["wgan-gp"].penalty is not None and OBJECTIVES["wgan-gp"].post_d_step is None
     for name in ("minimax", "ns", "lsgan", "hinge"):
-        assert not OBJECTIVES[name].weight_clip and not OBJECTIVES[name].gradient_penalty
+        assert OBJECTIVES[name].post_d_step is None and OBJECTIVES[name].penalty is None
 
 
 def test_paper_defaults_match_theory():
