@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ganviz.core.snapshot import Field2D, Snapshot
 from ganviz.qt import style
-from ganviz.qt.panels._common import FastScatter, canvas, objective_of, panel_layout
+from ganviz.qt.panels._common import FastScatter, canvas, fast_dashes, objective_of, panel_layout
 from ganviz.qt.panels._contour import contour_segments
 
 MAX_ARROWS = 400  # gradient arrows drawn (the first fakes of the fixed noise batch: same subset each frame)
@@ -97,6 +97,7 @@ class Data2DPanel(QtWidgets.QWidget):
 
         self.legend = style.add_legend(self.plot)
         self.contour = pg.PlotCurveItem(pen=style.pen(pal.contour, 2, "dash"), connect="pairs")
+        fast_dashes(self.contour)
         self.contour.setZValue(5)
         self.plot.addItem(self.contour)
         self.z_grid = pg.PlotCurveItem(pen=style.pen(pal.z_grid, 1.5))

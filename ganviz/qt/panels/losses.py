@@ -8,7 +8,7 @@ from PySide6 import QtWidgets
 
 from ganviz.core.snapshot import Snapshot
 from ganviz.qt import style
-from ganviz.qt.panels._common import EventMarkers, objective_of, peak_downsample_per_pixel
+from ganviz.qt.panels._common import EventMarkers, fast_dashes, objective_of, peak_downsample_per_pixel
 from ganviz.qt.panels.yrange import RobustYRange
 from ganviz.qt.series import Series
 
@@ -57,6 +57,8 @@ class LossPanel(QtWidgets.QWidget):
             curve = self.plot.plot([], [], name=label, pen=style.pen(getattr(pal, colour), width, pen_style))
             curve.setZValue(10 if width == style.MAIN_WIDTH else 5)
             peak_downsample_per_pixel(curve)
+            if pen_style != "solid":
+                fast_dashes(curve)
             self.curves[key] = curve
 
         self.equilibrium_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen(pal.reference, 1, "dot"))

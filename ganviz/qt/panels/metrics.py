@@ -17,6 +17,7 @@ from ganviz.qt.panels._common import (
     NaNote,
     ViewNote,
     class_count,
+    fast_dashes,
     finite_or_nan,
     objective_of,
     peak_downsample_per_pixel,
@@ -173,6 +174,8 @@ class MetricsPanel(QtWidgets.QWidget):
                 )
                 curve.setVisible(c in spec.curves)
                 peak_downsample_per_pixel(curve)
+                if c.pen_style != "solid":
+                    fast_dashes(curve)
                 self.curves[c.key] = curve
                 self._series[c.key] = Series(cap=cap)
                 self._sources[c.key] = c.source
