@@ -89,7 +89,7 @@ def merge_history(parts: list[History]) -> History:
         return parts[0]
     keys = parts[-1].values.keys()
     return History(np.concatenate([h.steps for h in parts]),
-                   {k: np.concatenate([h.values[k] for h in parts if k in h.values]) for k in keys})
+                   {k: np.concatenate([h.values[k] for h in parts]) for k in keys})
 
 
 def merge_snapshots(pending: list[Any]) -> Any:
@@ -165,6 +165,7 @@ class WindowHost(QtWidgets.QMainWindow):
         self.actions_by_name: dict[str, QtGui.QAction] = {}
         self._pending: dict[str, list[Any]] = {}
         self._last_draw: dict[str, float] = {}
+        self._fed: set[str] = set()  # panels handed a snapshot at least once
         self._image_mode: bool | None = None
         self._toy_dock_visible: dict[str, bool] = {}
         self.is_closing = False  # set when closing starts: no dock is built from then on
@@ -307,13 +308,19 @@ class WindowHost(QtWidgets.QMainWindow):
         return names
 
     def _deliver(self, name: str, build: bool = False) -> None:
+        """Hand a panel what is pending: merged into one snapshot; a panel just built gets its backlog as one
+        snapshot per metrics step (so its metric curves miss no point)."""
         dock = self.docks[name]
         pending = self._pending[name]
         if not pending or (isinstance(dock, PanelDock) and not dock.is_built() and not build):
             return
         widget = self.panel(name)
-        for snap in group_backlog(pending) if len(pending) > 1 else pending:
-            widget.update_snapshot(snap)
+        if name in self._fed:
+            widget.update_snapshot(merge_snapshots(pending))
+        else:  # its first delivery: everything since the run started
+            self._fed.add(name)
+            for snap in group_backlog(pending):
+                widget.update_snapshot(snap)
         pending.clear()
 
     def build_next_panel(self) -> bool:

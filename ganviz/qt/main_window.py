@@ -484,6 +484,7 @@ class MainWindow(WindowHost):
         0.3 s)."""
         start = time.monotonic()
         self.is_closing = True  # no dock is built from here on
+        self.session.closing = True  # a training thread stopped for an export is not started again
         self.closing.emit()
         for hook in self.__dict__.get("about_to_close", []):  # features not yet on `closing` (classroom)
             hook()

@@ -387,7 +387,6 @@ class RecordingFeature(SessionFiles, QtCore.QObject):
     def close_now(self, budget: float = CLOSE_BUDGET) -> None:
         """The window is closing: within `budget` seconds, finalise every recording with what is already
         encoded, or discard it (no partial file either way); exports in progress will not restart training."""
-        self.host.session.closing = True  # a training thread stopped for an export is not started again
         cancel_jobs(self.host, 0.1)  # background saves and exports: none leaves a file when cancelled
         if self.recorder is not None:
             self.stop_recording()
