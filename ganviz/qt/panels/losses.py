@@ -20,6 +20,9 @@ CURVES: tuple[tuple[str, str, str, int, str], ...] = (
     ("d_fake_term", "D fake term", "part_fake", style.PART_WIDTH, "dash"),
     ("d_penalty", "D penalty", "penalty", style.PART_WIDTH, "dot"),
 )
+# a min and a max per 2 px column: the curves are 1-2 px wide (3.2 in presentation mode), so the plot looks the
+# same and the painter draws half the segments (a dense loss curve was the window's costliest item to paint)
+LOSS_BINS_PER_PIXEL = 0.5
 HIDDEN_WHILE_ZERO = frozenset({"d_penalty"})  # an all-zero penalty (no regulariser) would only squash the axis
 
 
@@ -56,7 +59,7 @@ class LossPanel(QtWidgets.QWidget):
             self._series[key] = Series(cap=cap)
             curve = self.plot.plot([], [], name=label, pen=style.pen(getattr(pal, colour), width, pen_style))
             curve.setZValue(10 if width == style.MAIN_WIDTH else 5)
-            peak_downsample_per_pixel(curve)
+            peak_downsample_per_pixel(curve, LOSS_BINS_PER_PIXEL)
             if pen_style != "solid":
                 fast_dashes(curve)
             self.curves[key] = curve
