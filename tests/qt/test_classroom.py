@@ -164,7 +164,7 @@ def test_last_scene_is_resumed_on_a_plain_launch(make_window, qtbot):
     w.classroom.load_index(2)
     name = w.current_scene.name
     # only a scene that opened cleanly (drew its first frames) is resumed (issue 19.2)
-    qtbot.waitUntil(lambda: w.classroom._clean_frames == 0, timeout=60_000)
+    qtbot.waitUntil(lambda: w.classroom.scene_menu.clean_frames_left == 0, timeout=60_000)
     w.shutdown()
     w2 = make_window(settings_name="resume.ini", autostart=True, d_width=128, g_width=128, batch_size=256)
     qtbot.waitUntil(lambda: getattr(w2, "current_scene", None) is not None, timeout=5000)

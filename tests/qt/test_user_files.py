@@ -61,14 +61,14 @@ def test_a_wide_points_file_asks_for_columns_and_says_how_it_was_read(make_windo
     w = make_window()
     c = w.classroom
     asked: list[tuple[str, object]] = []
-    monkeypatch.setattr(c, "ask_columns", lambda name, need: asked.append((name, need)) or "")
+    monkeypatch.setattr(c.user_data, "ask_columns", lambda name, need: asked.append((name, need)) or "")
     before = w.session.config
     assert not c.import_points(p)  # cancelled: nothing changes
     assert w.session.config == before
     name, need = asked[0]
     assert name == "geo.csv" and "4 columns ('id', 'lon (deg)', 'lat (deg)', 'alt')" in str(need)
     assert need.header == ["id", "lon (deg)", "lat (deg)", "alt"] and need.width == 4 and need.numeric == (1, 2, 3)
-    monkeypatch.setattr(c, "ask_columns", lambda name, need: "lon (deg),lat (deg)")
+    monkeypatch.setattr(c.user_data, "ask_columns", lambda name, need: "lon (deg),lat (deg)")
     assert c.import_points(p)
     qtbot.waitUntil(lambda: w.session.config.data.startswith("user:geo@"), timeout=5000)
     cfg = w.session.config
