@@ -38,10 +38,11 @@ CLOSE_SECONDS = 1.0  # closing the window ends recordings, extra windows and tra
 STARTING = "starting the trainer…"  # the rate label until the training process sends its first snapshot
 TITLE = "ganviz — GAN lab"
 BUILD_AFTER_FRAMES = 2  # docks not shown yet are built one per frame once this many frames are drawn
-# the window's features, installed in this order (recording first: it gets the largest share of closing time)
-FEATURES = [("recording", "ganviz.qt.extensions.recording"), ("collapse", "ganviz.qt.extensions.collapse"),
-            ("compare", "ganviz.qt.extensions.compare"), ("ensemble", "ganviz.qt.extensions.ensemble"),
-            ("theory", "ganviz.qt.extensions.theory"), ("classroom", "ganviz.qt.extensions.classroom")]
+# the window's features, installed in this order, which is also the order their docks join a tab group and the
+# order they hear `closing` (recordings are finalised before extra windows are closed: the larger share of time)
+FEATURES = [("classroom", "ganviz.qt.extensions.classroom"), ("recording", "ganviz.qt.extensions.recording"),
+            ("collapse", "ganviz.qt.extensions.collapse"), ("compare", "ganviz.qt.extensions.compare"),
+            ("ensemble", "ganviz.qt.extensions.ensemble"), ("theory", "ganviz.qt.extensions.theory")]
 
 
 def is_image_dim(dim: int) -> bool:
