@@ -10,6 +10,7 @@ to MP4 at 1280x720 (`bench_encode`).
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import tempfile
@@ -25,19 +26,39 @@ def _percentile(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
 
 
+PRESENTATION_SIZE = (1920, 1080)  # the presentation-mode rounds: full screen on a screen of this size
+
+
+def offscreen_screen(size: tuple[int, int] = PRESENTATION_SIZE) -> None:
+    """Run offscreen on one screen of `size` (Qt's offscreen screen is 800x800, so full screen was 800x800),
+    unless a platform was chosen already or the QApplication exists."""
+    from PySide6 import QtWidgets
+
+    if QtWidgets.QApplication.instance() is not None or os.environ.get("QT_QPA_PLATFORM", "offscreen") != "offscreen":
+        return
+    path = os.path.join(tempfile.mkdtemp(prefix="ganviz-screen-"), "screen.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"screens": [{"name": "bench", "x": 0, "y": 0, "width": size[0], "height": size[1],
+                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}, f)
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={path}"
+
+
 def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headless_rate: float | None = None,
-                 backend: str = "process") -> dict:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+                 backend: str = "process", interval: float | None = None, presentation: bool = True) -> dict:
+    """Training and frames with the window open against headless (alternating rounds) at 1400x900, then, with
+    `presentation`, the same in presentation mode full screen at 1920x1080; render times per view."""
+    offscreen_screen()
     from PySide6 import QtCore
 
     from ..core.trainer import Trainer
-    from .app import make_app
+    from .app import WINDOW_INTERVAL, make_app
     from .main_window import MainWindow
 
     make_app()
+    interval = WINDOW_INTERVAL if interval is None else interval
     tmp = tempfile.mkdtemp(prefix="ganviz-bench-")
     settings = QtCore.QSettings(os.path.join(tmp, "layout.ini"), QtCore.QSettings.Format.IniFormat)
-    window = MainWindow(cfg, settings=settings, autostart=False, backend=backend)
+    window = MainWindow(cfg, settings=settings, autostart=False, backend=backend, interval=interval)
     window.resize(1400, 900)
     window.show()
 
@@ -71,15 +92,28 @@ def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headl
 
     rounds = _rounds(window, lambda: _train(trainer, 10), seconds, repeats)
     encode = bench_encode(window, tmp)
+    present = None
+    if presentation:
+        from .app import run_events
+
+        window.classroom.toggle_presentation(True)  # full screen, fonts and lines scaled, docks as configured
+        run_events(1.0)
+        present = {**_rounds(window, lambda: _train(trainer, 10), seconds, repeats, start=False),
+                   "window_size": [window.width(), window.height()]}
+        window.classroom.toggle_presentation(False)
     window.shutdown()
     window.close()
-    return {
+    out = {
         **rounds,
         "render_ms_median": {k: 1000 * statistics.median(v) for k, v in render.items()},
         "window_size": [1400, 900],
         "backend": backend,
+        "interval_s": interval,
         "recording": encode,
     }
+    if present is not None:
+        out["presentation"] = present
+    return out
 
 
 def _train(trainer, n: int) -> int:
@@ -87,9 +121,10 @@ def _train(trainer, n: int) -> int:
     return n
 
 
-def _rounds(window, headless_steps, seconds: float, repeats: int) -> dict:
+def _rounds(window, headless_steps, seconds: float, repeats: int, start: bool = True) -> dict:
     """Alternating rounds: `headless_steps()` (trains a local engine, returns steps made) in this process while
-    the window's run is paused, then the window training and drawing; steps/s, frames/s, ratios, latency."""
+    the window's run is paused, then the window training and drawing; steps/s, frames/s, ratios, latency.
+    `start`: start the window's session first (False: it runs already)."""
     steps: list[float] = []
     fps: list[float] = []
     latencies: list[float] = []
@@ -98,7 +133,8 @@ def _rounds(window, headless_steps, seconds: float, repeats: int) -> dict:
     from ..core.commands import SetRunning
     from .app import run_events
 
-    window.session.start()
+    if start:
+        window.session.start()
     timer = QtCore.QTimer()
     timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
     last = [time.perf_counter()]
@@ -113,7 +149,8 @@ def _rounds(window, headless_steps, seconds: float, repeats: int) -> dict:
 
     timer.timeout.connect(tick)
     timer.start(10)
-    run_events(20.0, until=lambda: window.frames >= 20)  # the child process needs a moment to import torch
+    first = window.frames
+    run_events(20.0, until=lambda: window.frames >= first + 20)  # the child process needs a moment to import torch
     latencies.clear()
 
     def step_now() -> int:
@@ -153,6 +190,8 @@ def _rounds(window, headless_steps, seconds: float, repeats: int) -> dict:
         "headless_steps_per_s_median": statistics.median(headless),
         "ratio_vs_headless": statistics.median(ratios),
         "ratios_per_round": ratios,
+        "frames_per_s_per_round": fps,
+        "load_average": os.getloadavg()[0],
         "latency_ms_p50": 1000 * _percentile(latencies, 50),
         "latency_ms_p99": 1000 * _percentile(latencies, 99),
     }
@@ -212,3 +251,137 @@ def bench_encode(window, tmp: str, frames: int = 120, size: tuple[int, int] = (1
         return {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
     return {"available": True, "format": "mp4", "size": list(size), "ffmpeg_threads": 1, "frames": frames,
             "encode_frames_per_s": fps, "grab_ms": grab_ms, "compose_ms": compose_ms}
+
+
+def bench_frame_rates(cfg: TrainConfig, intervals: tuple[float, ...], seconds: float = 6.0, repeats: int = 3,
+                      presentation: bool = True, warmup_frames: int = 20) -> dict:
+    """Frames/s and training vs headless for several snapshot intervals (the window's frame cap), in one run:
+    one window per interval (process backend, 1400x900); every round measures the headless engine, then each
+    window in turn with the others paused, then (with `presentation`) each window again in presentation mode,
+    full screen at PRESENTATION_SIZE. Medians over rounds; every round is kept."""
+    offscreen_screen()
+    from PySide6 import QtCore
+
+    from ..core.commands import SetRunning
+    from ..core.trainer import Trainer
+    from .app import make_app, run_events
+    from .main_window import MainWindow
+
+    make_app()
+    tmp = tempfile.mkdtemp(prefix="ganviz-bench-")
+    windows = {}
+    for iv in intervals:
+        settings = QtCore.QSettings(os.path.join(tmp, f"layout-{iv}.ini"), QtCore.QSettings.Format.IniFormat)
+        w = MainWindow(cfg, settings=settings, autostart=False, interval=iv)
+        w.resize(1400, 900)
+        w.show()
+        w.session.start()
+        windows[iv] = w
+    run_events(60.0, until=lambda: all(w.frames >= warmup_frames for w in windows.values()))
+    for w in windows.values():
+        w.send(SetRunning(False))
+    trainer = Trainer(cfg)
+    trainer.train(50)
+    modes = ("window", "presentation") if presentation else ("window",)
+    rows: dict = {m: {iv: {"steps": [], "fps": [], "ratio": []} for iv in intervals} for m in modes}
+    headless: list[float] = []
+    load = [os.getloadavg()[0]]
+
+    def headless_round() -> float:
+        t0, n = time.perf_counter(), 0
+        while time.perf_counter() - t0 < seconds:
+            trainer.train(10)
+            n += 10
+        rate = n / (time.perf_counter() - t0)
+        headless.append(rate)
+        return rate
+
+    def window_round(w) -> tuple[float, float]:
+        w.send(SetRunning(True))
+        run_events(0.8)
+        s0, f0, t0 = _step_of(w), w.frames, time.perf_counter()
+        run_events(seconds)
+        dt = time.perf_counter() - t0
+        w.send(SetRunning(False))
+        run_events(0.3)
+        return (_step_of(w) - s0) / dt, (w.frames - f0) / dt
+
+    for _ in range(repeats):
+        for mode in modes:
+            for iv, w in windows.items():
+                if mode == "presentation":
+                    w.classroom.toggle_presentation(True)
+                    run_events(1.0)
+                ref = headless_round()
+                rate, fps = window_round(w)
+                if mode == "presentation":
+                    rows[mode][iv]["size"] = [w.width(), w.height()]
+                    w.classroom.toggle_presentation(False)
+                    run_events(0.5)
+                r = rows[mode][iv]
+                r["steps"].append(rate)
+                r["fps"].append(fps)
+                r["ratio"].append(rate / ref)
+        load.append(os.getloadavg()[0])
+    for w in windows.values():
+        w.shutdown()
+        w.close()
+    out: dict = {"seconds_each": seconds, "repeats": repeats, "load_average_per_round": load,
+                 "headless_steps_per_s": headless, "headless_steps_per_s_median": statistics.median(headless)}
+    for mode in modes:
+        out[mode] = {str(iv): {"frames_per_s_median": statistics.median(r["fps"]),
+                               "steps_per_s_median": statistics.median(r["steps"]),
+                               "ratio_vs_headless_median": statistics.median(r["ratio"]),
+                               "frames_per_s": r["fps"], "ratios": r["ratio"],
+                               **({"size": r["size"]} if "size" in r else {})}
+                     for iv, r in rows[mode].items()}
+    return out
+
+
+def _step_of(window) -> int:
+    return window.last_snapshot.step if window.last_snapshot is not None else 0
+
+
+def format_frame_rates(r: dict) -> str:
+    lines = [f"window frame rates, {r['repeats']} alternating rounds of {r['seconds_each']:g} s; headless engine "
+             f"{r['headless_steps_per_s_median']:.1f} steps/s (median); 1-min load average per round: "
+             + ", ".join(f"{x:.1f}" for x in r["load_average_per_round"]),
+             f"  {'mode':<24}{'interval':>9}{'cap/s':>7}{'frames/s':>10}{'steps/s':>9}{'vs headless':>13}  rounds"]
+    for mode in ("window", "presentation"):
+        for iv, row in r.get(mode, {}).items():
+            size = "x".join(map(str, row.get("size", [1400, 900])))
+            lines.append(f"  {mode + ' ' + size:<24}{float(iv):>9.3f}{1 / float(iv):>7.1f}"
+                         f"{row['frames_per_s_median']:>10.1f}{row['steps_per_s_median']:>9.1f}"
+                         f"{row['ratio_vs_headless_median']:>13.3f}  fps "
+                         + " ".join(f"{x:.1f}" for x in row["frames_per_s"])
+                         + "; ratio " + " ".join(f"{x:.2f}" for x in row["ratios"]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ganviz.qt.bench_gui`: the window's frame rate against its cap (see bench_frame_rates)."""
+    import argparse
+
+    import torch
+
+    p = argparse.ArgumentParser(prog="python -m ganviz.qt.bench_gui", description=bench_frame_rates.__doc__)
+    p.add_argument("--interval", type=float, action="append", help="snapshot interval in s (repeatable)")
+    p.add_argument("--seconds", type=float, default=6.0)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--no-presentation", action="store_true")
+    p.add_argument("--json", metavar="FILE")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)  # as the window's process runs (ganviz.qt.app)
+    from .app import WINDOW_INTERVAL
+
+    r = bench_frame_rates(TrainConfig(), tuple(args.interval or [WINDOW_INTERVAL]), args.seconds, args.repeats,
+                          presentation=not args.no_presentation)
+    print(format_frame_rates(r))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(r, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
