@@ -107,11 +107,6 @@ class MainWindow(WindowHost):
             return features[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    @property
-    def extension_errors(self) -> dict[str, str]:
-        """Features that failed to install (name -> error): the window opened without them."""
-        return self.feature_errors
-
     def _connect_session(self) -> None:
         self.session.snapshot.connect(self.on_snapshot)
         self.session.failed.connect(self.on_failed)
@@ -201,12 +196,6 @@ class MainWindow(WindowHost):
             w.setMinimumWidth(90)
             bar.addPermanentWidget(w)
 
-    def add_dock(self, name: str, title: str, widget: QtWidgets.QWidget,
-                 area: QtCore.Qt.DockWidgetArea = QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
-                 visible: bool = True) -> QtWidgets.QDockWidget:
-        """A dock for a widget made already (older features; new ones: add_panel with a factory)."""
-        return self.add_panel(PanelSpec(name, title, lambda: widget, area=area, visible=visible), widget=widget)
-
     def restart(self, config: TrainConfig, autostart: bool = True, scene: Any = None, title: str | None = None) -> None:
         """Replace the run with a new one from config (scenes, replays): the old run stops cleanly. scene: the
         scene this run plays (load_scene); title: what the run is, for the window title (a scene's or a session's
@@ -225,6 +214,8 @@ class MainWindow(WindowHost):
         self.session = TrainingSession(config, backend=backend, interval=interval, threads=threads, parent=self)
         self.trainer = self.session.trainer
         self._connect_session()
+        if self.run_state.speed is not None:  # the speed carries on into the new run (held until it starts)
+            self.session.submit(SetSpeed(self.run_state.speed))
         self.banner.clear()
         for p in self.data_views:
             p.reset()
@@ -487,8 +478,6 @@ class MainWindow(WindowHost):
         self.is_closing = True  # no dock is built from here on
         self.session.closing = True  # a training thread stopped for an export is not started again
         self.closing.emit()
-        for hook in self.__dict__.get("about_to_close", []):  # features not yet on `closing` (classroom)
-            hook()
         self.save_layout()
         left = CLOSE_SECONDS - 0.05 - (time.monotonic() - start)
         return self.session.stop(timeout=max(0.3, left))

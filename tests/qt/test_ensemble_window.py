@@ -155,7 +155,7 @@ def test_compare_menu_opens_the_ensemble_on_the_session_config(qtbot, tmp_path, 
     qtbot.addWidget(main)
     main.show()
     try:
-        assert "ensemble" not in main.extension_errors
+        assert "ensemble" not in main.feature_errors
         actions = {a.text(): a for a in main.menu("Compare").actions()}
         assert "Ensemble of seeds..." in actions
         monkeypatch.setattr(EW, "ask_seeds", lambda parent, default: 3)

@@ -148,7 +148,7 @@ def test_window_dock_and_trails_overlay(qtbot, tmp_path):
     try:
         window.resize(1400, 900)
         window.show()
-        assert "modes" in window.docks and not window.extension_errors.get("collapse")
+        assert "modes" in window.docks and not window.feature_errors.get("collapse")
         dock = window.docks["modes"]
         assert dock.windowTitle() == "Mode coverage"
         panel = window.panel("modes")  # built when first needed (the window host's lazy docks)

@@ -84,6 +84,19 @@ def test_scripted_switch_and_speed_hint_show_in_the_controls_on_the_process_back
     assert w.speed.currentData() == 25.0
 
 
+def test_the_chosen_speed_carries_into_a_new_run_on_the_process_backend(make_window, qtbot):
+    """The toolbar's speed is what the engine applies: a new run (restart, a sweep's run) is held to it from its
+    first step, not shown as 10 steps/s while it trains at full speed."""
+    w = make_window(data="gaussian-1d", z_dim=1)
+    w.speed.setCurrentIndex(w.speed.findData(10.0))
+    qtbot.waitUntil(lambda: w.run_state.speed == 10.0, timeout=20000)
+    w.restart(TrainConfig(**{**SMALL, "data": "gaussian-1d", "z_dim": 1, "objective": "hinge"}))
+    qtbot.waitUntil(lambda: w.last_snapshot is not None and w.last_snapshot.objective == "hinge", timeout=30000)
+    assert w.last_snapshot.speed_limit == 10.0 and w.run_state.speed == 10.0 and w.speed.currentData() == 10.0
+    qtbot.wait(1000)
+    assert w.last_snapshot.step <= 30  # ~10 steps/s (not hundreds)
+
+
 def test_the_loss_dropdown_shows_what_trains_after_the_shipped_scene_switch(make_window, qtbot):
     """Issue 14's bug: after `saturating-vs-ns` switched to the non-saturating loss at step 600, the Loss
     dropdown still said "Minimax (saturating)" (process backend, as users run it)."""

@@ -225,7 +225,7 @@ def test_theory_menu_opens_windows_and_main_window_close_stops_them(qtbot, tmp_p
     qtbot.addWidget(window)
     window.show()
     try:
-        assert "theory" not in window.extension_errors
+        assert "theory" not in window.feature_errors
         menu = window.menu("Theory")
         actions = {a.text(): a for a in menu.actions()}
         assert set(actions) == {"Dirac-GAN phase portrait", "JS vs Wasserstein sweep",

@@ -206,9 +206,11 @@ def test_menu_and_dock_hooks(make_window):
     w = make_window(data="ring8")
     scenes = w.menu("Scenes")
     assert w.menu("Scenes") is scenes
-    dock = w.add_dock("extra", "Extra", QtWidgets.QLabel("x"))
+    from ganviz.qt.host import PanelSpec
+
+    dock = w.add_panel(PanelSpec("extra", "Extra", lambda: QtWidgets.QLabel("x")))
     assert w.docks["extra"] is dock and dock.isVisible()
-    assert not w.extension_errors
+    assert not w.feature_errors
 
 
 def test_divergence_pauses_rolls_back_and_says_what_to_try(make_window, qtbot):
