@@ -41,7 +41,10 @@ class RunPane(QtWidgets.QFrame):
         self.setStyleSheet(f"RunPane {{ border: 2px solid {RUN_COLOURS[index]}; border-radius: 4px; }}")
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        # two rows (the objective, then its numbers): one row made a pane ~750 px wide, so two runs did not fit a
+        # 1366 px screen and four needed ~3000 px
         header = QtWidgets.QHBoxLayout()
+        numbers = QtWidgets.QHBoxLayout()
         badge = QtWidgets.QLabel(f" Run {RUN_NAMES[index]} ")
         badge.setStyleSheet(f"background: {RUN_COLOURS[index]}; color: white; font-weight: bold; "
                             "border-radius: 3px; padding: 2px;")
@@ -65,8 +68,8 @@ class RunPane(QtWidgets.QFrame):
             spin.setValue(getattr(config, key))
             spin.setToolTip(FIELDS[key].metadata["help"])
             spin.valueChanged.connect(lambda v, k=key: self._changed(k, float(v)))
-            header.addWidget(QtWidgets.QLabel(label))
-            header.addWidget(spin)
+            numbers.addWidget(QtWidgets.QLabel(label))
+            numbers.addWidget(spin)
             self.widgets[key] = spin
         k = QtWidgets.QSpinBox()
         k.setRange(1, 20)
@@ -74,8 +77,9 @@ class RunPane(QtWidgets.QFrame):
         k.setToolTip(FIELDS["d_steps"].metadata["help"])
         k.setKeyboardTracking(False)
         k.valueChanged.connect(lambda v: self._changed("d_steps", int(v)))
-        header.addWidget(QtWidgets.QLabel("k"))
-        header.addWidget(k)
+        numbers.addWidget(QtWidgets.QLabel("k"))
+        numbers.addWidget(k)
+        numbers.addStretch(1)
         self.widgets["d_steps"] = k
         self.paper_button = QtWidgets.QPushButton("Paper defaults")
         self.paper_button.setToolTip("Set this run's optimiser, learning rates and k to what its objective's paper "
@@ -83,6 +87,7 @@ class RunPane(QtWidgets.QFrame):
         self.paper_button.clicked.connect(self.apply_paper_defaults)
         header.addWidget(self.paper_button)
         layout.addLayout(header)
+        layout.addLayout(numbers)
         self.formula = QtWidgets.QLabel()
         self.formula.setStyleSheet("font-family: monospace; font-size: 9pt;")
         self.formula.setWordWrap(True)

@@ -92,3 +92,11 @@ def test_process_backend_compare_window_closes_promptly(window, qtbot):
     t0 = time.perf_counter()
     w.close()
     assert time.perf_counter() - t0 < 1.5 and not w.session.is_running()
+
+
+def test_three_runs_fit_a_laptop_screen(qtbot):
+    """Each pane's controls take two rows: in one row a pane needed ~750 px, so three runs needed ~2260 px."""
+    w = CompareWindow(TrainConfig(**SMALL), ("ns", "wgan-gp", "hinge"), backend="thread", autostart=False)
+    qtbot.addWidget(w)
+    assert w.minimumSizeHint().width() <= 1366 - 40  # a 1366 x 768 laptop, with room for the frame
+    assert [p.widgets["d_steps"].value() for p in w.panes] == [1, 5, 1]  # paper defaults: WGAN-GP's n_critic
