@@ -18,13 +18,7 @@ with one core, parallel buys nothing and k = 1.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import multiprocessing as mp
 import os
-import pickle
-import time
-import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,13 +26,26 @@ from typing import Any
 from . import messages as msg
 from .commands import MANUAL, ClearSchedule, Command, Reset, SetRunning, SetSpeed
 from .config import TrainConfig
-from .engine import CommandInbox, Stepper, check_device, unchanged_on_error
+from .engine import CommandInbox, Stepper, check_device
 from .loop import run_loop
+from .shards import (
+    MAX_LAG,
+    RemoteSnapshot,
+    ShardLink,
+    _LocalGroup,
+    _paused,
+    _RemoteGroup,
+    _shard_main,
+    start_shards,
+    stop_shards,
+)
 from .snapshot import Event, Snapshot
-from .trainer import Trainer
+
+__all__ = ["MAX_LAG", "MAX_RUNS", "CompareSnapshot", "CompareTrainer", "ForRun", "RemoteSnapshot", "ShardLink",
+           "_shard_main", "available_cores", "compare_workers", "comparison_configs", "split_runs", "start_shards",
+           "stop_shards"]
 
 MAX_RUNS = 4
-MAX_LAG = 16  # steps a shard may trail the coordinator before it waits
 
 
 @dataclass(frozen=True)
@@ -122,274 +129,6 @@ def split_runs(n_runs: int, workers: int) -> list[list[int]]:
     return out
 
 
-# ----------------------------------------------------------------------------------------- run groups
-
-class _LocalGroup:
-    """Trainers stepped one after the other in this process (the whole comparison when workers = 1)."""
-
-    def __init__(self, configs: Sequence[TrainConfig]) -> None:
-        self.runs = [Trainer(c) for c in configs]
-        self._snaps: list[Snapshot] = []
-
-    def submit(self, i: int, cmd: Command) -> None:
-        self.runs[i].submit(cmd)
-
-    def apply(self) -> None:
-        for r in self.runs:
-            r.apply_pending()  # runs get no manual commands: those are run by the comparison, in lock-step
-
-    def manual(self, cmd: Command) -> None:
-        for r in self.runs:
-            r.run_manual(cmd)
-
-    def iteration(self) -> None:
-        for r in self.runs:
-            r.iteration()
-
-    def request_snapshots(self, kwargs: dict) -> None:
-        self._snaps = [r.snapshot(**kwargs) for r in self.runs]
-
-    def snapshots(self) -> list[Any]:
-        snaps, self._snaps = self._snaps, []
-        return snaps
-
-    def set_running(self, running: bool) -> None:
-        for r in self.runs:
-            r.running = running
-
-    def has_news(self) -> bool:
-        return any(r.has_news() for r in self.runs)
-
-    def has_unsent_rows(self) -> bool:
-        return any(r.has_unsent_rows() for r in self.runs)
-
-
-def _shard_main(configs: list[TrainConfig], conn: Any, progress: Any, threads: int) -> None:
-    """A shard process: a _LocalGroup driven by the coordinator's stream (see _RemoteGroup)."""
-    import torch
-
-    torch.set_num_threads(max(1, threads))
-    try:
-        group = _LocalGroup(configs)
-        conn.send(msg.Ready())
-        done = 0
-        while True:
-            match conn.recv():
-                case msg.Iterate():
-                    group.iteration()
-                case msg.Apply(commands=commands):
-                    for i, cmd in commands:
-                        group.submit(i, cmd)
-                    group.apply()
-                    continue
-                case msg.Manual(command=command):
-                    group.manual(command)
-                case msg.Snap(kwargs=kwargs):
-                    group.request_snapshots(kwargs)
-                    snaps = group.snapshots()
-                    for s in snaps:
-                        s.prepare_transfer()
-                    # plain pickles (the tensors' bytes inline, about 0.3 MB a run): torch's multiprocessing
-                    # pickler would put every tensor in shared memory and pass one descriptor per tensor over a
-                    # socket, which measured 5x slower per snapshot. The coordinator forwards them undecoded.
-                    blobs = tuple((sn.running, pickle.dumps(sn, protocol=pickle.HIGHEST_PROTOCOL)) for sn in snaps)
-                    conn.send_bytes(pickle.dumps(msg.Snaps(blobs), protocol=pickle.HIGHEST_PROTOCOL))
-                    continue
-                case msg.SetShardRunning(running=running):
-                    group.set_running(running)
-                    continue
-                case msg.Stop():
-                    break
-            done += 1
-            progress.value = done
-    except (EOFError, BrokenPipeError, KeyboardInterrupt):
-        pass
-    except Exception as exc:  # the coordinator raises it at its next read
-        with contextlib.suppress(BrokenPipeError, OSError):
-            conn.send(msg.Failed(f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=3)))
-    finally:
-        conn.close()
-
-
-def _shard_process(configs: list[TrainConfig], conn: Any, progress: Any, threads: int) -> None:
-    _shard_main(configs, conn, progress, threads)
-    os._exit(0)  # nothing to save or flush; interpreter teardown with torch loaded takes a second or more
-
-
-@dataclass
-class ShardLink:
-    """The coordinator's end of one shard process: its pipe, its progress counter and its runs' indices.
-    Picklable at process start, so a parent may spawn the shards and hand the links to a coordinator."""
-
-    conn: Any
-    progress: Any  # multiprocessing RawValue("q"): iterations the shard has completed
-    indices: list[int]
-
-
-def start_shards(configs: Sequence[TrainConfig], groups: Sequence[Sequence[int]], threads: int = 1,
-                 ctx: Any = None) -> tuple[list[ShardLink], list[Any]]:
-    """Spawn one shard process per group (daemons); returns the coordinator's links and the processes.
-    The caller passes the links to the coordinator (or keeps them) and must close() its copies of the
-    links' pipes once the coordinator has started elsewhere."""
-    ctx = ctx or mp.get_context("spawn")
-    links, procs = [], []
-    for idx in groups:
-        mine, theirs = ctx.Pipe()
-        progress = ctx.RawValue("q", 0)
-        p = ctx.Process(target=_shard_process, name="ganviz-compare-run", daemon=True,
-                        args=([configs[i] for i in idx], theirs, progress, threads))
-        p.start()
-        theirs.close()
-        links.append(ShardLink(mine, progress, list(idx)))
-        procs.append(p)
-    return links, procs
-
-
-def _decode_snapshot(data: bytes, running: bool) -> Snapshot:
-    snap = pickle.loads(data)
-    return snap if snap.running == running else dataclasses.replace(snap, running=running)
-
-
-def _same(obj: Any) -> Any:
-    return obj
-
-
-class RemoteSnapshot:
-    """A shard's snapshot as it arrived: pickled bytes, decoded on first attribute access (then it behaves as
-    the Snapshot). Pickled again, to the window's process, an undecoded one passes its bytes on as they are
-    and arrives there as a plain Snapshot, so the coordinator never decodes what it only forwards."""
-
-    def __init__(self, data: bytes, running: bool) -> None:
-        self._data: bytes | None = data
-        self._snap: Snapshot | None = None
-        self.running = running  # known without decoding (a diverged run pauses the comparison)
-
-    def paused(self) -> Snapshot | RemoteSnapshot:
-        """This snapshot with running=False (still undecoded if it was)."""
-        if self._snap is None:
-            self.running = False
-            return self
-        return dataclasses.replace(self._snap, running=False)
-
-    def decoded(self) -> Snapshot:
-        if self._snap is None:
-            assert self._data is not None
-            self._snap = _decode_snapshot(self._data, self.running)
-            self._data = None
-        return self._snap
-
-    def prepare_transfer(self) -> None:
-        if self._snap is not None:  # undecoded bytes are ready as they are
-            self._snap.prepare_transfer()
-
-    def __getattr__(self, name: str) -> Any:  # only for what is not set in __init__
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.decoded(), name)
-
-    def __reduce__(self) -> tuple:
-        if self._snap is None:
-            return _decode_snapshot, (self._data, self.running)
-        return _same, (self._snap,)
-
-
-def stop_shards(procs: Sequence[Any], timeout: float = 0.5) -> bool:
-    """Wait up to timeout for shard processes to end (they end when told to, or when their coordinator's
-    pipe closes), then terminate the rest: a shard holds nothing that needs saving."""
-    deadline = time.monotonic() + timeout
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-    from .process import end_process
-
-    for p in procs:
-        end_process(p, 0.2)  # SIGTERM, then SIGKILL (a stopped shard ignores SIGTERM)
-    return not any(p.is_alive() for p in procs)
-
-
-_ITERATE = msg.Iterate()
-
-
-class _RemoteGroup:
-    """The coordinator's proxy of a shard: forwards the stream and keeps the shard within MAX_LAG steps."""
-
-    def __init__(self, link: ShardLink) -> None:
-        self.link = link
-        self.sent = 0  # steps sent (iterations and manual steps)
-        self._pending: list[tuple[int, Command]] = []
-        self.news = False
-
-    def _send(self, message: Any) -> None:
-        try:
-            self.link.conn.send(message)
-        except (BrokenPipeError, OSError):
-            self._check(0.0)
-            raise RuntimeError("a compare run's process has ended") from None
-
-    def _check(self, timeout: float) -> Any:
-        """The shard's next message within timeout, or None; raises the shard's error."""
-        try:
-            if not self.link.conn.poll(timeout):
-                return None
-            message = self.link.conn.recv()
-        except (EOFError, OSError):
-            raise RuntimeError("a compare run's process has ended") from None
-        if isinstance(message, msg.Failed):
-            raise RuntimeError(f"{message.summary}\n{message.details}")
-        return message
-
-    def wait(self, kind: type) -> Any:
-        """Block until the shard sends a message of this class; the message."""
-        while True:
-            message = self._check(1.0)
-            if isinstance(message, kind):
-                return message
-
-    def submit(self, i: int, cmd: Command) -> None:
-        self._pending.append((i, cmd))
-        self.news = True
-
-    def apply(self) -> None:
-        if self._pending:
-            self._send(msg.Apply(tuple(self._pending)))
-            self._pending = []
-
-    def _step(self, message: Any) -> None:
-        while self.sent - self.link.progress.value >= MAX_LAG:
-            self._check(0.0005)
-        self._send(message)
-        self.sent += 1
-
-    def manual(self, cmd: Command) -> None:
-        self._step(msg.Manual(cmd))
-        self.news = True
-
-    def iteration(self) -> None:
-        self._step(_ITERATE)
-
-    def request_snapshots(self, kwargs: dict) -> None:
-        self._send(msg.Snap(kwargs))
-
-    def snapshots(self) -> list[RemoteSnapshot]:
-        blobs = self.wait(msg.Snaps).blobs
-        self.news = False
-        return [RemoteSnapshot(data, running) for running, data in blobs]
-
-    def set_running(self, running: bool) -> None:
-        self._send(msg.SetShardRunning(running))
-
-    def has_news(self) -> bool:
-        return self.news
-
-    def close(self) -> None:
-        with contextlib.suppress(BrokenPipeError, OSError):
-            self.link.conn.send(msg.Stop())
-        self.link.conn.close()
-
-
-def _paused(snap: Snapshot | RemoteSnapshot) -> Snapshot | RemoteSnapshot:
-    return snap.paused() if isinstance(snap, RemoteSnapshot) else dataclasses.replace(snap, running=False)
-
-
 # ----------------------------------------------------------------------------------------- the engine
 
 class CompareTrainer(Stepper):
@@ -400,8 +139,8 @@ class CompareTrainer(Stepper):
     workers=k > 1: runs are split into k groups (`split_runs`); `runs` are then only this process's group,
     and the others step in shard processes, either spawned here or given as `links` (`start_shards`, for a
     coordinator that is itself a daemon process and may not start children). Call close() when done.
-    Moving devices, rolling back, rebuilding and logging act on this process's runs; state_dict and
-    load_state_dict need every run here (workers=1)."""
+    The protocol's calls (to, rollback, rebuild, log, state_dict, load_state_dict) act on every run, a shard's
+    runs through its pipe (core.shards); a shard that has ended makes them raise RuntimeError."""
 
     def __init__(self, configs: Sequence[TrainConfig], workers: int = 1, links: Sequence[ShardLink] | None = None,
                  threads: int = 1) -> None:
@@ -484,40 +223,91 @@ class CompareTrainer(Stepper):
         self._inbox.schedule(step, command)
 
     def log(self, kind: str, label: str, **detail: Any) -> Event:
-        """Log an event in every run of this process; returns the first run's."""
-        events = [r.log(kind, label, **detail) for r in self.runs]
-        return events[0]
+        """Log an event in every run (a shard's runs too); returns the first run's."""
+        for g in self._remote:
+            g.log(kind, label, detail)
+        return self._local.log(kind, label, detail)[0]
+
+    def _each(self, call: Any, local: Any) -> list[Any]:
+        """One protocol call on every run: sent to the shards first (they work while this process does its
+        part), then local(group); the results per run, in run order. Every shard's answer is read even when
+        another part failed (so none is left in a pipe); then the first error is raised."""
+        sent: list[_RemoteGroup] = []
+        error: BaseException | None = None
+        for g in self._remote:
+            try:
+                g.call(call)
+                sent.append(g)
+            except RuntimeError as exc:  # that shard has ended
+                error = error or exc
+        by_group: list[list[Any]] = []
+        if error is None:
+            try:
+                by_group.append(local(self._local))
+            except Exception as exc:
+                error = exc
+        for g in sent:
+            try:
+                by_group.append(g.answer())
+            except Exception as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+        return self._in_run_order([r for results in by_group for r in results])
+
+    def _in_run_order(self, results: Sequence[Any]) -> list[Any]:
+        """Results in group order (this process's runs, then each shard's) -> in run order."""
+        by_index = dict(zip(self._order, results, strict=True))
+        return [by_index[i] for i in range(self.n_runs)]
 
     def to(self, device: Any, reseed: bool | None = None) -> list[str]:
-        """Move this process's runs (a shard's runs stay on their own device); DeviceError before any moves."""
-        check_device(device)
-        return [f"run {i}: {name}" for i, r in enumerate(self.runs) for name in r.to(device, reseed=reseed)]
+        """Move every run (in the shard processes too); DeviceError before any moves."""
+        target = check_device(device)
+        moved = self._each(msg.MoveRuns(str(target), reseed), lambda g: g.to(target, reseed))
+        return [f"run {i}: {name}" for i, names in enumerate(moved) for name in names]
 
     def rollback(self) -> int:
-        """Every run of this process back to its last good state; returns the earliest of their steps."""
-        return min(r.rollback() for r in self.runs)
+        """Every run back to its last good state; returns the earliest of their steps."""
+        return min(self._each(msg.RollBack(), lambda g: g.rollback()))
 
     def rebuild(self) -> None:
-        for r in self.runs:
-            r.rebuild()
+        """Every run afresh from its config."""
+        self._each(msg.Rebuild(), lambda g: (g.rebuild(), [None] * len(g.runs))[1])
 
     def state_dict(self) -> dict[str, Any]:
-        """Every run's state_dict (in run order)."""
-        if self._remote:
-            raise RuntimeError("the state of a comparison whose runs train in shard processes cannot be saved; "
-                               "use workers=1")
-        return {"kind": "compare", "runs": [r.state_dict() for r in self.runs]}
+        """Every run's state_dict, in run order (a shard's runs' too)."""
+        return {"kind": "compare", "runs": self._each(msg.GetStates(), lambda g: g.state_dicts())}
 
     def load_state_dict(self, state: dict[str, Any]) -> bool:
-        """Load each run's state (as many runs as saved); returns whether every random stream was restored."""
-        if self._remote:
-            raise RuntimeError("a comparison whose runs train in shard processes cannot load a state; use workers=1")
-        if len(state["runs"]) != len(self.runs):
-            raise ValueError(f"the state has {len(state['runs'])} runs, this comparison {len(self.runs)}")
-        with contextlib.ExitStack() as stack:  # one run's state that does not fit leaves every run as it was
-            for r in self.runs:
-                stack.enter_context(unchanged_on_error(r))
-            return all([r.load_state_dict(sd) for r, sd in zip(self.runs, state["runs"], strict=True)])
+        """Load each run's state (one per run, in run order), all or none: one run's state that does not fit
+        leaves every run as it was (the shards' too). Returns whether every random stream was restored."""
+        states = state["runs"]
+        if len(states) != self.n_runs:
+            raise ValueError(f"the state has {len(states)} runs, this comparison {self.n_runs}")
+        local_idx = [i for i in self._order if self._where[i][0] is self._local]
+        loaded: list[Any] = []
+        try:
+            for g in self._remote:  # the shards first; then this process's runs (reverted alike on an error)
+                g.call(msg.LoadStates(tuple(states[i] for i in g.link.indices)))
+            error: BaseException | None = None
+            results: dict[int, bool] = {}
+            for g in self._remote:
+                try:
+                    results.update(zip(g.link.indices, g.answer(), strict=True))
+                    loaded.append(g)
+                except Exception as exc:
+                    error = error or exc
+            if error is not None:
+                raise error
+            results.update(zip(local_idx, self._local.load_states([states[i] for i in local_idx]), strict=True))
+        except BaseException:
+            for g in loaded:
+                g.call(msg.RevertStates())
+                g.answer()
+            raise
+        finally:
+            self._local.forget_states()
+        return all(results.values())
 
     def _to_all(self, cmd: Command) -> None:
         for i in range(self.n_runs):

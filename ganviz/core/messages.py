@@ -5,7 +5,10 @@ The training child's pipes (core.process): the parent sends `Submit`, `Schedule`
 `Failed`.
 
 A comparison's shard pipe (core.compare): the coordinator sends `Iterate`, `Manual`, `Apply`, `Snap`,
-`SetShardRunning` and `Stop`; the shard answers `Ready`, `Snaps` and `Failed`.
+`SetShardRunning` and `Stop`; the shard answers `Ready`, `Snaps` and `Failed`. The engine protocol's calls on
+the shard's runs: `MoveRuns`, `RollBack`, `Rebuild`, `GetStates`, `LoadStates` and `RevertStates` are answered
+with `Done` (the result per run) or `Refused` (the error; the shard's runs are as they were and it goes on);
+`LogEvent` has no answer.
 
 Both ends match on the class (`match msg: case Submit(command=c): ...`), so a misspelt opcode is a NameError at
 import, not a message silently ignored at run time.
@@ -145,3 +148,68 @@ class Snaps:
     """The shard's snapshots: (running, pickled Snapshot bytes) per run, forwarded undecoded."""
 
     blobs: tuple[tuple[bool, bytes], ...]
+
+
+# ---------------------------------------------------------------------------- the engine protocol on a shard
+
+
+@dataclass(frozen=True)
+class MoveRuns:
+    """Move the shard's runs to `device` (Engine.to); answered with Done(the replaced generators per run)."""
+
+    device: str
+    reseed: bool | None = None
+
+
+@dataclass(frozen=True)
+class RollBack:
+    """Every run back to its last good state (Engine.rollback); answered with Done(the good steps per run)."""
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """Every run's networks, optimisers and streams afresh from its config (Engine.rebuild); Done(None)."""
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """Add an event to every run's log (Engine.log); no answer."""
+
+    kind: str
+    label: str
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GetStates:
+    """Every run's state_dict; answered with Done(the state dicts, in the shard's run order)."""
+
+
+@dataclass(frozen=True)
+class LoadStates:
+    """Load one state_dict per run (the shard's run order), all or none; answered with Done(whether each run's
+    random stream was restored) or Refused. The shard keeps its runs' previous state until its next message, so
+    a RevertStates right after undoes the load (another shard, or the coordinator, refused its part)."""
+
+    states: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class RevertStates:
+    """Undo the LoadStates just answered with Done; answered with Done(None)."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """A protocol call succeeded: its result."""
+
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A protocol call failed and changed nothing: the error's class name and message (the coordinator raises
+    it again, as that class where it knows it)."""
+
+    error: str
+    message: str

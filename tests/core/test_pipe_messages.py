@@ -9,6 +9,7 @@ import threading
 import types
 
 import pytest
+import torch
 
 from ganviz.core import messages as M
 from ganviz.core.commands import SetObjective, StepBoth
@@ -19,7 +20,9 @@ ALL = [M.Submit(SetObjective("hinge")), M.Schedule(5, SetObjective("wgan")), M.F
        M.Request("command_log", 3, None), M.Beat(), M.SnapshotReady("snap"), M.Reply(3, True, {"step": 1}),
        M.Failed("boom (ValueError)", "Traceback ..."), M.Iterate(), M.Manual(StepBoth()),
        M.Apply(((0, SetObjective("ns")),)), M.Snap({"with_metrics": False}), M.SetShardRunning(False), M.Ready(),
-       M.Snaps(((True, b"x"),))]
+       M.Snaps(((True, b"x"),)), M.MoveRuns("cpu", None), M.RollBack(), M.Rebuild(),
+       M.LogEvent("config", "note", {"key": "k"}), M.GetStates(), M.LoadStates(({"step": 1},)), M.RevertStates(),
+       M.Done([[], []]), M.Refused("ValueError", "the state has 3 runs")]
 
 
 def test_every_message_class_is_covered():
@@ -83,6 +86,64 @@ def test_a_shard_speaks_the_message_types():
         snaps = [pickle.loads(b) for _, b in reply.blobs]
         assert [s.step for s in snaps] == [2, 2] and progress.value == 2
         assert [s.config.objective for s in snaps] == ["ns", "lsgan"]
+        mine.send(M.Stop())
+        t.join(30)
+        assert not t.is_alive()
+    finally:
+        mine.close()
+        t.join(5)
+
+
+def test_a_shard_answers_the_engine_protocol_calls():
+    """MoveRuns, RollBack, GetStates, LoadStates (all or none; RevertStates undoes one), LogEvent: answered with
+    Done or Refused, and a refused call leaves the shard's runs as they were and the shard running."""
+    from ganviz.core.compare import _shard_main
+
+    tiny = TrainConfig(g_width=8, d_width=8, g_depth=1, d_depth=1, batch_size=16, n_view=32, kde_samples=256)
+    mine, theirs = mp.Pipe()
+    t = threading.Thread(target=_shard_main, args=([tiny, tiny.replace(objective="hinge")], theirs,
+                                                   types.SimpleNamespace(value=0), 1))
+    t.start()
+
+    def ask(message):
+        mine.send(message)
+        assert mine.poll(60)
+        return mine.recv()
+
+    def steps_and_weights():
+        states = ask(M.GetStates()).result
+        return [s["step"] for s in states], [s["G"]["net.0.weight"].clone() for s in states]
+
+    try:
+        assert mine.poll(60) and isinstance(mine.recv(), M.Ready)
+        mine.send(M.Iterate())
+        states = ask(M.GetStates())
+        assert isinstance(states, M.Done) and [s["step"] for s in states.result] == [1, 1]
+        assert [s["config"]["objective"] for s in states.result] == ["ns", "hinge"]
+        assert ask(M.MoveRuns("cpu", None)) == M.Done([[], []])
+        assert ask(M.RollBack()) == M.Done([0, 0])  # no snapshot yet: the good state is the start
+        mine.send(M.Iterate())
+        mine.send(M.Iterate())
+        before = steps_and_weights()
+        assert before[0] == [3, 3]
+        broken = [dict(s) for s in states.result]
+        broken[1]["config"] = {**broken[1]["config"], "d_width": 12}  # weights of width 8 for width 12
+        refused = ask(M.LoadStates(tuple(broken)))
+        assert isinstance(refused, M.Refused) and refused.error == "RuntimeError" and "size mismatch" in refused.message
+        after = steps_and_weights()
+        assert after[0] == [3, 3] and all(torch.equal(a, b) for a, b in zip(before[1], after[1], strict=True))
+        assert ask(M.LoadStates(tuple(states.result))) == M.Done([True, True])
+        assert ask(M.RevertStates()) == M.Done(None)  # the load just answered is undone
+        reverted = steps_and_weights()
+        assert reverted[0] == [3, 3] and all(torch.equal(a, b) for a, b in zip(before[1], reverted[1], strict=True))
+        assert ask(M.LoadStates(tuple(states.result))) == M.Done([True, True])
+        assert steps_and_weights()[0] == [1, 1]
+        assert ask(M.RevertStates()) == M.Done(None)  # too late: another message came between
+        assert steps_and_weights()[0] == [1, 1]
+        mine.send(M.LogEvent("config", "a note", {"key": "k"}))
+        reply = ask(M.Snap({"with_metrics": False, "with_fields": False}))
+        snaps = [pickle.loads(b) for _, b in reply.blobs]
+        assert [[e.label for e in s.events] for s in snaps] == [["a note"], ["a note"]]
         mine.send(M.Stop())
         t.join(30)
         assert not t.is_alive()
