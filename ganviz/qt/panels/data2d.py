@@ -310,8 +310,12 @@ class Data2DPanel(QtWidgets.QWidget):
             levels = self._smoothed or (0.0, 1.0)
         self.image.setImage(np.ascontiguousarray(values), autoLevels=False)
         # through the colour bar, after setImage: ImageItem applies levels deferred from before its first
-        # image inside setImage, which would otherwise override ours on the first frame
-        self.colorbar.setLevels(levels)
+        # image inside setImage, which would otherwise override ours on the first frame. Only when they
+        # change: the bar re-ranges its axis on every call, and that axis was re-laid out every frame.
+        levels = (float(levels[0]), float(levels[1]))
+        current = self.image.getLevels()
+        if tuple(self.colorbar.levels()) != levels or current is None or tuple(map(float, current)) != levels:
+            self.colorbar.setLevels(levels)
         key = (len(xs), len(ys), xs[0], xs[-1], ys[0], ys[-1])
         if key != self._rect_key:
             self._rect_key = key
