@@ -53,6 +53,17 @@ class Manifold:
     orientation: np.ndarray | None
     grid_mass: float  # the noise mass the grid covers (= mass.sum())
 
+    def shading(self, quantiles: tuple[float, float] = (0.02, 0.98)) -> np.ndarray:
+        """Per-cell shade in [0, 1] for drawing: log density, scaled between the given quantiles of the finite
+        cells (a trained G spans decades of density) and clipped; collapsed cells (inf) shade 1."""
+        finite = np.isfinite(self.density) & (self.density > 0)
+        if not finite.any():
+            return np.ones_like(self.density)
+        logd = np.log(np.where(finite, self.density, 1.0))
+        lo, hi = np.quantile(logd[finite], quantiles)
+        out = np.clip((logd - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.full(logd.shape, 0.5)
+        return np.where(np.isinf(self.density), 1.0, np.where(finite, out, 0.0))
+
 
 def noise_cdf(kind: str, v: np.ndarray) -> np.ndarray:
     """The CDF of one coordinate of the noise prior (N(0, 1) or U[-1, 1]) at v."""

@@ -142,7 +142,7 @@ def _d_stages(t: Trainer, i: int, k: int, last: bool) -> Iterator[Stage]:
     pre = f"D step {i + 1}/{k}: " if k > 1 else ""
 
     def stage(name: str, narration: str, **kw: Any) -> Stage:
-        return Stage(name, "D", i, k, step_no, pre + narration, **kw)
+        return Stage(name, "D", i, k, step_no, pre + narration[:1].upper() + narration[1:], **kw)
 
     # sample: the real batch, then the noise (a fixed generator: the data batch it transforms)
     real = t.data.sample(n, t.gen, t.device)
@@ -207,7 +207,7 @@ def _g_stages(t: Trainer, j: int, g_steps: int, last: bool) -> Iterator[Stage]:
     pre = f"G step {j + 1}/{g_steps}: " if g_steps > 1 else ""
 
     def stage(name: str, narration: str, **kw: Any) -> Stage:
-        return Stage(name, "G", j, g_steps, step_no, pre + narration, **kw)
+        return Stage(name, "G", j, g_steps, step_no, pre + narration[:1].upper() + narration[1:], **kw)
 
     z = fake = None
     if cfg.unroll > 0:

@@ -116,3 +116,18 @@ def test_a_trainers_manifold_matches_its_snapshot_z_grid() -> None:
 def test_noise_cdf() -> None:
     assert noise_cdf("gaussian", np.array([0.0, 1.0]))[1] == pytest.approx(0.8413447460685429)
     np.testing.assert_allclose(noise_cdf("uniform", np.array([-2, -1, 0, 0.5, 3])), [0, 0, 0.5, 0.75, 1])
+
+
+def test_shading_follows_the_log_density() -> None:
+    m = generator_manifold(lambda z: torch.sinh(z), NoisePrior("gaussian", 1), k=101)
+    shade = m.shading()
+    assert shade.shape == m.density.shape and shade.min() == 0.0 and shade.max() == 1.0
+    order = np.argsort(m.density)
+    assert (np.diff(shade[order]) >= 0).all()  # monotone in the density
+    mid = (shade > 0) & (shade < 1)
+    logd = np.log(m.density[mid])
+    a, b = np.polyfit(logd, shade[mid], 1)  # linear in log density between the quantiles
+    np.testing.assert_allclose(a * logd + b, shade[mid], atol=1e-9)
+    assert a > 0
+    c = generator_manifold(lambda z: torch.zeros(len(z), 2), NoisePrior("gaussian", 2), k=4)
+    assert (c.shading() == 1).all()

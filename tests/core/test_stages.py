@@ -144,3 +144,18 @@ def test_finish_mid_step_completes_it() -> None:
     assert S.finish(stages) == 2 * 6 + 3 - 4
     b.iteration()
     assert_same_run(a, b)
+
+
+def test_stages_cross_a_process_boundary() -> None:
+    import pickle
+
+    t = Trainer(TrainConfig(**{**TINY, "objective": "wgan-gp", "gp_lambda": 1.0}))
+    for stage in S.play_step(t):
+        back = pickle.loads(pickle.dumps(stage))
+        assert back.name == stage.name and back.narration == stage.narration
+        for key in ("z", "real", "fake", "d_real", "d_fake", "fake_grad", "fake_after"):
+            a, b = getattr(stage, key), getattr(back, key)
+            assert (a is None and b is None) or np.array_equal(a, b)
+        if stage.d_after is not None:
+            pts = torch.zeros(3, 2)
+            assert torch.equal(back.d_after(pts), stage.d_after(pts))

@@ -142,3 +142,23 @@ def test_restoring_a_step_shows_the_d_field_the_run_had() -> None:
     kept = store.steps()
     between = next(s for s in range(1, 30) if s not in kept)
     assert snapshot_at(store, between, with_metrics=False).step == max(k for k in kept if k < between)
+
+
+def test_an_ensemble_branches_through_the_same_protocol() -> None:
+    from ganviz.core.ensemble import EnsembleTrainer
+
+    cfg = TrainConfig(**{**TINY, "objective": "lsgan"})
+    a = EnsembleTrainer(cfg, 3)
+    store = TimeStore(per_tier=4)
+    for _ in range(12):
+        a.train(1)
+        record(store, a)
+    end = a.state_dict()
+    b = EnsembleTrainer(cfg.replace(seed=50), 3)
+    assert branch(b, store, 9) == 9
+    b.train(3)
+    got = b.state_dict()
+    for net in ("G", "D"):  # the stacked weights of every seed
+        assert len(got[net]) == len(end[net]) > 2
+        assert all(torch.equal(x, y) for x, y in zip(got[net], end[net], strict=True))
+    assert got["step"] == end["step"] == 12
