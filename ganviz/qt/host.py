@@ -3,10 +3,9 @@
 A feature is an ordinary module with `install(host) -> object`; it talks to the host only (no private
 attributes on the window, no wrapped methods, no peeking at another feature):
 
-    from PySide6 import QtCore
-    from ganviz.qt.host import PanelSpec, WindowHost
+    from ganviz.qt.host import EVERY_FRAME, PanelSpec, WindowHost
 
-    def install(host: WindowHost) -> ModesFeature:
+    def install(host: WindowHost) -> ModesFeature:  # (the real one: ganviz/qt/extensions/collapse.py)
         feature = ModesFeature(host)
         host.add_panel(PanelSpec(
             "modes", "Mode coverage", feature.build_panel,  # factory: called when the dock is first shown
@@ -30,6 +29,11 @@ attributes on the window, no wrapped methods, no peeking at another feature):
 - `run_state_changed(names)`: what changed in `window.run_state` (ganviz.core.runstate: the config the engine
   applied, the speed, the scene, events): views render what trains from there, never from a copy of their own.
 - `panel(name)`: a registered panel's widget (built on demand).
+- `features[name]`: what each feature's install returned (the window also answers `window.<name>`);
+  `feature_errors[name]`: a feature that failed to install (the window opens without it).
+
+The main window (ganviz.qt.main_window.MainWindow) is a WindowHost; its FEATURES list names the features in the
+order they are installed, join tab groups and hear `closing`.
 """
 
 from __future__ import annotations
