@@ -282,7 +282,7 @@ class EnsembleWindow(SessionWindow):
         self.plots.setBackground(pal.background)
         split.addWidget(self.plots)
         self.w1_plot = self.plots.addPlot(row=0, col=0)
-        style.style_plot(self.w1_plot, "step", "exact W1", "W1 to the data per seed: spread and median")
+        style.style_plot(self.w1_plot, "step", "exact W1", "Exact W1 per seed: spread and median")
         self.w1_fan = FanPlot(self.w1_plot, self.n_seeds, pal.disc, "median over seeds")
         self.share_plot = self.plots.addPlot(row=1, col=0)
         style.style_plot(self.share_plot, "step", "share collapsed", "Share of seeds collapsed")
@@ -306,7 +306,7 @@ class EnsembleWindow(SessionWindow):
         self.strip_note.set_visible(k is None)
         self.loss_plot = self.plots.addPlot(row=3, col=0)
         obj = OBJECTIVES[config.objective]
-        style.style_plot(self.loss_plot, "step", "D loss", "Discriminator loss per seed (dashed: at equilibrium)")
+        style.style_plot(self.loss_plot, "step", "D loss", "D loss per seed (dashed: at equilibrium)")
         self.loss_fan = FanPlot(self.loss_plot, self.n_seeds, pal.part_fake, "median over seeds")
         self.loss_ref = pg.InfiniteLine(angle=0, pen=style.pen(pal.reference, 1, "dash"))
         self.loss_plot.addItem(self.loss_ref)
