@@ -1,18 +1,24 @@
 """One contract for every training engine (ganviz.core.engine.Engine): the single run (Trainer), the batched
 ensemble of seeds (EnsembleTrainer) and the comparison (CompareTrainer) must each take live changes, apply a
 scheduled command at exactly its step, roll back, move devices (and refuse one this machine lacks), save and
-load their state exactly, and train deterministically from a seed."""
+load their state exactly, and train deterministically from a seed. The comparison runs with workers=1 (every
+run in this process) and, for the protocol's calls, with workers=2 ("compare-sharded": run 1 in a shard process,
+reached through the pipe's messages); its twin is the same comparison with workers=1, so a sharded comparison
+must also be bit-identical to one in a single process. A killed shard makes every call raise, not hang."""
 
 from __future__ import annotations
 
 import io
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
 import torch
 
 from ganviz.core.commands import SetLearningRates, SetObjective, SetRunning
-from ganviz.core.compare import CompareTrainer, comparison_configs
+from ganviz.core.compare import CompareTrainer, ShardLink, comparison_configs, start_shards, stop_shards
 from ganviz.core.config import TrainConfig
 from ganviz.core.devices import fall_back_to_cpu
 from ganviz.core.engine import DeviceError, Engine
@@ -24,6 +30,27 @@ torch.set_num_threads(1)
 TINY = dict(d_width=8, g_width=8, d_depth=1, g_depth=1, batch_size=16, n_view=16, kde_samples=64, grid_size=8,
             mode_samples=100, w1_samples=16, device="cpu", data="ring8", objective="ns")
 KINDS = ("trainer", "ensemble", "compare")
+SHARDED = "compare-sharded"  # a comparison whose run 1 trains in a shard process
+_OPEN: list[CompareTrainer] = []
+_POOL: dict[TrainConfig, list[ShardLink]] = {}  # shards started ahead, by the config of their run
+_POOL_PROCS: list = []
+
+
+def _shard_for(configs: list[TrainConfig]) -> list[ShardLink]:
+    """A shard process for run 1. Every shard this file needs is started together, the first time one is asked
+    for: a shard takes seconds to start (importing torch), and side by side the starts overlap."""
+    if not _POOL_PROCS:
+        base = configs[1].replace(seed=3)
+        wanted = [base] * 6 + [base.replace(seed=99)]
+        links, _POOL_PROCS[:] = start_shards(wanted, [[i] for i in range(len(wanted))])
+        for link, cfg in zip(links, wanted, strict=True):
+            _POOL.setdefault(cfg, []).append(link)
+    if _POOL.get(configs[1]):
+        link = _POOL[configs[1]].pop()
+        return [ShardLink(link.conn, link.progress, [1])]
+    links, procs = start_shards(configs, [[1]])
+    _POOL_PROCS.extend(procs)
+    return links
 
 
 def make(kind: str, seed: int = 3, **changes) -> Engine:
@@ -32,7 +59,32 @@ def make(kind: str, seed: int = 3, **changes) -> Engine:
         return Trainer(cfg)
     if kind == "ensemble":
         return EnsembleTrainer(cfg, 2)
-    return CompareTrainer(comparison_configs(cfg, ["ns", "wgan-gp"]))
+    configs = comparison_configs(cfg, ["ns", "wgan-gp"])
+    engine = CompareTrainer(configs, links=_shard_for(configs) if kind == SHARDED else None)
+    _OPEN.append(engine)
+    return engine
+
+
+def twin_of(kind: str) -> str:
+    """The kind that must train bit for bit as `kind` (a sharded comparison's twin runs in one process)."""
+    return "compare" if kind == SHARDED else kind
+
+
+@pytest.fixture(autouse=True)
+def _close_comparisons():
+    yield
+    while _OPEN:
+        engine = _OPEN.pop()
+        engine.close()  # closes its shard's pipe: the shard ends
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_shards():
+    yield
+    for links in _POOL.values():
+        for link in links:
+            link.conn.close()
+    stop_shards(_POOL_PROCS, 2.0)
 
 
 def history(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +116,12 @@ def objectives(engine: Engine) -> list[str]:
 
 @pytest.fixture(params=KINDS)
 def kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture(params=(*KINDS, SHARDED))
+def any_kind(request) -> str:
+    """Every engine, and a comparison whose second run trains in a shard process."""
     return request.param
 
 
@@ -111,8 +169,8 @@ def test_a_scheduled_command_applies_at_exactly_its_step(kind, at):
     assert events and {e.step for e in events} == {at}
 
 
-def test_rollback_restores_the_last_good_state(kind):
-    engine = make(kind)
+def test_rollback_restores_the_last_good_state(any_kind):
+    engine = make(any_kind)
     engine.train(4)
     engine.snapshot(with_metrics=False, with_fields=False)  # a finite window: the last good state, step 4
     good = weights(engine)
@@ -125,18 +183,20 @@ def test_rollback_restores_the_last_good_state(kind):
     assert engine.step == 9 and all(bool(torch.isfinite(w).all()) for w in weights(engine))
 
 
-def test_moving_to_the_cpu_keeps_the_run(kind):
-    engine, twin = make(kind), make(kind)
+def test_moving_to_the_cpu_keeps_the_run(any_kind):
+    engine, twin = make(any_kind), make(twin_of(any_kind))
     engine.train(3)
     twin.train(3)
     assert engine.to("cpu") == [] and engine.device.type == "cpu"
     engine.train(3)
     twin.train(3)
     np.testing.assert_array_equal(history(engine)[1], history(twin)[1])
+    if "compare" in any_kind:  # every run was asked to move (a shard's too): reseed=True replaces each stream
+        assert engine.to("cpu", reseed=True) == ["run 0: gen", "run 1: gen"]
 
 
-def test_an_unavailable_device_is_refused_and_the_run_goes_on_on_the_cpu(kind, monkeypatch):
-    engine, twin = make(kind), make(kind)
+def test_an_unavailable_device_is_refused_and_the_run_goes_on_on_the_cpu(any_kind, monkeypatch):
+    engine, twin = make(any_kind), make(twin_of(any_kind))
     engine.train(2)
     twin.train(2)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -184,14 +244,15 @@ def test_out_of_memory_on_cuda_moves_to_the_cpu_and_rolls_back(kind):
     assert engine.step == 7 and all(bool(torch.isfinite(w).all()) for w in weights(engine))
 
 
-def test_a_state_dict_continues_the_run_exactly(kind):
-    engine = make(kind)
+def test_a_state_dict_continues_the_run_exactly(any_kind):
+    engine = make(any_kind)
     engine.train(5)
     engine.snapshot(with_metrics=False, with_fields=False)
     buf = io.BytesIO()
     torch.save(engine.state_dict(), buf)  # plain values and tensors: loads without unpickling objects
     state = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)
-    fresh = make(kind, seed=99)  # another seed: everything must come from the state
+    assert [s["config"]["objective"] for s in state.get("runs", [state])] == objectives(make(twin_of(any_kind)))
+    fresh = make(any_kind, seed=99)  # another seed: everything must come from the state
     fresh.load_state_dict(state)
     assert fresh.step == engine.step == 5 and objectives(fresh) == objectives(engine)
     engine.train(6)
@@ -223,11 +284,51 @@ def test_a_state_dict_brings_its_config_and_a_broken_one_leaves_the_run_alone(ki
     np.testing.assert_array_equal(history(engine)[1], history(twin)[1])  # the run was left as it was
 
 
-def test_the_same_seed_gives_the_same_losses(kind):
-    a, b, c = make(kind), make(kind), make(kind, seed=4)
+def test_the_same_seed_gives_the_same_losses(any_kind):
+    a, b, c = make(any_kind), make(twin_of(any_kind)), make(twin_of(any_kind), seed=4)
     for e in (a, b, c):
         e.train(6)
     la, lb, lc = history(a)[1], history(b)[1], history(c)[1]
     assert la.shape[0] == 6 and np.isfinite(la).all()
     np.testing.assert_array_equal(la, lb)
     assert not np.allclose(la, lc)
+
+
+def test_a_sharded_comparison_loads_a_state_all_or_none():
+    """A state that does not fit one run leaves every run as it was, whether the shard's run (refused there) or
+    this process's run (the shard had loaded its part already and undoes it) is the one that does not fit."""
+    source = make("compare")
+    source.train(2)
+    state = source.state_dict()
+    engine, twin = make(SHARDED), make("compare")
+    engine.train(3)
+    twin.train(3)
+    good = weights(engine)
+    for broken_run in (1, 0):
+        runs = [dict(s) for s in state["runs"]]
+        runs[broken_run]["config"] = {**runs[broken_run]["config"], "d_width": 12}  # width-8 weights
+        with pytest.raises(RuntimeError, match="size mismatch"):
+            engine.load_state_dict({"kind": "compare", "runs": runs})
+        assert engine.step == 3 and all(torch.equal(a, b) for a, b in zip(good, weights(engine), strict=True))
+    with pytest.raises(ValueError, match="the state has 1 runs, this comparison 2"):
+        engine.load_state_dict({"kind": "compare", "runs": state["runs"][:1]})
+    engine.train(3)
+    twin.train(3)
+    np.testing.assert_array_equal(history(engine)[1], history(twin)[1])  # every run was left as it was
+
+
+def test_a_killed_shard_makes_every_call_fail_clearly():
+    engine = CompareTrainer(comparison_configs(TrainConfig(**TINY), ["ns", "wgan-gp"]), workers=2)  # its own shard
+    _OPEN.append(engine)
+    engine.train(2)
+    state = engine.state_dict()
+    os.kill(engine.shard_pids[0], signal.SIGKILL)
+    calls = {"to": lambda: engine.to("cpu"), "rollback": engine.rollback, "rebuild": engine.rebuild,
+             "log": lambda: engine.log("config", "a note"), "state_dict": engine.state_dict,
+             "load_state_dict": lambda: engine.load_state_dict(state), "train": lambda: engine.train(20),
+             "snapshot": lambda: engine.snapshot(with_fields=False)}
+    for name, call in calls.items():
+        t0 = time.perf_counter()
+        with pytest.raises(RuntimeError, match="a compare run's process has ended"):
+            call()
+        assert time.perf_counter() - t0 < 10, name
