@@ -244,8 +244,11 @@ def _g_stages(t: Trainer, j: int, g_steps: int, last: bool) -> Iterator[Stage]:
     moved = _moved(before, t.g_params)
     fake_after = shift = None
     if z is not None:
-        with torch.no_grad():
+        with torch.no_grad():  # G on the same z; batch-norm statistics (DCGAN) are put back as they were
+            saved = [b.clone() for b in t.G.buffers()]
             after = t.G(z)
+            for b, v in zip(t.G.buffers(), saved, strict=True):
+                b.copy_(v)
         fake_after = _np(after)
         shift = float(np.linalg.norm(fake_after - _np(fake), axis=1).mean())
     if last:

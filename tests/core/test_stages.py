@@ -24,6 +24,7 @@ CONFIGS = {
     "minimax 1D sgd": dict(objective="minimax", data="bimodal-1d", d_optimizer="sgd", g_optimizer="sgd", z_dim=1),
     "hinge unrolled": dict(objective="hinge", unroll=2),
     "fixed shift": dict(objective="ns", generator="shift", shift_x=0.5),
+    "dcgan digits (batch norm)": dict(data="digits", batch_size=16, z_dim=16, conv_channels=8, n_view=64),
 }
 
 
