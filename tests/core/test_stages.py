@@ -24,6 +24,8 @@ CONFIGS = {
     "minimax 1D sgd": dict(objective="minimax", data="bimodal-1d", d_optimizer="sgd", g_optimizer="sgd", z_dim=1),
     "hinge unrolled": dict(objective="hinge", unroll=2),
     "fixed shift": dict(objective="ns", generator="shift", shift_x=0.5),
+    "packed, minibatch std, fixed noise": dict(objective="ns", pack=2, mbstd=1, generator="noise", noise_sigma=0.3),
+    "uniform z, mbdisc": dict(objective="hinge", z_prior="uniform", mbdisc=4),
     "dcgan digits (batch norm)": dict(data="digits", batch_size=16, z_dim=16, conv_channels=8, n_view=64),
 }
 
