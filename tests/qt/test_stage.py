@@ -157,6 +157,39 @@ def test_the_loss_dropdown_shows_what_a_loaded_session_and_checkpoint_train(make
     assert w.controls.widgets["d_lr"].value() == pytest.approx(0.0003)
 
 
+def test_a_session_saved_after_loading_a_checkpoint_replays_from_that_checkpoint(make_window, qtbot, tmp_path):
+    """The session records the checkpoint it started from; opening it in another window (process backend) loads
+    it, replays the change made after it and pauses at the saved step, with the controls showing what trains."""
+    from ganviz.core.checkpoint import save_checkpoint
+    from ganviz.core.commands import SetRunning
+    from ganviz.core.trainer import Trainer
+    from ganviz.export.session import load_session
+
+    base = {**SMALL, "data": "gaussian-1d", "z_dim": 1}
+    trainer = Trainer(TrainConfig(**base, objective="lsgan"))
+    for _ in range(7):
+        trainer.iteration()
+    save_checkpoint(trainer, tmp_path / "start.pt")
+    w = make_window(**base)
+    wait_step(qtbot, w, 2)
+    assert w.recording.load_checkpoint(tmp_path / "start.pt")
+    qtbot.waitUntil(lambda: w.run_state.config.objective == "lsgan", timeout=20000)
+    w.send(SetObjective("hinge"))
+    qtbot.waitUntil(lambda: w.run_state.config.objective == "hinge", timeout=20000)
+    w.send(SetRunning(False))
+    qtbot.waitUntil(lambda: not w.last_snapshot.running, timeout=20000)
+    saved = w.recording.save_session(tmp_path / "after.toml")
+    session = load_session(saved)
+    assert session.checkpoint and session.config.objective == "lsgan" and session.final_step == w.last_snapshot.step
+    assert [c.command for c in session.commands][0] == SetObjective("hinge")  # (then the pause)
+    w2 = make_window(data="ring8")
+    assert w2.recording.open_session(saved) is not None
+    qtbot.waitUntil(lambda: w2.recording.replay.finished, timeout=60000)
+    assert w2.last_snapshot.step == session.final_step and not w2.last_snapshot.running
+    assert w2.last_snapshot.objective == "hinge" and combo_value(w2, "objective") == "hinge"
+    assert w2.last_snapshot.step > 7  # continued from the checkpoint's step, not from scratch
+
+
 # ----------------------------------------------------------------------------- 2, 3: robust ranges, scene change
 
 def _history(first: int, n: int, level: float, noise: float, spike: float | None = None, seed: int = 0):

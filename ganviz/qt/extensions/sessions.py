@@ -50,8 +50,8 @@ class WindowReplay:
         w.restart(self.session.config, autostart=False, title=self.title)
         if self.awaiting_checkpoint:
             path = self._checkpoint_path()
-            if w.session.trainer is not None:  # the thread backend's trainer exists already: load it now
-                w.session.load_checkpoint(path)
+            if w.session.trainer is not None:  # the thread backend's trainer exists already: load it now (its
+                w.session.load_checkpoint(path)  # thread cannot be stopped from a snapshot's slot, see on_snapshot)
                 self.awaiting_checkpoint = False
                 self._arm(resume_at=None)
             else:  # the child does not exist yet: start paused, load, then schedule (on_snapshot)
