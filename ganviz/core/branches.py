@@ -5,7 +5,8 @@ copied) and the part of the engine's `command_log` and event log made while it w
 whole history as a straight run — its `lineage` — is its parent's lineage before the branch point plus its own
 entries, in the engine's raw convention, so `ganviz.export.session.session_from_run(config, *tree.lineage(b),
 step)` saves it as an ordinary session that replays it exactly. A state recorded at step s is the state before
-the commands applied at the step-s boundary, so a branch from s keeps its parent's entries of steps < s only.
+the commands applied at the step-s boundary, so a branch from s keeps its parent's entries up to the last ones
+of steps < s (entries from before a reset stay: the step count restarts there).
 
     tree = BranchTree(trainer)            # the original line, id 0, recording into its own store
     tree.record()                         # after each step
@@ -32,6 +33,7 @@ class Branch:
     commands: list[tuple[int, Any]] = field(default_factory=list)  # (step applied, command), own entries
     events: list[Any] = field(default_factory=list)  # own events
     tip: int = 0  # the last step this line reached
+    cut: tuple[int, int] = (0, 0)  # how many entries (commands, events) of the parent's lineage come before it
 
 
 class BranchTree:
@@ -57,18 +59,27 @@ class BranchTree:
         return line
 
     def record(self) -> bool:
-        """Call after a step: keep the engine's state in the current line's store (if it wants this step)."""
+        """Call after a step: keep the engine's state in the current line's store (if it wants this step). After
+        a reset (the step count went back) the line starts a fresh store: its states before the reset go."""
         line = self._sync()
+        newest = line.store.newest
+        if newest is not None and self.engine.step <= newest:
+            old = line.store
+            line.store = TimeStore(old.cap_bytes, old.every, old.per_tier)
         return record(line.store, self.engine)
 
-    def branch(self, step: int) -> Branch:
-        """Continue the engine from the current line's newest kept state at or before step, on a new line (a
-        child of the current one); returns it. ValueError (and nothing changes) when no state is that old."""
-        line = self._sync()
+    def branch(self, step: int, line_id: int | None = None) -> Branch:
+        """Continue the engine from the newest state kept at or before step on a line (default the current one),
+        as a new line, a child of that one; returns it. ValueError (and nothing changes) when no state is that
+        old. Past states go back to the line's last reset only."""
+        current = self._sync()
+        line = current if line_id is None else self.branches[line_id]
         if line.store.state_at(step) is None:
-            raise ValueError(f"no state kept at or before step {step}")
+            raise ValueError(f"no state kept at or before step {step} on line {line.id}")
+        log, events = self.lineage(line.id)
         kept = branch(self.engine, line.store, step)
-        child = Branch(len(self.branches), line.id, kept, line.store.fork(kept), tip=kept)
+        child = Branch(len(self.branches), line.id, kept, line.store.fork(kept), tip=kept,
+                       cut=(_keep_before(log, kept, lambda e: e[0]), _keep_before(events, kept, lambda e: e.step)))
         self.branches.append(child)
         self.current = child.id
         self._log_mark, self._event_mark = len(self.engine.command_log), len(self.engine.events)
@@ -82,8 +93,7 @@ class BranchTree:
         if line.parent is None:
             return list(line.commands), list(line.events)
         log, events = self.lineage(line.parent)
-        return ([(s, c) for s, c in log if s < line.from_step] + line.commands,
-                [ev for ev in events if ev.step < line.from_step] + line.events)
+        return log[:line.cut[0]] + line.commands, events[:line.cut[1]] + line.events
 
     def path(self, branch_id: int | None = None) -> list[int]:
         """The line ids from the original to this line."""
@@ -94,3 +104,13 @@ class BranchTree:
         """The tree's shape (ids, parents, branch points, tips) as plain values, for a session's branch table."""
         self._sync()
         return [{"id": b.id, "parent": b.parent, "from_step": b.from_step, "tip": b.tip} for b in self.branches]
+
+
+def _keep_before(entries: list[Any], step: int, step_of: Any) -> int:
+    """How many leading entries of a raw log came before the state of `step`: all but the trailing run of
+    entries at steps >= step (the last segment's steps only grow; a reset restarts them at 0, which ends the
+    run, so entries from before a reset are kept whatever their steps)."""
+    n = len(entries)
+    while n and step_of(entries[n - 1]) >= step:
+        n -= 1
+    return n

@@ -72,3 +72,31 @@ def test_a_branch_before_any_kept_state_is_refused() -> None:
     else:
         raise AssertionError("branching before the first kept state must fail")
     assert tree.current == 0 and len(tree.branches) == 1 and t.step == 3
+
+
+def test_a_line_with_a_reset_and_a_branch_from_an_older_line() -> None:
+    from ganviz.core.commands import Reset
+
+    t = Trainer(CFG)
+    tree = BranchTree(t, TimeStore(per_tier=4))
+    t.schedule(9, SetObjective("hinge"))  # applied at step 9, before the reset
+    run(tree, 12)
+    t.submit(Reset(seed=21))  # the count restarts at 0; the line's store starts afresh (no ValueError)
+    run(tree, 10)
+    assert t.step == 10 and tree.branches[0].store.steps()[0] >= 1 and tree.branches[0].store.newest == 10
+    original = [w.clone() for w in weights(t)]
+    b1 = tree.branch(7)  # after the reset: the pre-reset entries (step 9 > 7 included) stay in the lineage
+    t.submit(SetObjective("wgan-gp"))
+    run(tree, 4)
+    log, events = tree.lineage(b1.id)
+    assert [type(c).__name__ for _, c in log] == ["SetObjective", "Reset", "SetObjective"]
+    b1_end = [w.clone() for w in weights(t)]
+    b2 = tree.branch(9, line_id=0)  # back on the original line's past, from another line
+    assert (b2.parent, b2.from_step) == (0, 9)
+    run(tree, 1)
+    for line, end, tip in ((0, original, 10), (1, b1_end, 11), (2, weights(t), 10)):
+        again = replay(loads_session(dumps_session(session_from_run(CFG, *tree.lineage(line), tip))))
+        assert again.step == tip
+        assert all(torch.equal(x, y) for x, y in zip(weights(again), end, strict=True)), line
+    # with no change after the branch, line 2 is the original line at its step 10
+    assert all(torch.equal(x, y) for x, y in zip(weights(t), original, strict=True))
