@@ -78,8 +78,8 @@ class TimeStore:
         """Keep `state` as the run's state at `step` (steps must increase); returns whether it was kept (False for a
         step off the finest spacing). The oldest states are thinned as needed to stay under the cap."""
         if self.newest is not None and step <= self.newest:
-            raise ValueError(f"step {step} is not after the newest kept step {self.newest} (fork the store to "
-                             "branch from the past)")
+            raise ValueError(f"step {step} is not after the newest kept step {self.newest} (after a reset, use a "
+                             "new store; to branch from the past, store.fork(step); core.branches does both)")
         if step % self.every:
             return False
         size = state_nbytes(state) if nbytes is None else int(nbytes)
