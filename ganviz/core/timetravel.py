@@ -225,6 +225,42 @@ def snapshot_at(store: TimeStore, step: int, engine: Any = None,
     return engine.snapshot(with_metrics=with_metrics)
 
 
+class Scrubber:
+    """Snapshots of past steps for a timeline slider: one scratch engine, made on first use (and again only when a
+    state's config differs from the one it was made with), and the last `cache` snapshots kept by kept step, so
+    dragging across steps that map to the same kept state costs nothing."""
+
+    def __init__(self, store: TimeStore, make_engine: Callable[[dict[str, Any]], Any] = scratch_trainer,
+                 cache: int = 8) -> None:
+        self.store = store
+        self.make_engine = make_engine
+        self.cache = max(1, int(cache))
+        self._engine: Any = None
+        self._engine_config: Any = None
+        self._snaps: dict[tuple[int, bool], Any] = {}
+        self.engines_made = 0
+
+    def at(self, step: int, with_metrics: bool = True) -> Any:
+        """The snapshot of the newest kept state at or before step (see snapshot_at); ValueError when none."""
+        found = self.store.state_at(step)
+        if found is None:
+            raise ValueError(f"no state kept at or before step {step}")
+        key = (found[0], with_metrics)
+        if key in self._snaps:
+            self._snaps[key] = self._snaps.pop(key)  # most recently used last
+            return self._snaps[key]
+        state = found[1]
+        if self._engine is None or state.get("config") != self._engine_config:
+            self._engine, self._engine_config = self.make_engine(state), state.get("config")
+            self.engines_made += 1
+        self._engine.load_state_dict(state)
+        snap = self._engine.snapshot(with_metrics=with_metrics)
+        self._snaps[key] = snap
+        while len(self._snaps) > self.cache:
+            self._snaps.pop(next(iter(self._snaps)))
+        return snap
+
+
 def _human(n: int) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if n < 1024 or unit == "GB":

@@ -162,3 +162,22 @@ def test_an_ensemble_branches_through_the_same_protocol() -> None:
         assert len(got[net]) == len(end[net]) > 2
         assert all(torch.equal(x, y) for x, y in zip(got[net], end[net], strict=True))
     assert got["step"] == end["step"] == 12
+
+
+def test_a_scrubber_reuses_its_engine_and_its_snapshots() -> None:
+    from ganviz.core.timetravel import Scrubber
+
+    a, store, _, snap = run_with_store(30, snap_at=22)
+    scrub = Scrubber(store, cache=2)
+    past = scrub.at(22, with_metrics=False)
+    np.testing.assert_allclose(past.field2d.values, snap.field2d.values, rtol=1e-5, atol=1e-6)
+    kept = store.steps()
+    gap = next(s for s in range(24, 30) if s not in kept)
+    below = max(k for k in kept if k < gap)
+    first = scrub.at(gap, with_metrics=False)
+    assert first.step == below != 22 and scrub.at(below, with_metrics=False) is first  # same kept state: cached
+    early = scrub.at(3, with_metrics=False)  # before step 6's objective change: another config, another engine
+    assert early.objective == "ns" and past.objective == "wgan-gp"
+    assert scrub.engines_made == 2
+    assert scrub.at(22, with_metrics=False) is not past  # evicted (cache of 2), made again, still the same field
+    np.testing.assert_array_equal(scrub.at(22, with_metrics=False).field2d.values, past.field2d.values)
