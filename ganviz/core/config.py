@@ -31,6 +31,7 @@ class Effect(str, Enum):
     LEARNING_RATE = "learning_rate"  # the optimiser's learning rate is set in place (its state is kept)
     OPTIMIZER = "optimizer"  # that network's optimiser (d_ / g_ prefix), else both, built afresh
     INSTANCE_NOISE = "instance_noise"  # the current instance-noise sigma restarts from the new value
+    DEVICE = "device"  # the run moves to the newly resolved device (Engine.to): weights, optimisers, RNG kept
     VIEW_SAMPLING = "view_sampling"  # the fixed view batches are drawn again (not logged: not a training change)
     NONE = "none"  # read at every step: nothing to do but log it
 
@@ -147,7 +148,7 @@ class TrainConfig:
     seed: int = _f(0, "seed for weights, data and noise", lo=0, hi=2**31 - 1,
                    effect=Effect.REBUILD, label="Seed", group=G_RUN, order=0)
     device: str = _f("auto", "auto (CUDA if available), cpu or cuda", choices=DEVICES,
-                     effect=Effect.REBUILD, label="Device", group=G_RUN, order=1)
+                     effect=Effect.DEVICE, label="Device", group=G_RUN, order=1)
     # views / metrics
     n_view: int = _f(512, "real and fixed-noise fake samples drawn in each snapshot", lo=16, hi=8192,
                      effect=Effect.VIEW_SAMPLING, label="View samples")

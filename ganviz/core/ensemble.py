@@ -223,6 +223,10 @@ class EnsembleTrainer(CommandDrain, GanSteps):
         self._build()
         return None
 
+    def live_device(self) -> tuple[list[str], str | None]:
+        device, msg = resolve_device(self.config.device)
+        return self.to(device), msg
+
     def live_objective(self, objective: Objective) -> None:
         self.objective = objective
 

@@ -8,10 +8,15 @@ The path of a change: the engine's `set_config(**changes)` -> `apply_changes(eng
   - nothing changed: nothing happens;
   - only DATA fields changed and the new data has the run's dimension: `live_swap_data` (same networks), a
     "dataset" event;
-  - any REBUILD or DATA field: `live_rebuild` (new networks; the device is resolved again when it changed), a
+  - any REBUILD or DATA field: `live_rebuild` (new networks; the device is resolved again when it changed too), a
     "reset" event;
-  - otherwise each field by its effect: OBJECTIVE, LEARNING_RATE, OPTIMIZER, INSTANCE_NOISE, VIEW_SAMPLING or
-    NONE (read at every step), each with its event (VIEW_SAMPLING has none: it changes no training).
+  - otherwise each field by its effect: DEVICE, OBJECTIVE, LEARNING_RATE, OPTIMIZER, INSTANCE_NOISE, VIEW_SAMPLING
+    or NONE (read at every step), each with its event (VIEW_SAMPLING has none: it changes no training).
+
+A device change alone moves the run (`live_device`, which resolves the setting and calls Engine.to): weights,
+optimiser states, counters and random streams go with it, so cpu -> cpu continues bit for bit; a random stream
+that cannot change device type restarts from (seed, step) and the "device" event says so. Out of memory while
+moving: the run goes back where it was, the setting too, and an "error" event says so.
 """
 
 from __future__ import annotations
@@ -19,19 +24,25 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .config import DATA_KEYS, REINIT_KEYS, Effect, TrainConfig, effect_of
+from .devices import OOM_ERRORS
 from .snapshot import EventKind
 
 
 class LiveTarget(Protocol):
-    """What `apply_changes` needs from an engine."""
+    """What `apply_changes` needs from an engine: a few Engine members and the live_* hooks. Trainer and
+    EnsembleTrainer implement it; a comparison sends each setting to its runs instead (core.compare)."""
 
     config: TrainConfig
     step: int
     dim: int
     noise_sigma: float
+    device: Any  # torch.device (Engine.device)
 
     def log(self, kind: str, label: str, **detail: Any) -> Any:
         """Add an event to the run's log (core.engine.Engine.log)."""
+
+    def to(self, device: Any, reseed: bool | None = None) -> list[str]:
+        """Move the run (core.engine.Engine.to)."""
 
     def live_check(self, new: TrainConfig) -> None:
         """Raise ConfigError if this engine cannot run `new` (before anything changes)."""
@@ -42,6 +53,10 @@ class LiveTarget(Protocol):
     def live_rebuild(self, device_changed: bool) -> str | None:
         """New networks, optimisers and streams from self.config. When the device was resolved again
         (device_changed): a message about it to log after the "reset" event, or None (none, or logged already)."""
+
+    def live_device(self) -> tuple[list[str], str | None]:
+        """Move the run to the device self.config.device resolves to (Engine.to); the random generators that had
+        to be replaced, and the resolution's message (CUDA asked for but missing, say) or None."""
 
     def live_objective(self, objective: Any) -> None:
         """Train with this objective row from the next step."""
@@ -102,7 +117,9 @@ def apply_changes(engine: LiveTarget, changes: dict[str, Any]) -> set[str]:
 def _apply_one(engine: LiveTarget, old: TrainConfig, k: str, v: Any) -> None:
     before = getattr(old, k)
     effect = effect_of(k)
-    if effect is Effect.OBJECTIVE:
+    if effect is Effect.DEVICE:
+        _move(engine, before, v)
+    elif effect is Effect.OBJECTIVE:
         from .objectives import get_objective
 
         engine.live_objective(get_objective(v))
@@ -121,3 +138,22 @@ def _apply_one(engine: LiveTarget, old: TrainConfig, k: str, v: Any) -> None:
         engine.live_view_batches()
     else:
         engine.log(EventKind.CONFIG, f"{k}: {before} -> {v}", key=k, old=before, new=v)
+
+
+def _move(engine: LiveTarget, before: str, new: str) -> None:
+    """Effect.DEVICE: move the run (weights, optimiser states, counters, random streams) and log a "device" event."""
+    old_device = engine.device
+    try:
+        reseeded, note = engine.live_device()
+    except OOM_ERRORS:
+        engine.config = engine.config.replace(device=before)  # the setting goes back, and so does the run (moved
+        engine.to(old_device)  # in place: nothing was lost)
+        engine.log(EventKind.ERROR, f"device: {before} -> {new}: out of memory while moving the run at step "
+                   f"{engine.step}; it stays on {old_device.type}", old=before, new=new, device=old_device.type)
+        return
+    where = engine.device.type
+    label = f"device: {before} -> {new}: " + (note or f"the run continues on {where} from step {engine.step}")
+    if reseeded:
+        label += (f"; its random streams restart from (seed, step), so it is no longer bit-identical to the run "
+                  f"on {old_device.type}")
+    engine.log(EventKind.DEVICE, label, old=before, new=new, device=where, reseeded=list(reseeded))

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganviz.core.commands import SetLearningRates, SetObjective, SetRunning
+from ganviz.core.commands import SetConfig, SetLearningRates, SetObjective, SetRunning
 from ganviz.core.compare import CompareTrainer, ShardLink, comparison_configs, start_shards, stop_shards
 from ganviz.core.config import TrainConfig
 from ganviz.core.devices import fall_back_to_cpu
@@ -41,7 +41,7 @@ def _shard_for(configs: list[TrainConfig]) -> list[ShardLink]:
     for: a shard takes seconds to start (importing torch), and side by side the starts overlap."""
     if not _POOL_PROCS:
         base = configs[1].replace(seed=3)
-        wanted = [base] * 6 + [base.replace(seed=99)]
+        wanted = [base] * 7 + [base.replace(seed=99)]
         links, _POOL_PROCS[:] = start_shards(wanted, [[i] for i in range(len(wanted))])
         for link, cfg in zip(links, wanted, strict=True):
             _POOL.setdefault(cfg, []).append(link)
@@ -89,7 +89,11 @@ def _stop_shards():
 
 def history(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
     """(steps, d_loss) of the rows since the last snapshot; d_loss has one column per seed or run."""
-    snap = engine.snapshot(with_metrics=False, with_fields=False)
+    return rows(engine.snapshot(with_metrics=False, with_fields=False))
+
+
+def rows(snap) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, d_loss) of a snapshot's history rows; d_loss has one column per seed or run."""
     parts = getattr(snap, "runs", None) or (snap,)
     d_loss = np.stack([np.asarray(p.history.values["d_loss"]).reshape(len(p.history.steps), -1) for p in parts], 1)
     return np.asarray(parts[0].history.steps), d_loss.reshape(len(parts[0].history.steps), -1)
@@ -193,6 +197,25 @@ def test_moving_to_the_cpu_keeps_the_run(any_kind):
     np.testing.assert_array_equal(history(engine)[1], history(twin)[1])
     if "compare" in any_kind:  # every run was asked to move (a shard's too): reseed=True replaces each stream
         assert engine.to("cpu", reseed=True) == ["run 0: gen", "run 1: gen"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="auto must resolve to the CPU here")
+def test_a_live_device_change_moves_the_run(any_kind):
+    """A device setting changed live moves every run (Engine.to; a shard's runs too) instead of rebuilding it:
+    cpu -> auto (the CPU here) goes on bit for bit, with a "device" event per run and no reset."""
+    engine, twin = make(any_kind), make(twin_of(any_kind))
+    engine.train(3)
+    twin.train(3)
+    engine.submit(SetConfig({"device": "auto"}))
+    engine.train(3)
+    twin.train(3)
+    snap = engine.snapshot(with_metrics=False, with_fields=False)
+    parts = getattr(snap, "runs", None) or (snap,)
+    assert [[(e.kind, e.step) for e in p.events] for p in parts] == [[("device", 3)]] * len(parts)
+    assert [p.config.device for p in parts] == ["auto"] * len(parts) and engine.step == 6
+    steps, moved = rows(snap)
+    assert list(steps) == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_array_equal(moved, history(twin)[1])
 
 
 def test_an_unavailable_device_is_refused_and_the_run_goes_on_on_the_cpu(any_kind, monkeypatch):

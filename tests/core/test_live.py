@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
 
 from ganviz.core.config import DATA_KEYS, FIELDS, REINIT_KEYS, Effect, TrainConfig, effect_of
 from ganviz.core.ensemble import EnsembleTrainer
@@ -19,6 +21,7 @@ class Recorder:
 
     def __init__(self, config: TrainConfig, dim: int = 2) -> None:
         self.config, self.step, self.dim, self.noise_sigma = config, 7, dim, config.instance_noise
+        self.device = torch.device("cpu")
         self.calls: list[tuple] = []
         self.events: list[tuple] = []
 
@@ -34,6 +37,10 @@ class Recorder:
     def live_rebuild(self, device_changed):
         self.calls.append(("rebuild", device_changed))
         return "moved" if device_changed else None
+
+    def live_device(self):
+        self.calls.append(("device", self.config.device))
+        return [], None
 
     def live_objective(self, objective):
         self.calls.append(("objective", objective.name))
@@ -70,7 +77,8 @@ def test_every_field_declares_an_effect_consistent_with_reinit():
     ({"n_view": 32}, [("view",)], []),
     ({"d_steps": 3, "clip": 0.5}, [], ["config", "config"]),
     ({"g_width": 8}, [("rebuild", False)], ["reset"]),
-    ({"device": "cpu"}, [("rebuild", True)], ["reset", "device"]),
+    ({"device": "cpu"}, [("device", "cpu")], ["device"]),  # moved (Engine.to), not rebuilt
+    ({"device": "cpu", "g_width": 8}, [("rebuild", True)], ["reset", "device"]),  # new networks on the new device
     ({"data": "moons"}, [("swap", 2)], ["dataset"]),  # same dimension: hot swap
     ({"data": "gaussian-1d"}, [("rebuild", False)], ["reset"]),  # new dimension: new networks
     ({"data": "moons", "seed": 3}, [("rebuild", False)], ["reset"]),  # data with a rebuild field: rebuild
@@ -125,6 +133,59 @@ def test_engines_apply_each_effect(engine):
     kinds = [e.kind for e in engine.events]
     assert kinds == ["lr", "optimizer", "objective", "config", "regularizer", "dataset", "reset"]
     assert engine.events[-1].detail == {"old_step": 3, "g_width": 8}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="auto must resolve to the CPU here")
+def test_a_device_change_moves_the_run_and_it_continues_bit_for_bit(engine):
+    """cpu -> auto (the CPU here): weights, optimiser states, counters and random streams are kept, so the run
+    goes on exactly as one that never changed; one "device" event, no reset."""
+    engine.set_config(device="cpu")  # TINY's device is auto
+    twin = Trainer(TINY.replace(device="cpu")) if isinstance(engine, Trainer) else EnsembleTrainer(
+        TINY.replace(device="cpu"), 2)
+    engine.train(3)
+    twin.train(3)
+    d_net, opt_d, gen = engine.D, engine.opt_d, engine.gen if isinstance(engine, Trainer) else engine.gens
+    engine.set_config(device="auto")
+    assert engine.D is d_net and engine.opt_d is opt_d and engine.step == 3 and engine.device.type == "cpu"
+    assert (engine.gen if isinstance(engine, Trainer) else engine.gens) is gen
+    assert [e.kind for e in engine.events] == ["device", "device"]
+    assert engine.events[-1].label == "device: cpu -> auto: the run continues on cpu from step 3"
+    assert engine.events[-1].detail == {"old": "cpu", "new": "auto", "device": "cpu", "reseeded": []}
+    engine.train(4)
+    twin.train(4)
+    a, b = engine.snapshot(with_fields=False), twin.snapshot(with_fields=False)
+    assert list(a.history.steps) == list(range(1, 8))
+    for key in ("d_loss", "g_loss", "g_grad_norm"):
+        np.testing.assert_array_equal(a.history.values[key], b.history.values[key])
+    for p, q in zip(list(engine.G.parameters()) + list(engine.D.parameters()),
+                    list(twin.G.parameters()) + list(twin.D.parameters()), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_out_of_memory_while_moving_keeps_the_run_where_it_was(monkeypatch):
+    """The move to the new device runs out of memory half way: the run goes back (moved in place: nothing lost),
+    the setting is restored, and an "error" event says so; the run trains on as if nothing had been asked."""
+    engine, twin = Trainer(TINY.replace(device="cpu")), Trainer(TINY.replace(device="cpu"))
+    engine.train(2)
+    twin.train(2)
+    original = Trainer.to
+
+    def to(self, device, reseed=None):
+        if self.config.device == "auto":  # the move: half done, then CUDA is full
+            self.D.to(device)
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return original(self, device, reseed)
+
+    monkeypatch.setattr(Trainer, "to", to)
+    engine.set_config(device="auto")
+    assert engine.config.device == "cpu" and engine.device.type == "cpu" and engine.step == 2
+    ev = engine.events[-1]
+    assert ev.kind == "error" and ev.label == ("device: cpu -> auto: out of memory while moving the run at step 2; "
+                                               "it stays on cpu")
+    engine.train(3)
+    twin.train(3)
+    np.testing.assert_array_equal(engine.snapshot(with_fields=False).history.values["d_loss"],
+                                  twin.snapshot(with_fields=False).history.values["d_loss"])
 
 
 def test_event_kinds_are_an_enum_that_equals_the_old_strings():
