@@ -99,7 +99,13 @@ class CommandInbox:
 @runtime_checkable
 class Engine(Protocol):
     """A training engine: one run (Trainer), N seeds in one batched model (EnsembleTrainer) or runs in lock-step
-    (CompareTrainer). Call everything but `submit` from the thread that trains, at a step boundary."""
+    (CompareTrainer). Call everything but `submit` from the thread that trains, at a step boundary.
+
+    Live settings: a single engine applies a setting (SetConfig and the other setting commands) through
+    core.live.apply_changes, which calls its `core.live.LiveTarget` hooks by each field's Effect: live_check,
+    live_swap_data, live_rebuild, live_device (a device change: resolve it and `to`), live_objective,
+    live_learning_rate, live_optimizer, live_view_batches and live_changed, and logs through `log`. The hooks are
+    not part of this protocol: a composite (CompareTrainer) has none and sends each setting to its runs."""
 
     running: bool  # False: the live loop does not step (manual steps still run)
     steps_per_sec_limit: float | None  # None: as fast as it goes
