@@ -21,13 +21,14 @@ moving: the run goes back where it was, the setting too, and an "error" event sa
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .config import DATA_KEYS, REINIT_KEYS, Effect, TrainConfig, effect_of
 from .devices import OOM_ERRORS
 from .snapshot import EventKind
 
 
+@runtime_checkable
 class LiveTarget(Protocol):
     """What `apply_changes` needs from an engine: a few Engine members and the live_* hooks. Trainer and
     EnsembleTrainer implement it; a comparison sends each setting to its runs instead (core.compare)."""

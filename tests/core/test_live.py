@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from ganviz.core.compare import CompareTrainer
 from ganviz.core.config import DATA_KEYS, FIELDS, REINIT_KEYS, Effect, TrainConfig, effect_of
 from ganviz.core.ensemble import EnsembleTrainer
-from ganviz.core.live import apply_changes
+from ganviz.core.live import LiveTarget, apply_changes
 from ganviz.core.snapshot import EventKind
 from ganviz.core.trainer import Trainer
 
@@ -114,6 +115,7 @@ def engine(request):
 
 
 def test_engines_apply_each_effect(engine):
+    assert isinstance(engine, LiveTarget) and not isinstance(CompareTrainer([TINY, TINY]), LiveTarget)
     engine.train(2)
     d_net, opt_d, opt_g = engine.D, engine.opt_d, engine.opt_g
     engine.set_config(d_lr=0.02)  # in place: the optimiser (and its state) is kept
