@@ -3,10 +3,11 @@
 `TimeStore` keeps states (an engine's `state_dict()`, or any tree of tensors / arrays) finely recently and more
 coarsely further back, in tiers: tier 0 keeps every `every`-th step for the last `per_tier` of them; when a tier
 is full its oldest state moves up to the next tier if it falls on that tier's spacing (twice the one below),
-else it is dropped. So the last per_tier states are all there, the next per_tier at twice the spacing, and so
-on: about per_tier states per doubling of the age. Memory is counted in the states' tensor bytes and capped:
-while over the cap, the older state whose loss leaves the smallest gap for its age is dropped, so the recent
-per_tier states stay, the oldest state stays, and the past in between thins evenly on a log scale.
+else it is dropped (never the store's first state). So the last per_tier states are all there, the next
+per_tier at twice the spacing, and so on: about per_tier states per doubling of the age. Memory is counted in
+the states' tensor bytes and capped: while over the cap, the older state whose loss leaves the smallest gap
+for its age is dropped, so the recent per_tier states stay, the first state stays, and the past in between
+thins evenly on a log scale.
 
     store = TimeStore(cap_bytes=64 << 20)
     record(store, trainer)                       # after each step (only the steps the store keeps cost a copy)
@@ -96,7 +97,7 @@ class TimeStore:
 
     def _settle(self) -> None:
         """Pass each full tier's oldest states up, oldest first (a new, twice as coarse tier when needed); a
-        state off the next tier's spacing is dropped."""
+        state off the next tier's spacing is dropped, except the store's first state (where the scrubber starts)."""
         i = 0
         while i < len(self._tiers):
             tier = self._tiers[i]
@@ -105,7 +106,8 @@ class TimeStore:
                 if i == len(self._tiers) - 1:
                     self._tiers.append(_Tier(tier.spacing * 2))
                 up = self._tiers[i + 1]
-                if old[0] % up.spacing:
+                first = not any(t.entries for t in self._tiers[i + 1:])  # the store's first state: always kept
+                if old[0] % up.spacing and not first:
                     self._nbytes -= old[2]
                 else:
                     up.entries.append(old)  # newer than every state of the coarser tier
@@ -116,10 +118,8 @@ class TimeStore:
         age ((next - previous) / (newest - next)); never the oldest state nor tier 0's recent ones."""
         older = [(i, j) for i in range(len(self._tiers) - 1, 0, -1) for j in range(len(self._tiers[i].entries))]
         if len(older) < 2:  # nothing between the oldest state and the recent ones: the oldest goes
-            tier = self._tiers[-1] if len(older) else self._tiers[0]
+            tier = self._tiers[older[0][0] if older else 0]
             self._nbytes -= tier.entries.popleft()[2]
-            if not tier.entries and len(self._tiers) > 1:
-                self._tiers.pop()
             return
         steps = np.array([s for s, _, _ in self._all()], dtype=np.float64)
         i = np.arange(1, len(older))  # candidates: every older state but the oldest (its next may be in tier 0)

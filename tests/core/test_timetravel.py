@@ -181,3 +181,25 @@ def test_a_scrubber_reuses_its_engine_and_its_snapshots() -> None:
     assert scrub.engines_made == 2
     assert scrub.at(22, with_metrics=False) is not past  # evicted (cache of 2), made again, still the same field
     np.testing.assert_array_equal(scrub.at(22, with_metrics=False).field2d.values, past.field2d.values)
+
+
+def test_random_stores_keep_their_invariants() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        per_tier, every = int(rng.integers(2, 6)), int(rng.integers(1, 4))
+        cap = int(rng.integers(per_tier + 1, 4 * per_tier + 8)) * 100
+        store = TimeStore(cap_bytes=cap, every=every, per_tier=per_tier)
+        step, added = 0, []
+        for _ in range(int(rng.integers(1, 400))):
+            step += int(rng.integers(1, 4))
+            size = 100 if rng.random() < 0.8 else 60
+            kept = store.add(step, {"w": np.zeros(size // 4, dtype=np.float32), "step": step})
+            assert kept == (step % every == 0)
+            added += [step] if kept else []
+            assert store.nbytes <= cap
+            steps = store.steps()
+            assert steps == sorted(set(steps)) and store.nbytes == sum(state_nbytes(store.state_at(s)[1])
+                                                                         for s in steps)
+            assert all(store.state_at(s)[1]["step"] == s for s in steps)
+        if added:  # tier 0: the last per_tier steps added are all there, and so is the first one
+            assert store.steps()[-per_tier:] == added[-per_tier:] and store.steps()[0] == added[0]
