@@ -158,8 +158,8 @@ def _d_stages(t: Trainer, i: int, k: int, last: bool) -> Iterator[Stage]:
         fake = t.G(z) if learned else t._fixed_transform(z, t.gen)
     fake_np = _np(fake)
     words = "G maps each z to a fake sample" if learned else f"the {cfg.generator} generator moves each sample"
-    yield stage(G_FORWARD, f"{words}: the fakes' mean is {_point(fake_np)}", z=_np(z), real=_np(real),
-                fake=fake_np)
+    where = f"the fakes' mean is {_point(fake_np)}" if t.dim <= 2 else f"{n} fake images"
+    yield stage(G_FORWARD, f"{words}: {where}", z=_np(z), real=_np(real), fake=fake_np)
 
     sigma = t.noise_sigma
     real_in = add_instance_noise(real, sigma, t.gen)
