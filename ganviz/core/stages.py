@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from . import steps
+from .engine import training_threads
 from .regularizers import add_instance_noise
 
 if TYPE_CHECKING:
@@ -90,14 +91,16 @@ def plan(trainer: Trainer) -> list[tuple[str, str, int]]:
 
 def play_step(trainer: Trainer) -> Iterator[Stage]:
     """Play one training step of trainer as its stages (see the module docstring); the trainer has advanced one
-    step, exactly as `trainer.iteration()` would, once the last stage (`Stage.last`) has been yielded."""
+    step, exactly as `trainer.train(1)` would, once the last stage (`Stage.last`) has been yielded. torch's
+    intra-op threads are set as train() sets them until the step is played out (finish it, or close())."""
     cfg = trainer.config
     k = cfg.d_steps
     g_steps = cfg.g_steps if trainer.learned_generator else 0
-    for i in range(k):
-        yield from _d_stages(trainer, i, k, last=g_steps == 0 and i == k - 1)
-    for j in range(g_steps):
-        yield from _g_stages(trainer, j, g_steps, last=j == g_steps - 1)
+    with training_threads(trainer.threads):  # torch's threads as Trainer.train sets them (same sums, same bits)
+        for i in range(k):
+            yield from _d_stages(trainer, i, k, last=g_steps == 0 and i == k - 1)
+        for j in range(g_steps):
+            yield from _g_stages(trainer, j, g_steps, last=j == g_steps - 1)
 
 
 def finish(stages: Iterator[Stage]) -> int:
