@@ -171,3 +171,20 @@ def test_dense_dashed_curves_are_drawn_as_segments(qtbot):
     rgb = arr.reshape(img.height(), img.width(), 4)[:, :, [2, 1, 0]].astype(int)
     target = np.array(pen.color().getRgb()[:3])
     assert (np.abs(rgb - target).sum(axis=2) < 40).sum() > 200
+
+
+def test_both_colour_bars_follow_the_dark_theme(qtbot, tmp_path):
+    """The bar under the field (hidden when the theme changed) kept dark tick labels on the dark background,
+    and either bar's title lost its colour when the first frame set the label (black on dark)."""
+    from tests.qt.windows import window_factory
+
+    w = window_factory(qtbot, tmp_path, "dark", autostart=False)()
+    try:
+        w.classroom.set_theme("dark", save=False)
+        w.data2d.update_snapshot(make_snapshot(step=20, dim=2))
+        for orientation, bar in w.data2d._bars.items():
+            assert bar.axis.textPen().color().name() == style.DARK.foreground, orientation
+            assert bar.axis.labelStyle.get("color") == style.DARK.foreground, orientation
+    finally:
+        w.classroom.set_theme("light", save=False)
+        w.shutdown()

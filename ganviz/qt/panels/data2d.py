@@ -88,6 +88,8 @@ class Data2DPanel(QtWidgets.QWidget):
         self.colorbar = self._bars["vertical"]
         self._colorbar_axis = self.colorbar.axis
         self.plot.layout.addItem(self.colorbar, 2, 5)
+        # the other bar stays in the scene, hidden and out of the layout, so a theme change recolours it too
+        self._bars["horizontal"].setParentItem(self.plot)
         self._bars["horizontal"].hide()
         self._orient_timer = QtCore.QTimer(self)
         self._orient_timer.setSingleShot(True)
@@ -150,8 +152,9 @@ class Data2DPanel(QtWidgets.QWidget):
             self._objective = snapshot.objective
             self._fixed_levels = None if obj.display_range is None else tuple(map(float, obj.display_range))
             self._smoothed = None
-            for bar in self._bars.values():
-                bar.axis.setLabel(obj.d_axis_label, **{"font-size": f"{style.AXIS_LABEL_PT}pt"})
+            for bar in self._bars.values():  # in the tick labels' colour (setLabel replaces the label's style)
+                bar.axis.setLabel(obj.d_axis_label, color=bar.axis.textPen().color().name(),
+                                  **{"font-size": f"{style.AXIS_LABEL_PT}pt"})
         self._set_view(snapshot)
 
         f = snapshot.field2d
