@@ -108,6 +108,19 @@ def finish(stages: Iterator[Stage]) -> int:
     return sum(1 for _ in stages)
 
 
+def stage_field(stage: Stage, trainer: Trainer) -> Any:
+    """The data view's D field (Field2D, or Field1D in 1D) for the D copy a stage carries: on the sample stage D
+    before the step, on a D update D after it, computed exactly as a snapshot computes its field (the trainer's
+    fixed view batches and its current G; G matters only to minibatch features and the 1D p_g). None for stages
+    without a D copy and for image runs."""
+    if stage.d_after is None or trainer.is_image:
+        return None
+    view = trainer._frozen_view()
+    view.d = stage.d_after
+    out = view.compute_views()
+    return out.get("field2d") or out.get("field1d")
+
+
 # ---------------------------------------------------------------------------------------------- helpers
 def _np(t: Tensor) -> np.ndarray:
     return t.detach().float().cpu().numpy()

@@ -162,3 +162,23 @@ def test_stages_cross_a_process_boundary() -> None:
         if stage.d_after is not None:
             pts = torch.zeros(3, 2)
             assert torch.equal(back.d_after(pts), stage.d_after(pts))
+
+
+@pytest.mark.parametrize("data", ["two-blobs", "bimodal-1d"])
+def test_stage_fields_are_the_snapshots_fields_before_and_after(data: str) -> None:
+    t = Trainer(TrainConfig(**{**TINY, "data": data, "objective": "ns", "d_steps": 2, "d_lr": 0.02}))
+    t.train(2)
+    before = t.snapshot(with_metrics=False)
+    played = list(S.play_step(t))
+    after = t.snapshot(with_metrics=False)
+
+    def values(field):
+        return field.values if hasattr(field, "values") else field.d
+
+    first = values(S.stage_field(played[0], t))
+    updates = [values(S.stage_field(s, t)) for s in played if s.name == S.D_UPDATE]
+    np.testing.assert_array_equal(first, values(before.field2d or before.field1d))
+    np.testing.assert_array_equal(updates[-1], values(after.field2d or after.field1d))
+    assert np.abs(updates[0] - first).max() > 1e-4  # the first D update changed the field, the second again
+    assert np.abs(updates[1] - updates[0]).max() > 1e-4
+    assert S.stage_field(next(s for s in played if s.name == S.D_LOSS), t) is None
