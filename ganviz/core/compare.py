@@ -18,6 +18,7 @@ with one core, parallel buys nothing and k = 1.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -228,32 +229,46 @@ class CompareTrainer(Stepper):
             g.log(kind, label, detail)
         return self._local.log(kind, label, detail)[0]
 
-    def _each(self, call: Any, local: Any) -> list[Any]:
-        """One protocol call on every run: sent to the shards first (they work while this process does its
-        part), then local(group); the results per run, in run order. Every shard's answer is read even when
-        another part failed (so none is left in a pipe); then the first error is raised."""
-        sent: list[_RemoteGroup] = []
-        error: BaseException | None = None
+    def _send_each(self, call_for: Any) -> tuple[list[Any], BaseException | None]:
+        """Send every shard its protocol call (call_for(group)); the shards reached, and the first error (a shard
+        that has ended)."""
+        sent, error = [], None
         for g in self._remote:
             try:
-                g.call(call)
+                g.call(call_for(g))
                 sent.append(g)
-            except RuntimeError as exc:  # that shard has ended
+            except RuntimeError as exc:
                 error = error or exc
+        return sent, error
+
+    @staticmethod
+    def _answers(sent: Sequence[Any]) -> tuple[list[tuple[Any, Any]], BaseException | None]:
+        """Every sent shard's answer is read, so none is left in a pipe: (shard, result) of those that did the call,
+        and the first error."""
+        done, error = [], None
+        for g in sent:
+            try:
+                done.append((g, g.answer()))
+            except Exception as exc:
+                error = error or exc
+        return done, error
+
+    def _each(self, call: Any, local: Any) -> list[Any]:
+        """One protocol call on every run: sent to the shards first (they work while this process does its
+        part), then local(group); the results per run, in run order, or the first error once every shard has
+        answered."""
+        sent, error = self._send_each(lambda g: call)
         by_group: list[list[Any]] = []
         if error is None:
             try:
                 by_group.append(local(self._local))
             except Exception as exc:
                 error = exc
-        for g in sent:
-            try:
-                by_group.append(g.answer())
-            except Exception as exc:
-                error = error or exc
+        done, late = self._answers(sent)
+        error = error or late
         if error is not None:
             raise error
-        return self._in_run_order([r for results in by_group for r in results])
+        return self._in_run_order([r for results in [*by_group, *(res for _, res in done)] for r in results])
 
     def _in_run_order(self, results: Sequence[Any]) -> list[Any]:
         """Results in group order (this process's runs, then each shard's) -> in run order."""
@@ -285,25 +300,19 @@ class CompareTrainer(Stepper):
         if len(states) != self.n_runs:
             raise ValueError(f"the state has {len(states)} runs, this comparison {self.n_runs}")
         local_idx = [i for i in self._order if self._where[i][0] is self._local]
-        loaded: list[Any] = []
+        # the shards first, then this process's runs; a refusal anywhere reverts the shards that loaded
+        sent, error = self._send_each(lambda g: msg.LoadStates(tuple(states[i] for i in g.link.indices)))
+        done, late = self._answers(sent)
+        results = {i: ok for g, oks in done for i, ok in zip(g.link.indices, oks, strict=True)}
         try:
-            for g in self._remote:  # the shards first; then this process's runs (reverted alike on an error)
-                g.call(msg.LoadStates(tuple(states[i] for i in g.link.indices)))
-            error: BaseException | None = None
-            results: dict[int, bool] = {}
-            for g in self._remote:
-                try:
-                    results.update(zip(g.link.indices, g.answer(), strict=True))
-                    loaded.append(g)
-                except Exception as exc:
-                    error = error or exc
-            if error is not None:
-                raise error
+            if error or late:
+                raise error or late  # type: ignore[misc]
             results.update(zip(local_idx, self._local.load_states([states[i] for i in local_idx]), strict=True))
         except BaseException:
-            for g in loaded:
-                g.call(msg.RevertStates())
-                g.answer()
+            for g, _ in done:
+                with contextlib.suppress(Exception):  # a shard that has ended: the error above says enough
+                    g.call(msg.RevertStates())
+                    g.answer()
             raise
         finally:
             self._local.forget_states()
