@@ -173,9 +173,9 @@ def test_dense_dashed_curves_are_drawn_as_segments(qtbot):
     assert (np.abs(rgb - target).sum(axis=2) < 40).sum() > 200
 
 
-def test_both_colour_bars_follow_the_dark_theme(qtbot, tmp_path):
+def test_both_colour_bars_follow_the_dark_theme_and_presentation_mode(qtbot, tmp_path):
     """The bar under the field (hidden when the theme changed) kept dark tick labels on the dark background,
-    and either bar's title lost its colour when the first frame set the label (black on dark)."""
+    and either bar's title lost its colour (black on dark) and its presentation size when a frame set it."""
     from tests.qt.windows import window_factory
 
     w = window_factory(qtbot, tmp_path, "dark", autostart=False)()
@@ -185,6 +185,13 @@ def test_both_colour_bars_follow_the_dark_theme(qtbot, tmp_path):
         for orientation, bar in w.data2d._bars.items():
             assert bar.axis.textPen().color().name() == style.DARK.foreground, orientation
             assert bar.axis.labelStyle.get("color") == style.DARK.foreground, orientation
+        # presentation mode enlarges the title, and a new objective's title keeps that size (it was set back)
+        w.classroom.toggle_presentation(True)
+        w.data2d.update_snapshot(make_snapshot(step=40, dim=2, objective="wgan-gp"))
+        for orientation, bar in w.data2d._bars.items():
+            assert bar.axis.labelText != "D(x) (probability real)"
+            assert float(bar.axis.labelStyle["font-size"].rstrip("pt")) > style.AXIS_LABEL_PT, orientation
     finally:
+        w.classroom.toggle_presentation(False)
         w.classroom.set_theme("light", save=False)
         w.shutdown()

@@ -152,9 +152,8 @@ class Data2DPanel(QtWidgets.QWidget):
             self._objective = snapshot.objective
             self._fixed_levels = None if obj.display_range is None else tuple(map(float, obj.display_range))
             self._smoothed = None
-            for bar in self._bars.values():  # in the tick labels' colour (setLabel replaces the label's style)
-                bar.axis.setLabel(obj.d_axis_label, color=bar.axis.textPen().color().name(),
-                                  **{"font-size": f"{style.AXIS_LABEL_PT}pt"})
+            for bar in self._bars.values():  # new text in the label's current style (theme colour, font size)
+                bar.axis.setLabel(obj.d_axis_label, **dict(bar.axis.labelStyle))
         self._set_view(snapshot)
 
         f = snapshot.field2d
@@ -219,6 +218,10 @@ class Data2DPanel(QtWidgets.QWidget):
         bar.axis.enableAutoSIPrefix(False)
         bar.axis.setTickFont(style.font(style.TICK_PT))
         bar.axis.setTextPen(pg.mkPen(pal.foreground))
+        # a title from the start, so that a theme or presentation mode (which restyle the items they find)
+        # sets its colour and size; a frame changes only its text
+        bar.axis.setLabel(objective_of("ns").d_axis_label, color=pal.foreground,
+                          **{"font-size": f"{style.AXIS_LABEL_PT}pt"})
         if orientation == "vertical":
             # pyqtgraph fixes this axis at 45 px: wider tick labels ("-1.5") then ran under the title; auto
             # width makes room for the widest tick label beside the title
