@@ -42,7 +42,8 @@ BUILD_AFTER_FRAMES = 2  # docks not shown yet are built one per frame once this 
 # order they hear `closing` (recordings are finalised before extra windows are closed: the larger share of time)
 FEATURES = [("classroom", "ganviz.qt.extensions.classroom"), ("recording", "ganviz.qt.extensions.recording"),
             ("collapse", "ganviz.qt.extensions.collapse"), ("compare", "ganviz.qt.extensions.compare"),
-            ("ensemble", "ganviz.qt.extensions.ensemble"), ("theory", "ganviz.qt.extensions.theory")]
+            ("ensemble", "ganviz.qt.extensions.ensemble"), ("theory", "ganviz.qt.extensions.theory"),
+            ("overview", "ganviz.qt.extensions.overview")]
 
 
 def is_image_dim(dim: int) -> bool:

@@ -1,0 +1,408 @@
+"""The model overview widget: draws an overview graph (ganviz.qt.overview_graph) with live small multiples.
+
+Nodes are painted once per snapshot into a cached pixmap (noise draws, the fakes and reals coloured by D's
+output, D's field, the layer widths of G and D, the latest losses and gradient norms); only the edges are
+painted per animation tick, their dashes moving in the direction the data flows (forward: samples and outputs;
+backward: gradients and updates returning to the network they change). The tick runs only while the widget is
+visible and the run plays, at ANIMATION_HZ.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ..core.objectives import OBJECTIVES
+from . import style
+from .formula import render
+from .overview_graph import COLUMNS, ROWS, Graph, Node
+
+LUT_SIZE = 64  # colours of D's output (the data view's diverging map)
+ANIMATION_HZ = 12  # dash steps per second (one paint of ~20 lines each: well under 1 % of a core)
+CAPTION_LINES = 2  # the objective's formulas under the graph
+NOISE_POINTS = 160  # prior draws shown in the noise node
+KIND_FILL = {"noise": "#eef3fb", "net": "#f4f4f4", "fake": "#fff4ea", "real": "#f2f2f2", "d_out": "#ffffff",
+             "loss": "#f3eefb", "penalty": "#f6eefc", "grad": "#fbeeee", "update": "#eef8ee"}
+FORWARD, BACKWARD = "#5a6b85", "#c0392b"
+
+
+def d_levels(graph_objective: str, *arrays: np.ndarray | None) -> tuple[float, float]:
+    """The colour range of D's output: the objective's display range (probabilities: 0..1), else the range of
+    the values shown (a critic's scores), never empty."""
+    rng = OBJECTIVES[graph_objective].display_range
+    if rng is not None:
+        return float(rng[0]), float(rng[1])
+    vals = [np.asarray(a, dtype=np.float64).ravel() for a in arrays if a is not None and np.size(a)]
+    vals = [v[np.isfinite(v)] for v in vals]
+    vals = [v for v in vals if v.size]
+    if not vals:
+        return -1.0, 1.0
+    lo, hi = float(min(v.min() for v in vals)), float(max(v.max() for v in vals))
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
+
+
+class OverviewView(QtWidgets.QWidget):
+    """The graph of one training step, live. `set_graph(graph)` when the run state's config changes;
+    `update_snapshot(snap)` for the data; `set_running(bool)` starts / stops the dash animation."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.graph: Graph | None = None
+        self.snapshot: Any = None
+        self.running = True
+        self.phase = 0.0  # dash offset, in pixels
+        self._cache: QtGui.QPixmap | None = None
+        self._rects: dict[str, QtCore.QRectF] = {}
+        self._cmap = pg.colormap.get(style.palette().colormap)
+        self._lut = self._cmap.getLookupTable(0.0, 1.0, LUT_SIZE, alpha=False).astype(np.uint8)  # (LUT_SIZE, 3)
+        self._colours = [QtGui.QColor(*map(int, rgb)) for rgb in self._lut]
+        self._levels: tuple[float, float] | None = None
+        self._noise = np.random.default_rng(0).standard_normal((NOISE_POINTS, 2))
+        self._labels: dict[str, QtGui.QStaticText] = {}
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(int(1000 / ANIMATION_HZ))
+        self.timer.timeout.connect(self._tick)
+        self.setMinimumSize(280, 200)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
+
+    # ------------------------------------------------------------ inputs
+    def set_graph(self, graph: Graph) -> None:
+        self.graph = graph
+        self._labels.clear()
+        self._invalidate()
+
+    def update_snapshot(self, snap: Any) -> None:
+        self.snapshot = snap
+        self.set_running(bool(getattr(snap, "running", True)))
+        self._invalidate()
+
+    def reset(self) -> None:
+        self.snapshot = None
+        self._invalidate()
+
+    def set_running(self, running: bool) -> None:
+        self.running = running
+        self._sync_timer()
+
+    # ------------------------------------------------------------ what it shows (tests read these)
+    def levels(self) -> tuple[float, float]:
+        """The colour range of D's outputs in this snapshot (computed once per snapshot)."""
+        if self._levels is None:
+            snap = self.snapshot
+            objective = self.graph.objective if self.graph is not None else "ns"
+            self._levels = d_levels(objective, getattr(snap, "d_real", None), getattr(snap, "d_fake", None))
+        return self._levels
+
+    def colour_index(self, values: np.ndarray) -> np.ndarray:
+        """Each value's entry in the colour table (LUT_SIZE entries over `levels()`)."""
+        lo, hi = self.levels()
+        t = np.clip((np.asarray(values, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
+        return (np.nan_to_num(t, nan=0.5) * (LUT_SIZE - 1)).round().astype(int)
+
+    def colour_of(self, value: float) -> QtGui.QColor:
+        return QtGui.QColor(self._colours[int(self.colour_index(np.array([value]))[0])])
+
+    def node_colour(self, node_id: str) -> QtGui.QColor:
+        """The fill of a node: D's outputs colour their nodes (the mean output), others their kind's colour."""
+        node = self.graph.node(node_id) if self.graph is not None else None
+        values = self._d_values(node_id)
+        if values is not None and values.size:
+            return self.colour_of(float(np.mean(values)))
+        return QtGui.QColor(KIND_FILL.get(node.kind if node else "", "#ffffff"))
+
+    def sample_colours(self, node_id: str) -> list[QtGui.QColor]:
+        """The colour of each sample dot of the fake / real node (D's output on it)."""
+        values = self._d_values({"fake": "d_fake", "real": "d_real"}.get(node_id, node_id))
+        return [] if values is None else [QtGui.QColor(self._colours[i]) for i in self.colour_index(values)]
+
+    def node_rect(self, node_id: str) -> QtCore.QRectF:
+        self._layout()
+        return QtCore.QRectF(self._rects[node_id])
+
+    def _d_values(self, node_id: str) -> np.ndarray | None:
+        snap = self.snapshot
+        if snap is None or node_id not in ("d_fake", "d_real"):
+            return None
+        values = getattr(snap, node_id, None)
+        return None if values is None else np.asarray(values, dtype=np.float64).ravel()
+
+    def latest(self, key: str) -> float | None:
+        """The last per-step value of a history series (d_loss, g_loss, d_penalty, ...), if any."""
+        hist = getattr(self.snapshot, "history", None)
+        vals = None if hist is None else hist.values.get(key)
+        if vals is None or not len(vals):
+            return None
+        return float(vals[-1])
+
+    # ------------------------------------------------------------ animation
+    def _sync_timer(self) -> None:
+        on = self.running and self.isVisible() and self.graph is not None
+        if on and not self.timer.isActive():
+            self.timer.start()
+        elif not on and self.timer.isActive():
+            self.timer.stop()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        self._sync_timer()
+
+    def hideEvent(self, event: QtGui.QHideEvent) -> None:  # noqa: N802 (Qt API)
+        super().hideEvent(event)
+        self._sync_timer()
+
+    def _tick(self) -> None:
+        self.phase = (self.phase + 1.5) % 1200.0
+        self.update()
+
+    # ------------------------------------------------------------ geometry
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._cache = None
+        self._levels = None
+        self._rects.clear()
+        self._sync_timer()
+        self.update()
+
+    def _caption_height(self) -> int:
+        return (QtGui.QFontMetrics(style.font(9)).height() + 2) * (CAPTION_LINES + (1 if self._notes() else 0)) + 6
+
+    def _notes(self) -> str:
+        return "; ".join(self.graph.notes) if self.graph is not None else ""
+
+    def _layout(self) -> None:
+        if self._rects or self.graph is None:
+            return
+        w, h = self.width(), self.height() - self._caption_height()
+        cw, ch = w / COLUMNS, max(30.0, h / ROWS)
+        mx, my = max(3.0, cw * 0.07), max(3.0, ch * 0.09)
+        for n in self.graph.nodes:
+            cell = QtCore.QRectF(n.col * cw, n.row * ch, cw, ch * n.rows)
+            if n.slots > 1:
+                cell = QtCore.QRectF(cell.x() + n.slot * cw / n.slots, cell.y(), cw / n.slots, cell.height())
+            self._rects[n.id] = cell.adjusted(mx / max(1, n.slots), my, -mx / max(1, n.slots), -my)
+
+    # ------------------------------------------------------------ painting
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 (Qt API)
+        p = QtGui.QPainter(self)
+        if self.graph is None:
+            p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter, "The model appears with the first run.")
+            return
+        self._layout()
+        if self._cache is None or self._cache.size() != self.size() * self.devicePixelRatioF():
+            self._cache = self._render_static()
+        p.drawPixmap(0, 0, self._cache)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        for edge in self.graph.edges:
+            if edge.src in self._rects and edge.dst in self._rects:
+                self._draw_edge(p, self._rects[edge.src], self._rects[edge.dst], edge.kind == "backward")
+        p.end()
+
+    def _draw_edge(self, p: QtGui.QPainter, a: QtCore.QRectF, b: QtCore.QRectF, backward: bool) -> None:
+        start, end = _border_point(a, b.center()), _border_point(b, a.center())
+        line = QtCore.QLineF(start, end)
+        if line.length() < 4:
+            return
+        pen = QtGui.QPen(QtGui.QColor(BACKWARD if backward else FORWARD), 2.0)
+        pen.setDashPattern([4.0, 3.0])
+        pen.setDashOffset(-self.phase / 2.0)  # dashes move from start to end (pen units: the pen width)
+        p.setPen(pen)
+        p.drawLine(line)
+        _arrow_head(p, line, QtGui.QColor(BACKWARD if backward else FORWARD))
+
+    def _render_static(self) -> QtGui.QPixmap:
+        ratio = self.devicePixelRatioF()
+        pix = QtGui.QPixmap(self.size() * ratio)
+        pix.setDevicePixelRatio(ratio)
+        pix.fill(QtGui.QColor(style.palette().background))
+        p = QtGui.QPainter(pix)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        for node in self.graph.nodes:
+            self._draw_node(p, node, self._rects[node.id])
+        self._draw_caption(p)
+        p.end()
+        return pix
+
+    def _label(self, node: Node) -> QtGui.QStaticText:
+        text = self._labels.get(node.id)
+        if text is None:
+            text = QtGui.QStaticText(f"<b>{render(node.label)}</b>")
+            text.setTextFormat(QtCore.Qt.TextFormat.RichText)
+            text.prepare(QtGui.QTransform(), style.font(9))  # laid out once per graph, not per paint
+            self._labels[node.id] = text
+        return text
+
+    def _draw_node(self, p: QtGui.QPainter, node: Node, r: QtCore.QRectF) -> None:
+        fill = self.node_colour(node.id)
+        p.setPen(QtGui.QPen(QtGui.QColor("#8a8a8a"), 1.0))
+        p.setBrush(fill)
+        p.drawRoundedRect(r, 6, 6)
+        fg = QtGui.QColor("#101010" if fill.lightnessF() > 0.45 else "#ffffff")
+        p.setPen(fg)
+        p.setFont(style.font(9))
+        label = self._label(node)
+        size = label.size()
+        p.drawStaticText(QtCore.QPointF(r.center().x() - size.width() / 2, r.top() + 2), label)
+        fm = QtGui.QFontMetrics(style.font(8))
+        body = r.adjusted(4, size.height() + 3, -4, -3)
+        value = self._value_text(node)
+        lines = [t for t in (value, node.detail) if t]
+        text_h = fm.height() * len(lines)
+        plot = body.adjusted(0, 0, 0, -text_h)
+        if plot.height() > 14 and plot.width() > 14:
+            self._draw_multiple(p, node, plot)
+        p.setFont(style.font(8))
+        p.setPen(fg)
+        y = body.bottom() - text_h
+        for t in lines:
+            p.drawText(QtCore.QRectF(body.left(), y, body.width(), fm.height()),
+                       QtCore.Qt.AlignmentFlag.AlignHCenter, fm.elidedText(t, QtCore.Qt.TextElideMode.ElideRight,
+                                                                          int(body.width())))
+            y += fm.height()
+
+    def _value_text(self, node: Node) -> str:
+        key = {"loss_d": "d_loss", "loss_g": "g_loss", "grad_d": "d_grad_norm", "grad_g": "g_grad_norm",
+               "gp": "d_penalty", "r1": "d_penalty"}.get(node.id)
+        if node.kind == "d_out":
+            vals = self._d_values(node.id)
+            return "" if vals is None or not vals.size else f"mean {np.mean(vals):.3g}"
+        v = self.latest(key) if key else None
+        if v is None:
+            return ""
+        return f"‖∇‖ = {v:.3g}" if node.kind == "grad" else f"{v:.4g}"
+
+    def _draw_multiple(self, p: QtGui.QPainter, node: Node, r: QtCore.QRectF) -> None:
+        snap = self.snapshot
+        if node.kind == "noise":
+            self._scatter(p, r, self._noise, None, square=True)
+        elif node.kind == "net":
+            field = getattr(snap, "field2d", None) if node.id == "d" else None
+            if field is not None and r.width() > 2 * r.height() * 0.8:  # D's field beside its layers
+                side = min(r.height(), r.width() / 2)
+                self._field(p, QtCore.QRectF(r.left(), r.top(), side, r.height()), field)
+                r = r.adjusted(side + 4, 0, 0, 0)
+            elif field is not None:
+                half = r.height() / 2
+                self._field(p, QtCore.QRectF(r.left(), r.top(), r.width(), half), field)
+                r = r.adjusted(0, half + 2, 0, 0)
+            if node.layers:
+                _layer_bars(p, r, node.layers)
+        elif node.kind in ("fake", "real") and snap is not None:
+            pts = getattr(snap, node.kind, None)
+            if pts is not None and np.size(pts) and pts.shape[-1] <= 2:
+                vals = self._d_values("d_" + node.kind)
+                self._scatter(p, r, pts, None if vals is None else self.colour_index(vals))
+        elif node.kind == "d_out":
+            vals = self._d_values(node.id)
+            if vals is not None and vals.size:
+                self._strip(p, r, np.sort(vals))
+
+    def _scatter(self, p: QtGui.QPainter, r: QtCore.QRectF, pts: np.ndarray, index: np.ndarray | None,
+                 square: bool = False) -> None:
+        """Points (first two coordinates; 1D on a line) in r, coloured by colour-table index (None: D's blue)."""
+        pts = np.asarray(pts, dtype=np.float64)
+        xy = pts[:, :2] if pts.shape[1] >= 2 else np.column_stack([pts[:, 0], np.zeros(len(pts))])
+        ok = np.isfinite(xy).all(axis=1)
+        if not ok.any():
+            return
+        lo, hi = np.percentile(xy[ok], 1, axis=0), np.percentile(xy[ok], 99, axis=0)
+        span = np.maximum(hi - lo, 1e-6)
+        if square:
+            span[:] = span.max()
+        side = min(r.width(), r.height())
+        box = QtCore.QRectF(r.center().x() - side / 2, r.center().y() - side / 2, side, side) if square else r
+        px = box.left() + (xy[:, 0] - lo[0]) / span[0] * box.width()
+        py = box.bottom() - (xy[:, 1] - lo[1]) / span[1] * box.height() if pts.shape[1] >= 2 else \
+            np.full(len(xy), box.center().y())
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)  # dots: 3 px squares read the same
+        inside = ok & (px >= box.left()) & (px <= box.right()) & (py >= box.top()) & (py <= box.bottom())
+        index = np.full(len(xy), -1) if index is None or len(index) != len(xy) else index
+        pen = QtGui.QPen()
+        pen.setWidthF(3.0)
+        pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)
+        for i in np.unique(index[inside]):  # one call per colour
+            pen.setColor(QtGui.QColor(style.palette().disc) if i < 0 else self._colours[int(i)])
+            p.setPen(pen)
+            sel = inside & (index == i)
+            p.drawPoints(QtGui.QPolygonF([QtCore.QPointF(x, y) for x, y in zip(px[sel], py[sel], strict=True)]))
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+
+    def _strip(self, p: QtGui.QPainter, r: QtCore.QRectF, vals: np.ndarray) -> None:
+        """D's outputs on the batch, sorted, as a strip of colours (low to high)."""
+        rgb = np.ascontiguousarray(self._lut[self.colour_index(vals)][None, :, :])
+        image = QtGui.QImage(rgb.data, rgb.shape[1], 1, 3 * rgb.shape[1], QtGui.QImage.Format.Format_RGB888)
+        h = min(r.height(), 14.0)
+        p.drawImage(QtCore.QRectF(r.left(), r.center().y() - h / 2, r.width(), h), image.copy())
+
+    def _field(self, p: QtGui.QPainter, r: QtCore.QRectF, f: Any) -> None:
+        """D's 2D field, in the data view's colours and range."""
+        rgb = np.ascontiguousarray(self._lut[self.colour_index(f.values)][::-1])
+        image = QtGui.QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QtGui.QImage.Format.Format_RGB888)
+        side = min(r.width(), r.height())
+        p.drawImage(QtCore.QRectF(r.center().x() - side / 2, r.center().y() - side / 2, side, side), image.copy())
+
+    def _draw_caption(self, p: QtGui.QPainter) -> None:
+        obj = OBJECTIVES[self.graph.objective]
+        f = obj.formula
+        d_terms = " ".join(f.d_terms) if f is not None else obj.d_formula
+        g_terms = " ".join(f.g_terms) if f is not None else obj.g_formula
+        penalties = [n.formula[0] for n in self.graph.nodes if n.kind == "penalty" and n.formula
+                     and n.formula[0] not in d_terms]
+        d_terms = " ".join([d_terms, *penalties])
+        lines = [f"<b>{obj.label}</b>: L<sub>D</sub> = {render(d_terms)}", f"L<sub>G</sub> = {render(g_terms)}"]
+        if self._notes():
+            lines.append(self._notes())
+        doc = QtGui.QTextDocument()
+        doc.setDefaultFont(style.font(9))
+        doc.setHtml("<br>".join(lines))
+        doc.setTextWidth(self.width() - 8)
+        top = self.height() - self._caption_height() + 2
+        p.save()
+        p.translate(4, top)
+        doc.drawContents(p, QtCore.QRectF(0, 0, self.width() - 8, self._caption_height()))
+        p.restore()
+
+
+def _border_point(r: QtCore.QRectF, toward: QtCore.QPointF) -> QtCore.QPointF:
+    """Where the line from r's centre toward a point leaves r."""
+    c = r.center()
+    dx, dy = toward.x() - c.x(), toward.y() - c.y()
+    if dx == 0 and dy == 0:
+        return c
+    sx = r.width() / 2 / abs(dx) if dx else math.inf
+    sy = r.height() / 2 / abs(dy) if dy else math.inf
+    s = min(sx, sy)
+    return QtCore.QPointF(c.x() + dx * s, c.y() + dy * s)
+
+
+def _arrow_head(p: QtGui.QPainter, line: QtCore.QLineF, colour: QtGui.QColor, size: float = 7.0) -> None:
+    angle = math.atan2(line.dy(), line.dx())
+    tip = line.p2()
+    pts = [tip, QtCore.QPointF(tip.x() - size * math.cos(angle - 0.45), tip.y() - size * math.sin(angle - 0.45)),
+           QtCore.QPointF(tip.x() - size * math.cos(angle + 0.45), tip.y() - size * math.sin(angle + 0.45))]
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    p.setBrush(colour)
+    p.drawPolygon(QtGui.QPolygonF(pts))
+
+
+def _layer_bars(p: QtGui.QPainter, r: QtCore.QRectF, layers: tuple[int, ...]) -> None:
+    """A network's layers as bars, height growing with the layer's width (log scale), so depth and width read
+    at a glance."""
+    n = len(layers)
+    top = math.log2(max(layers) + 1)
+    gap = r.width() / n
+    bar = max(2.0, min(10.0, gap * 0.5))
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    for i, width in enumerate(layers):
+        h = max(3.0, r.height() * math.log2(width + 1) / top)
+        x = r.left() + gap * (i + 0.5) - bar / 2
+        p.setBrush(QtGui.QColor("#7f8fa6" if 0 < i < n - 1 else "#b0b0b0"))
+        p.drawRoundedRect(QtCore.QRectF(x, r.center().y() - h / 2, bar, h), 2, 2)
