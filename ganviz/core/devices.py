@@ -151,7 +151,7 @@ def describe_size(engine: Any) -> str:
         parts.append(f"DCGAN {cfg.conv_channels} channels")
     else:
         parts += [f"G {cfg.g_depth}x{cfg.g_width}", f"D {cfg.d_depth}x{cfg.d_width}"]
-    n = getattr(engine, "n_seeds", None) or len(getattr(engine, "runs", ()) or ())
+    n = getattr(engine, "n_seeds", None) or getattr(engine, "n_runs", None)  # a comparison's: its shards' runs too
     if n:
         parts.append(f"{n} runs")
     return ", ".join(parts)

@@ -41,7 +41,7 @@ def _shard_for(configs: list[TrainConfig]) -> list[ShardLink]:
     for: a shard takes seconds to start (importing torch), and side by side the starts overlap."""
     if not _POOL_PROCS:
         base = configs[1].replace(seed=3)
-        wanted = [base] * 7 + [base.replace(seed=99)]
+        wanted = [base] * 8 + [base.replace(seed=99)]
         links, _POOL_PROCS[:] = start_shards(wanted, [[i] for i in range(len(wanted))])
         for link, cfg in zip(links, wanted, strict=True):
             _POOL.setdefault(cfg, []).append(link)
@@ -233,14 +233,15 @@ def test_an_unavailable_device_is_refused_and_the_run_goes_on_on_the_cpu(any_kin
     np.testing.assert_array_equal(history(engine)[1], history(twin)[1])  # nothing was touched
 
 
-def test_out_of_memory_on_the_cpu_goes_through_the_protocol(kind):
-    engine = make(kind)
+def test_out_of_memory_on_the_cpu_goes_through_the_protocol(any_kind):
+    engine = make(any_kind)
     engine.train(3)
     engine.snapshot(with_metrics=False, with_fields=False)
     good = weights(engine)
     engine.train(2)
     ev = fall_back_to_cpu(engine, torch.OutOfMemoryError("CUDA out of memory"), "a training step")
     assert ev.kind == "error" and "out of memory on the CPU at step 5" in ev.label
+    assert ("G 1x8, D 1x8, 2 runs;" in ev.label) == (any_kind != "trainer")  # every seed or run, a shard's too
     assert not engine.running and all(torch.equal(a, b) for a, b in zip(good, weights(engine), strict=True))
     snap = engine.snapshot(with_metrics=False, with_fields=False)
     assert not snap.running and any(e.kind == "error" for e in snap.events)
