@@ -283,7 +283,7 @@ def bench_frame_rates(cfg: TrainConfig, intervals: tuple[float, ...], seconds: f
     trainer = Trainer(cfg)
     trainer.train(50)
     modes = ("window", "presentation") if presentation else ("window",)
-    rows: dict = {m: {iv: {"steps": [], "fps": [], "ratio": []} for iv in intervals} for m in modes}
+    rows: dict = {m: {iv: {"steps": [], "fps": [], "ratio": [], "cpu_ms": []} for iv in intervals} for m in modes}
     headless: list[float] = []
     load = [os.getloadavg()[0]]
 
@@ -296,15 +296,18 @@ def bench_frame_rates(cfg: TrainConfig, intervals: tuple[float, ...], seconds: f
         headless.append(rate)
         return rate
 
-    def window_round(w) -> tuple[float, float]:
+    def window_round(w) -> tuple[float, float, float]:
         w.send(SetRunning(True))
         run_events(0.8)
-        s0, f0, t0 = _step_of(w), w.frames, time.perf_counter()
+        s0, f0, t0, c0 = _step_of(w), w.frames, time.perf_counter(), time.process_time()
         run_events(seconds)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         w.send(SetRunning(False))
         run_events(0.3)
-        return (_step_of(w) - s0) / dt, (w.frames - f0) / dt
+        frames = w.frames - f0
+        # the window's process CPU (GUI thread and snapshot receiver) per frame drawn: a cost that a loaded
+        # machine does not change much, unlike frames/s
+        return (_step_of(w) - s0) / dt, frames / dt, 1000 * cpu / max(frames, 1)
 
     for _ in range(repeats):
         for mode in modes:
@@ -313,7 +316,7 @@ def bench_frame_rates(cfg: TrainConfig, intervals: tuple[float, ...], seconds: f
                     w.classroom.toggle_presentation(True)
                     run_events(1.0)
                 ref = headless_round()
-                rate, fps = window_round(w)
+                rate, fps, cpu_ms = window_round(w)
                 if mode == "presentation":
                     rows[mode][iv]["size"] = [w.width(), w.height()]
                     w.classroom.toggle_presentation(False)
@@ -321,6 +324,7 @@ def bench_frame_rates(cfg: TrainConfig, intervals: tuple[float, ...], seconds: f
                 r = rows[mode][iv]
                 r["steps"].append(rate)
                 r["fps"].append(fps)
+                r["cpu_ms"].append(cpu_ms)
                 r["ratio"].append(rate / ref)
         load.append(os.getloadavg()[0])
     for w in windows.values():
@@ -332,7 +336,8 @@ def bench_frame_rates(cfg: TrainConfig, intervals: tuple[float, ...], seconds: f
         out[mode] = {str(iv): {"frames_per_s_median": statistics.median(r["fps"]),
                                "steps_per_s_median": statistics.median(r["steps"]),
                                "ratio_vs_headless_median": statistics.median(r["ratio"]),
-                               "frames_per_s": r["fps"], "ratios": r["ratio"],
+                               "window_cpu_ms_per_frame_median": statistics.median(r["cpu_ms"]),
+                               "frames_per_s": r["fps"], "ratios": r["ratio"], "window_cpu_ms_per_frame": r["cpu_ms"],
                                **({"size": r["size"]} if "size" in r else {})}
                      for iv, r in rows[mode].items()}
     return out
@@ -346,13 +351,14 @@ def format_frame_rates(r: dict) -> str:
     lines = [f"window frame rates, {r['repeats']} alternating rounds of {r['seconds_each']:g} s; headless engine "
              f"{r['headless_steps_per_s_median']:.1f} steps/s (median); 1-min load average per round: "
              + ", ".join(f"{x:.1f}" for x in r["load_average_per_round"]),
-             f"  {'mode':<24}{'interval':>9}{'cap/s':>7}{'frames/s':>10}{'steps/s':>9}{'vs headless':>13}  rounds"]
+             f"  {'mode':<24}{'interval':>9}{'cap/s':>7}{'frames/s':>10}{'steps/s':>9}{'vs headless':>13}"
+             f"{'CPU ms/frame':>14}  rounds"]
     for mode in ("window", "presentation"):
         for iv, row in r.get(mode, {}).items():
             size = "x".join(map(str, row.get("size", [1400, 900])))
             lines.append(f"  {mode + ' ' + size:<24}{float(iv):>9.3f}{1 / float(iv):>7.1f}"
                          f"{row['frames_per_s_median']:>10.1f}{row['steps_per_s_median']:>9.1f}"
-                         f"{row['ratio_vs_headless_median']:>13.3f}  fps "
+                         f"{row['ratio_vs_headless_median']:>13.3f}{row['window_cpu_ms_per_frame_median']:>14.1f}  fps "
                          + " ".join(f"{x:.1f}" for x in row["frames_per_s"])
                          + "; ratio " + " ".join(f"{x:.2f}" for x in row["ratios"]))
     return "\n".join(lines)

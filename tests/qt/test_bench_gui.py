@@ -24,6 +24,7 @@ def test_frame_rate_bench_measures_every_cap_in_both_modes():
         assert set(r[mode]) == {"0.1", "0.05"}
         for row in r[mode].values():
             assert row["frames_per_s_median"] > 0 and row["steps_per_s_median"] > 0
+            assert row["window_cpu_ms_per_frame_median"] > 0
             assert len(row["ratios"]) == 1 and row["ratio_vs_headless_median"] == row["ratios"][0] > 0
     text = format_frame_rates(r)
     assert "presentation" in text and "0.050" in text and "20.0" in text
