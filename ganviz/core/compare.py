@@ -13,7 +13,8 @@ separate cores. Every group receives the same ordered stream: "one iteration", "
 was given, and a run in a shard stays bit-identical to the same run trained alone. A shard may lag behind
 by at most MAX_LAG steps; a snapshot is a barrier (every group snapshots at the same step), so the panes
 stay in lock-step. `compare_workers(n)` picks k: one group per run up to the cores this process may use;
-with one core, parallel buys nothing and k = 1.
+with one core, parallel buys nothing and k = 1. The engine protocol's calls (to, rollback, rebuild, log,
+state_dict, load_state_dict) reach a shard's runs through the same pipe (core.shards has the machinery).
 """
 
 from __future__ import annotations
