@@ -22,8 +22,10 @@ from .formula import render
 from .overview_graph import COLUMNS, ROWS, Graph, Node
 
 LUT_SIZE = 64  # colours of D's output (the data view's diverging map)
+SERIES = {"loss_d": "d_loss", "loss_g": "g_loss", "grad_d": "d_grad_norm", "grad_g": "g_grad_norm",
+          "gp": "d_penalty", "r1": "d_penalty"}  # node -> the history series it shows
+SERIES_POINTS = 400  # steps kept per sparkline
 ANIMATION_HZ = 12  # dash steps per second (one paint of ~20 lines each: well under 1 % of a core)
-CAPTION_LINES = 2  # the objective's formulas under the graph
 NOISE_POINTS = 160  # prior draws shown in the noise node
 KIND_FILL = {"noise": "#eef3fb", "net": "#f4f4f4", "fake": "#fff4ea", "real": "#f2f2f2", "d_out": "#ffffff",
              "loss": "#f3eefb", "penalty": "#f6eefc", "grad": "#fbeeee", "update": "#eef8ee"}
@@ -63,6 +65,8 @@ class OverviewView(QtWidgets.QWidget):
         self._lut = self._cmap.getLookupTable(0.0, 1.0, LUT_SIZE, alpha=False).astype(np.uint8)  # (LUT_SIZE, 3)
         self._colours = [QtGui.QColor(*map(int, rgb)) for rgb in self._lut]
         self._levels: tuple[float, float] | None = None
+        self._caption_doc: tuple[Any, QtGui.QTextDocument] | None = None
+        self.series: dict[str, np.ndarray] = {}  # recent per-step values drawn as sparklines in their nodes
         self._noise = np.random.default_rng(0).standard_normal((NOISE_POINTS, 2))
         self._labels: dict[str, QtGui.QStaticText] = {}
         self.timer = QtCore.QTimer(self)
@@ -79,11 +83,17 @@ class OverviewView(QtWidgets.QWidget):
 
     def update_snapshot(self, snap: Any) -> None:
         self.snapshot = snap
+        hist = getattr(snap, "history", None)
+        for key in set(SERIES.values()):
+            vals = None if hist is None else hist.values.get(key)
+            if vals is not None and len(vals):
+                self.series[key] = np.concatenate([self.series.get(key, np.empty(0)), vals])[-SERIES_POINTS:]
         self.set_running(bool(getattr(snap, "running", True)))
         self._invalidate()
 
     def reset(self) -> None:
         self.snapshot = None
+        self.series.clear()
         self._invalidate()
 
     def set_running(self, running: bool) -> None:
@@ -172,22 +182,48 @@ class OverviewView(QtWidgets.QWidget):
         self._sync_timer()
         self.update()
 
-    def _caption_height(self) -> int:
-        return (QtGui.QFontMetrics(style.font(9)).height() + 2) * (CAPTION_LINES + (1 if self._notes() else 0)) + 6
+    def _caption(self) -> QtGui.QTextDocument:
+        """The objective's name and formulas (and notes) under the graph, wrapped to the widget's width."""
+        key = (self.graph.objective, self.graph.notes, tuple(n.id for n in self.graph.nodes), self.width())
+        if self._caption_doc is None or self._caption_doc[0] != key:
+            obj = OBJECTIVES[self.graph.objective]
+            f = obj.formula
+            d_terms = " ".join(f.d_terms) if f is not None else obj.d_formula
+            g_terms = " ".join(f.g_terms) if f is not None else obj.g_formula
+            penalties = [n.formula[0] for n in self.graph.nodes if n.kind == "penalty" and n.formula
+                         and n.formula[0] not in d_terms]
+            d_terms = " ".join([d_terms, *penalties])
+            lines = [f"<b>{obj.label}</b>: L<sub>D</sub> = {render(d_terms)}", f"L<sub>G</sub> = {render(g_terms)}"]
+            if self.graph.notes:
+                lines.append("; ".join(self.graph.notes))
+            doc = QtGui.QTextDocument()
+            doc.setDocumentMargin(2)
+            doc.setDefaultFont(style.font(9))
+            doc.setHtml("<br>".join(lines))
+            doc.setTextWidth(max(100, self.width() - 8))
+            self._caption_doc = (key, doc)
+        return self._caption_doc[1]
 
-    def _notes(self) -> str:
-        return "; ".join(self.graph.notes) if self.graph is not None else ""
+    def portrait(self) -> bool:
+        """A tall, narrow dock lays the graph out top to bottom (z at the top, the updates at the bottom)."""
+        return self.width() < self.height() - self._caption().size().height()
 
     def _layout(self) -> None:
         if self._rects or self.graph is None:
             return
-        w, h = self.width(), self.height() - self._caption_height()
-        cw, ch = w / COLUMNS, max(30.0, h / ROWS)
-        mx, my = max(3.0, cw * 0.07), max(3.0, ch * 0.09)
+        w, h = self.width(), self.height() - self._caption().size().height() - 4
+        tall = self.portrait()
+        cols, rows = (ROWS, COLUMNS) if tall else (COLUMNS, ROWS)
+        cw, ch = w / cols, max(30.0, h / rows)
+        mx, my = max(3.0, cw * 0.05), max(3.0, ch * 0.08)
         for n in self.graph.nodes:
-            cell = QtCore.QRectF(n.col * cw, n.row * ch, cw, ch * n.rows)
+            if tall:  # transposed: the graph's columns run down, its rows across
+                cell = QtCore.QRectF(n.row * cw, n.col * ch, cw * n.rows, ch)
+            else:
+                cell = QtCore.QRectF(n.col * cw, n.row * ch, cw, ch * n.rows)
             if n.slots > 1:
-                cell = QtCore.QRectF(cell.x() + n.slot * cw / n.slots, cell.y(), cw / n.slots, cell.height())
+                cell = QtCore.QRectF(cell.x() + n.slot * cell.width() / n.slots, cell.y(), cell.width() / n.slots,
+                                     cell.height())
             self._rects[n.id] = cell.adjusted(mx / max(1, n.slots), my, -mx / max(1, n.slots), -my)
 
     # ------------------------------------------------------------ painting
@@ -269,8 +305,7 @@ class OverviewView(QtWidgets.QWidget):
             y += fm.height()
 
     def _value_text(self, node: Node) -> str:
-        key = {"loss_d": "d_loss", "loss_g": "g_loss", "grad_d": "d_grad_norm", "grad_g": "g_grad_norm",
-               "gp": "d_penalty", "r1": "d_penalty"}.get(node.id)
+        key = SERIES.get(node.id)
         if node.kind == "d_out":
             vals = self._d_values(node.id)
             return "" if vals is None or not vals.size else f"mean {np.mean(vals):.3g}"
@@ -299,21 +334,30 @@ class OverviewView(QtWidgets.QWidget):
             pts = getattr(snap, node.kind, None)
             if pts is not None and np.size(pts) and pts.shape[-1] <= 2:
                 vals = self._d_values("d_" + node.kind)
-                self._scatter(p, r, pts, None if vals is None else self.colour_index(vals))
+                bounds = tuple(getattr(snap, "bounds", ()))  # the data view's range: both nodes alike
+                self._scatter(p, r, pts, None if vals is None else self.colour_index(vals), bounds=bounds)
+        elif node.id in SERIES and len(self.series.get(SERIES[node.id], ())) > 1:
+            _sparkline(p, r, self.series[SERIES[node.id]],
+                       QtGui.QColor(BACKWARD if node.kind == "grad" else style.palette().penalty))
         elif node.kind == "d_out":
             vals = self._d_values(node.id)
             if vals is not None and vals.size:
                 self._strip(p, r, np.sort(vals))
 
     def _scatter(self, p: QtGui.QPainter, r: QtCore.QRectF, pts: np.ndarray, index: np.ndarray | None,
-                 square: bool = False) -> None:
+                 square: bool = False, bounds: tuple[float, ...] = ()) -> None:
         """Points (first two coordinates; 1D on a line) in r, coloured by colour-table index (None: D's blue)."""
         pts = np.asarray(pts, dtype=np.float64)
         xy = pts[:, :2] if pts.shape[1] >= 2 else np.column_stack([pts[:, 0], np.zeros(len(pts))])
         ok = np.isfinite(xy).all(axis=1)
         if not ok.any():
             return
-        lo, hi = np.percentile(xy[ok], 1, axis=0), np.percentile(xy[ok], 99, axis=0)
+        if len(bounds) == 4:
+            lo, hi = np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]])
+        elif len(bounds) == 2:
+            lo, hi = np.array([bounds[0], -1.0]), np.array([bounds[1], 1.0])
+        else:
+            lo, hi = np.percentile(xy[ok], 1, axis=0), np.percentile(xy[ok], 99, axis=0)
         span = np.maximum(hi - lo, 1e-6)
         if square:
             span[:] = span.max()
@@ -350,24 +394,10 @@ class OverviewView(QtWidgets.QWidget):
         p.drawImage(QtCore.QRectF(r.center().x() - side / 2, r.center().y() - side / 2, side, side), image.copy())
 
     def _draw_caption(self, p: QtGui.QPainter) -> None:
-        obj = OBJECTIVES[self.graph.objective]
-        f = obj.formula
-        d_terms = " ".join(f.d_terms) if f is not None else obj.d_formula
-        g_terms = " ".join(f.g_terms) if f is not None else obj.g_formula
-        penalties = [n.formula[0] for n in self.graph.nodes if n.kind == "penalty" and n.formula
-                     and n.formula[0] not in d_terms]
-        d_terms = " ".join([d_terms, *penalties])
-        lines = [f"<b>{obj.label}</b>: L<sub>D</sub> = {render(d_terms)}", f"L<sub>G</sub> = {render(g_terms)}"]
-        if self._notes():
-            lines.append(self._notes())
-        doc = QtGui.QTextDocument()
-        doc.setDefaultFont(style.font(9))
-        doc.setHtml("<br>".join(lines))
-        doc.setTextWidth(self.width() - 8)
-        top = self.height() - self._caption_height() + 2
+        doc = self._caption()
         p.save()
-        p.translate(4, top)
-        doc.drawContents(p, QtCore.QRectF(0, 0, self.width() - 8, self._caption_height()))
+        p.translate(4, self.height() - doc.size().height() - 2)
+        doc.drawContents(p)
         p.restore()
 
 
@@ -391,6 +421,20 @@ def _arrow_head(p: QtGui.QPainter, line: QtCore.QLineF, colour: QtGui.QColor, si
     p.setPen(QtCore.Qt.PenStyle.NoPen)
     p.setBrush(colour)
     p.drawPolygon(QtGui.QPolygonF(pts))
+
+
+def _sparkline(p: QtGui.QPainter, r: QtCore.QRectF, values: np.ndarray, colour: QtGui.QColor) -> None:
+    """Recent values of a series as a line (its own range; the latest value is written under it)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return
+    lo, hi = float(v.min()), float(v.max())
+    span = hi - lo if hi > lo else 1.0
+    xs = r.left() + np.linspace(0.0, r.width(), v.size)
+    ys = r.bottom() - (v - lo) / span * r.height()
+    p.setPen(QtGui.QPen(colour, 1.2))
+    p.drawPolyline(QtGui.QPolygonF([QtCore.QPointF(x, y) for x, y in zip(xs, ys, strict=True)]))
 
 
 def _layer_bars(p: QtGui.QPainter, r: QtCore.QRectF, layers: tuple[int, ...]) -> None:
