@@ -127,4 +127,13 @@ def test_a_big_session_is_read_off_the_gui_thread(window, qtbot, tmp_path):
     # the replay either still runs or (on a fast machine) has already reached the session's last step
     message = w.statusBar().currentMessage()
     assert "Replaying big.toml" in message or "Session replayed to step 3000" in message, message
+    # a bad file opened after the big replay is refused with a message, off the GUI thread as well (this step once
+    # hung: the change markers re-created the replay's dropped markers every frame)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("config = 3\n")
+    job = w.recording.open_session_in_background(bad)
+    qtbot.waitUntil(lambda: not job.is_running(), timeout=30_000)
+    qtbot.wait(100)
+    assert "not a ganviz session" in (w.recording.last_error or "")  # (the replay's own status messages may have
+    # replaced it in the status bar by now)
     w.recording.replay = None  # end the replay: the rest of the suite does not need its 3,000 scheduled changes
