@@ -80,7 +80,8 @@ class RobustYRange:
         self.marks = pg.ScatterPlotItem(size=9, pen=pg.mkPen(pal.event), brush=pg.mkBrush(pal.event))
         self.marks.setZValue(40)
         vb.addItem(self.marks, ignoreBounds=True)
-        self.note = pg.TextItem("", color=pal.foreground, anchor=(1, 0))
+        # on the legend's background: over the top of the plot it crossed change markers and their labels
+        self.note = pg.TextItem("", color=pal.foreground, anchor=(1, 0), fill=pg.mkBrush(pal.legend_brush))
         self.note.setFont(style.font(style.LEGEND_PT))
         self.note.setParentItem(vb)
         self.note.setZValue(60)
