@@ -112,8 +112,9 @@ def generator_manifold(g: Callable[[Tensor], Tensor], prior: NoisePrior, k: int 
         raise ValueError(f"slice axes {axes} do not fit z of dimension {z_dim} (use distinct 0 .. {z_dim - 1})")
     if fixed is None:
         fixed = [0.0] * z_dim
-    elif not isinstance(fixed, Sequence):
-        fixed = [float(fixed)] * z_dim
+    elif np.ndim(fixed) == 0:
+        fixed = [float(fixed)] * z_dim  # type: ignore[arg-type]
+    fixed = [float(f) for f in np.asarray(fixed, dtype=np.float64).ravel()]
     if len(fixed) != z_dim:
         raise ValueError(f"fixed holds {len(fixed)} values for z of dimension {z_dim}")
     v = np.linspace(lo, hi, k)

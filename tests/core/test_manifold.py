@@ -91,6 +91,9 @@ def test_higher_z_is_a_named_slice() -> None:
     assert m.grid_mass == pytest.approx(GAUSS_MASS_1D ** 2)
     # map restricted to (z1, z3): [[1, 0], [0, 1]] -> area = cell area
     np.testing.assert_allclose(m.size, 0.25, rtol=1e-5)
+    arr = generator_manifold(lambda z: z @ w, NoisePrior("gaussian", 4), k=11, axes=(0, 2),
+                             fixed=np.array([0, 0.5, 0, -1]))  # a numpy array of values works as a list does
+    assert arr.label == m.label and np.array_equal(arr.points, m.points) and arr.fixed[1::2] == (0.5, -1.0)
     many = generator_manifold(lambda z: z[:, :2], NoisePrior("uniform", 8), k=3, fixed=0.25)
     assert many.label == "slice through z: z₁, z₂ ∈ [-1, 1]; z₃ … z₈ = 0.25"
     with pytest.raises(ValueError, match="slice axes"):
