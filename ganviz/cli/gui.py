@@ -26,6 +26,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
         print(f"ganviz: error: {problem}", file=sys.stderr)
         return EXIT_BAD_ARGS
     from ..qt.app import run_app
+    from ..qt.layout_choice import request_layout
+
+    request_layout(args.layout)  # None: the layout remembered from the last session
 
     scene = scene_from_args(args)
     compare = None

@@ -14,7 +14,7 @@ from .codes import EXIT_BAD_ARGS
 # tell what was given, and where: before a subcommand they are stored as top_NAME.
 CONFIG_DEFAULTS: dict[str, Any] = {"preset": None, "data": None, "objective": None, "seed": None, "device": None,
                                    "set": [], "paper_defaults": False, "threads": 1}
-WINDOW_DEFAULTS: dict[str, Any] = {"screenshot": None, "after": 3.0, "compare": None}
+WINDOW_DEFAULTS: dict[str, Any] = {"screenshot": None, "after": 3.0, "compare": None, "layout": None}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--after", type=float, default=argparse.SUPPRESS, help="seconds of training before --screenshot")
     p.add_argument("--compare", metavar="OBJ,OBJ[,...]", default=argparse.SUPPRESS,
                    help="open compare mode: 2-4 objectives side by side in lock-step, e.g. ns,wgan-gp")
+    p.add_argument("--layout", choices=["simple", "lab"], default=argparse.SUPPRESS,
+                   help="simple: one screen (data view, loss, learning rate, k, losses, one metric); lab: every "
+                        "panel. Remembered for the next launch (View → Simple layout switches)")
     p.add_argument("--safe-mode", action="store_true", default=False,
                    help="start with the default layout and settings and resume no scene (if a saved scene or "
                         "layout keeps the window from opening)")
