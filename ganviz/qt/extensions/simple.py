@@ -127,7 +127,7 @@ class SimpleLayout(QtCore.QObject):
         host.addDockWidget(Area.LeftDockWidgetArea, panel)
         host.splitDockWidget(panel, losses, QtCore.Qt.Orientation.Vertical)
         height = max(300, host.height() - 120)
-        host.resizeDocks([panel, losses], [int(height * 0.55), int(height * 0.45)], QtCore.Qt.Orientation.Vertical)
+        host.resizeDocks([panel, losses], [int(height * 0.45), int(height * 0.55)], QtCore.Qt.Orientation.Vertical)
         host.resizeDocks([panel], [COLUMN_WIDTH], QtCore.Qt.Orientation.Horizontal)
 
 
