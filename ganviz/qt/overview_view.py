@@ -24,6 +24,7 @@ from .overview_graph import COLUMNS, ROWS, Graph, Node
 LUT_SIZE = 64  # colours of D's output (the data view's diverging map)
 SERIES = {"loss_d": "d_loss", "loss_g": "g_loss", "grad_d": "d_grad_norm", "grad_g": "g_grad_norm",
           "gp": "d_penalty", "r1": "d_penalty"}  # node -> the history series it shows
+SMALL = 0.9  # the nodes' detail lines, as a share of the widget's font
 SERIES_POINTS = 400  # steps kept per sparkline
 ANIMATION_HZ = 12  # dash steps per second (one paint of ~20 lines each: well under 1 % of a core)
 NOISE_POINTS = 160  # prior draws shown in the noise node
@@ -150,6 +151,20 @@ class OverviewView(QtWidgets.QWidget):
             return None
         return float(vals[-1])
 
+    def text_font(self, share: float = 1.0) -> QtGui.QFont:
+        """The widget's font (the application's: presentation mode enlarges it) at `share` of its size."""
+        font = QtGui.QFont(self.font())
+        if font.pointSizeF() > 0:
+            font.setPointSizeF(font.pointSizeF() * share)
+        return font
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            self._labels.clear()
+            self._caption_doc = None
+            self._invalidate()
+
     # ------------------------------------------------------------ animation
     def _sync_timer(self) -> None:
         on = self.running and self.isVisible() and self.graph is not None
@@ -198,7 +213,7 @@ class OverviewView(QtWidgets.QWidget):
                 lines.append("; ".join(self.graph.notes))
             doc = QtGui.QTextDocument()
             doc.setDocumentMargin(2)
-            doc.setDefaultFont(style.font(9))
+            doc.setDefaultFont(self.text_font())
             doc.setHtml("<br>".join(lines))
             doc.setTextWidth(max(100, self.width() - 8))
             self._caption_doc = (key, doc)
@@ -272,7 +287,7 @@ class OverviewView(QtWidgets.QWidget):
         if text is None:
             text = QtGui.QStaticText(f"<b>{render(node.label)}</b>")
             text.setTextFormat(QtCore.Qt.TextFormat.RichText)
-            text.prepare(QtGui.QTransform(), style.font(9))  # laid out once per graph, not per paint
+            text.prepare(QtGui.QTransform(), self.text_font())  # laid out once per graph, not per paint
             self._labels[node.id] = text
         return text
 
@@ -283,11 +298,16 @@ class OverviewView(QtWidgets.QWidget):
         p.drawRoundedRect(r, 6, 6)
         fg = QtGui.QColor("#101010" if fill.lightnessF() > 0.45 else "#ffffff")
         p.setPen(fg)
-        p.setFont(style.font(9))
+        p.setFont(self.text_font())
         label = self._label(node)
         size = label.size()
-        p.drawStaticText(QtCore.QPointF(r.center().x() - size.width() / 2, r.top() + 2), label)
-        fm = QtGui.QFontMetrics(style.font(8))
+        fit = min(1.0, (r.width() - 4) / max(size.width(), 1.0))  # a label wider than its box is shrunk to fit
+        p.save()
+        p.translate(r.center().x() - size.width() * fit / 2, r.top() + 2)
+        p.scale(fit, fit)
+        p.drawStaticText(QtCore.QPointF(0, 0), label)
+        p.restore()
+        fm = QtGui.QFontMetrics(self.text_font(SMALL))
         body = r.adjusted(4, size.height() + 3, -4, -3)
         value = self._value_text(node)
         lines = [t for t in (value, node.detail) if t]
@@ -295,7 +315,7 @@ class OverviewView(QtWidgets.QWidget):
         plot = body.adjusted(0, 0, 0, -text_h)
         if plot.height() > 14 and plot.width() > 14:
             self._draw_multiple(p, node, plot)
-        p.setFont(style.font(8))
+        p.setFont(self.text_font(SMALL))
         p.setPen(fg)
         y = body.bottom() - text_h
         for t in lines:
