@@ -80,6 +80,15 @@ def test_overview_dock_renders_the_run_and_follows_a_live_switch(windows, qtbot)
     lo, hi = view.sample_colours("fake")[order[0]], view.sample_colours("fake")[order[-1]]
     assert snap.d_fake[order[-1]] - snap.d_fake[order[0]] < 0.02 or hi.red() - hi.blue() > lo.red() - lo.blue()
     assert view.timer.isActive()  # the edges animate while the run plays and the dock shows
+    phase = view.phase
+    qtbot.waitUntil(lambda: view.phase != phase, timeout=3000)
+    dock.hide()  # hidden: no animation at all (no CPU)
+    assert not view.timer.isActive()
+    dock.show()
+    assert view.timer.isActive()
+    view.set_running(False)  # paused: the data does not flow
+    assert not view.timer.isActive()
+    view.set_running(True)
     grab = view.grab().toImage()
     assert grab.width() > 200 and grab.pixelColor(view.node_rect("d_real").center().toPoint()).isValid()
 
