@@ -27,6 +27,21 @@ NOISE_NAMES = {"gaussian": "z ∼ 𝒩(0, I)", "uniform": "z ∼ U[−1, 1]"}
 OPTIMISER_NAMES = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSProp"}
 
 
+# The nodes each stage of a slow-motion step (ganviz.core.stages: its stage names) lights up; penalties light up
+# with the D loss and clipping with the D update.
+STAGE_NODES: dict[str, tuple[str, ...]] = {
+    "sample z": ("z", "real"),
+    "G forward": ("g", "fake"),
+    "D on real and fake": ("d", "d_fake", "d_real"),
+    "D loss": ("loss_d", "gp", "r1"),
+    "D gradient": ("grad_d",),
+    "D update": ("update_d", "clip"),
+    "G loss": ("loss_g",),
+    "G gradient": ("grad_g",),
+    "G update": ("update_g",),
+}
+
+
 @dataclass(frozen=True)
 class Node:
     """One box: `kind` says what it shows (noise, net, fake, real, d_out, loss, penalty, grad, update);
@@ -71,6 +86,11 @@ class Graph:
 
     def ids(self) -> list[str]:
         return [n.id for n in self.nodes]
+
+    def stage_nodes(self, stage: str) -> tuple[str, ...]:
+        """The nodes of this graph that a slow-motion stage lights up (none for an unknown stage)."""
+        ids = set(self.ids())
+        return tuple(i for i in STAGE_NODES.get(stage, ()) if i in ids)
 
 
 def data_dim(config: Any) -> int:

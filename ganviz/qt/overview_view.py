@@ -31,6 +31,7 @@ NOISE_POINTS = 160  # prior draws shown in the noise node
 KIND_FILL = {"noise": "#eef3fb", "net": "#f4f4f4", "fake": "#fff4ea", "real": "#f2f2f2", "d_out": "#ffffff",
              "loss": "#f3eefb", "penalty": "#f6eefc", "grad": "#fbeeee", "update": "#eef8ee"}
 FORWARD, BACKWARD = "#5a6b85", "#c0392b"
+HIGHLIGHT = "#f0a000"  # the outline of the nodes of the slow-motion stage shown
 
 
 def d_levels(graph_objective: str, *arrays: np.ndarray | None) -> tuple[float, float]:
@@ -67,6 +68,7 @@ class OverviewView(QtWidgets.QWidget):
         self._colours = [QtGui.QColor(*map(int, rgb)) for rgb in self._lut]
         self._levels: tuple[float, float] | None = None
         self._caption_doc: tuple[Any, QtGui.QTextDocument] | None = None
+        self.highlighted: tuple[str, ...] = ()  # nodes of the slow-motion stage shown (see highlight)
         self.series: dict[str, np.ndarray] = {}  # recent per-step values drawn as sparklines in their nodes
         self._noise = np.random.default_rng(0).standard_normal((NOISE_POINTS, 2))
         self._labels: dict[str, QtGui.QStaticText] = {}
@@ -96,6 +98,12 @@ class OverviewView(QtWidgets.QWidget):
         self.snapshot = None
         self.series.clear()
         self._invalidate()
+
+    def highlight(self, stage: str | None) -> tuple[str, ...]:
+        """Light up the nodes of a slow-motion stage (a name from ganviz.core.stages; None: none). Returns them."""
+        self.highlighted = self.graph.stage_nodes(stage) if self.graph is not None and stage else ()
+        self._invalidate()
+        return self.highlighted
 
     def set_running(self, running: bool) -> None:
         self.running = running
@@ -293,7 +301,8 @@ class OverviewView(QtWidgets.QWidget):
 
     def _draw_node(self, p: QtGui.QPainter, node: Node, r: QtCore.QRectF) -> None:
         fill = self.node_colour(node.id)
-        p.setPen(QtGui.QPen(QtGui.QColor("#8a8a8a"), 1.0))
+        lit = node.id in self.highlighted
+        p.setPen(QtGui.QPen(QtGui.QColor(HIGHLIGHT if lit else "#8a8a8a"), 3.5 if lit else 1.0))
         p.setBrush(fill)
         p.drawRoundedRect(r, 6, 6)
         fg = QtGui.QColor("#101010" if fill.lightnessF() > 0.45 else "#ffffff")

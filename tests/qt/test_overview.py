@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6 import QtGui
 
 from ganviz.core.commands import SetConfig, SetObjective, SetSteps
 from ganviz.core.config import TrainConfig
@@ -101,3 +102,23 @@ def test_overview_dock_renders_the_run_and_follows_a_live_switch(windows, qtbot)
     assert view.graph.node("gp").label == "GP λ = 10" and view.graph.node("d_real").label == "f(x)"
     assert view.graph.node("update_d").label == "D update ×2"
     assert w.run_state.config.objective == "wgan-gp"  # drawn from what the engine applied
+
+
+def test_slow_motion_stages_light_up_their_nodes(qtbot):
+    from ganviz.core.stages import D_STAGES, G_STAGES
+    from ganviz.qt.overview_graph import STAGE_NODES
+    from ganviz.qt.overview_view import HIGHLIGHT, OverviewView
+
+    assert set(STAGE_NODES) == set(D_STAGES + G_STAGES)  # every stage the engine plays has its nodes
+    view = OverviewView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.set_graph(build_graph(TrainConfig(objective="wgan-gp"), dim=2))
+    assert view.highlight("D loss") == ("loss_d", "gp")
+    image = view.grab().toImage()
+    r = view.node_rect("gp")
+    border = image.pixelColor(int(r.left() + r.width() / 4), int(r.top()) + 1)  # off the edges' path
+    assert border.name() == QtGui.QColor(HIGHLIGHT).name()
+    plain = view.node_rect("grad_g")
+    assert image.pixelColor(int(plain.left() + plain.width() / 4), int(plain.top()) + 1).name() != border.name()
+    assert view.highlight(None) == () and view.highlight("G update") == ("update_g",)

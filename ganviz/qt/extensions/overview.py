@@ -50,6 +50,11 @@ class OverviewFeature(QtCore.QObject):
             self.view.set_graph(self.graph())
             self.view.set_running(self.host.run_state.running)
 
+    def show_stage(self, stage: str | None) -> tuple[str, ...]:
+        """Slow motion (issue 18.2): light up the nodes of this stage (ganviz.core.stages names; None: none)."""
+        view = self.host.panel(DOCK_NAME)
+        return view.highlight(stage)
+
     def on_run_state_changed(self, names: Any) -> None:
         if self.view is None:
             return
