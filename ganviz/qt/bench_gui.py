@@ -93,7 +93,7 @@ def bench_window(cfg: TrainConfig, seconds: float = 5.0, repeats: int = 3, headl
     rounds = _rounds(window, lambda: _train(trainer, 10), seconds, repeats)
     encode = bench_encode(window, tmp)
     present = None
-    if presentation:
+    if presentation and getattr(window, "classroom", None) is not None:  # the feature that presents
         from .app import run_events
 
         window.classroom.toggle_presentation(True)  # full screen, fonts and lines scaled, docks as configured
