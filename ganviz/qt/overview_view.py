@@ -24,6 +24,7 @@ from .overview_graph import COLUMNS, ROWS, Graph, Node
 LUT_SIZE = 64  # colours of D's output (the data view's diverging map)
 SERIES = {"loss_d": "d_loss", "loss_g": "g_loss", "grad_d": "d_grad_norm", "grad_g": "g_grad_norm",
           "gp": "d_penalty", "r1": "d_penalty"}  # node -> the history series it shows
+JITTER = 8192  # 1D samples' jitter table
 SMALL = 0.9  # the nodes' detail lines, as a share of the widget's font
 SERIES_POINTS = 400  # steps kept per sparkline
 ANIMATION_HZ = 12  # dash steps per second (one paint of ~20 lines each: well under 1 % of a core)
@@ -71,6 +72,7 @@ class OverviewView(QtWidgets.QWidget):
         self.highlighted: tuple[str, ...] = ()  # nodes of the slow-motion stage shown (see highlight)
         self.series: dict[str, np.ndarray] = {}  # recent per-step values drawn as sparklines in their nodes
         self._noise = np.random.default_rng(0).standard_normal((NOISE_POINTS, 2))
+        self._jitter = np.random.default_rng(1).uniform(-1.0, 1.0, JITTER)  # 1D strips' vertical spread
         self._labels: dict[str, QtGui.QStaticText] = {}
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(int(1000 / ANIMATION_HZ))
@@ -346,22 +348,28 @@ class OverviewView(QtWidgets.QWidget):
     def _draw_multiple(self, p: QtGui.QPainter, node: Node, r: QtCore.QRectF) -> None:
         snap = self.snapshot
         if node.kind == "noise":
-            self._scatter(p, r, self._noise, None, square=True)
+            z_dim = self.graph.node("g").layers[0] if self.graph.node("g").layers else 2
+            self._scatter(p, r, self._noise[:, : min(2, z_dim)], None, square=z_dim >= 2)
         elif node.kind == "net":
             field = getattr(snap, "field2d", None) if node.id == "d" else None
-            if field is not None and r.width() > 2 * r.height() * 0.8:  # D's field beside its layers
+            curve = getattr(snap, "field1d", None) if node.id == "d" else None
+            draw = self._field if field is not None else (self._curve if curve is not None else None)
+            if draw is not None and r.width() > 2 * r.height() * 0.8:  # D's field (or curve) beside its layers
                 side = min(r.height(), r.width() / 2)
-                self._field(p, QtCore.QRectF(r.left(), r.top(), side, r.height()), field)
+                draw(p, QtCore.QRectF(r.left(), r.top(), side, r.height()), field or curve)
                 r = r.adjusted(side + 4, 0, 0, 0)
-            elif field is not None:
+            elif draw is not None:
                 half = r.height() / 2
-                self._field(p, QtCore.QRectF(r.left(), r.top(), r.width(), half), field)
+                draw(p, QtCore.QRectF(r.left(), r.top(), r.width(), half), field or curve)
                 r = r.adjusted(0, half + 2, 0, 0)
             if node.layers:
                 _layer_bars(p, r, node.layers)
         elif node.kind in ("fake", "real") and snap is not None:
+            images = getattr(snap, "images", None)
             pts = getattr(snap, node.kind, None)
-            if pts is not None and np.size(pts) and pts.shape[-1] <= 2:
+            if images is not None:
+                _image_grid(p, r, getattr(images, node.kind))
+            elif pts is not None and np.size(pts) and pts.shape[-1] <= 2:
                 vals = self._d_values("d_" + node.kind)
                 bounds = tuple(getattr(snap, "bounds", ()))  # the data view's range: both nodes alike
                 self._scatter(p, r, pts, None if vals is None else self.colour_index(vals), bounds=bounds)
@@ -377,14 +385,15 @@ class OverviewView(QtWidgets.QWidget):
                  square: bool = False, bounds: tuple[float, ...] = ()) -> None:
         """Points (first two coordinates; 1D on a line) in r, coloured by colour-table index (None: D's blue)."""
         pts = np.asarray(pts, dtype=np.float64)
-        xy = pts[:, :2] if pts.shape[1] >= 2 else np.column_stack([pts[:, 0], np.zeros(len(pts))])
+        one_d = pts.shape[1] < 2  # 1D: a strip, jittered up and down so that the density shows
+        xy = pts[:, :2] if not one_d else np.column_stack([pts[:, 0], self._jitter[np.arange(len(pts)) % JITTER]])
         ok = np.isfinite(xy).all(axis=1)
         if not ok.any():
             return
         if len(bounds) == 4:
             lo, hi = np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]])
         elif len(bounds) == 2:
-            lo, hi = np.array([bounds[0], -1.0]), np.array([bounds[1], 1.0])
+            lo, hi = np.array([bounds[0], -2.0]), np.array([bounds[1], 2.0])
         else:
             lo, hi = np.percentile(xy[ok], 1, axis=0), np.percentile(xy[ok], 99, axis=0)
         span = np.maximum(hi - lo, 1e-6)
@@ -393,8 +402,9 @@ class OverviewView(QtWidgets.QWidget):
         side = min(r.width(), r.height())
         box = QtCore.QRectF(r.center().x() - side / 2, r.center().y() - side / 2, side, side) if square else r
         px = box.left() + (xy[:, 0] - lo[0]) / span[0] * box.width()
-        py = box.bottom() - (xy[:, 1] - lo[1]) / span[1] * box.height() if pts.shape[1] >= 2 else \
-            np.full(len(xy), box.center().y())
+        if one_d and len(bounds) != 2:
+            lo[1], span[1] = -2.0, 4.0
+        py = box.bottom() - (xy[:, 1] - lo[1]) / span[1] * box.height()
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)  # dots: 3 px squares read the same
         inside = ok & (px >= box.left()) & (px <= box.right()) & (py >= box.top()) & (py <= box.bottom())
         index = np.full(len(xy), -1) if index is None or len(index) != len(xy) else index
@@ -421,6 +431,19 @@ class OverviewView(QtWidgets.QWidget):
         image = QtGui.QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QtGui.QImage.Format.Format_RGB888)
         side = min(r.width(), r.height())
         p.drawImage(QtCore.QRectF(r.center().x() - side / 2, r.center().y() - side / 2, side, side), image.copy())
+
+    def _curve(self, p: QtGui.QPainter, r: QtCore.QRectF, f: Any) -> None:
+        """D's output along x (1D data), in the objective's range."""
+        d = np.asarray(f.d, dtype=np.float64)
+        ok = np.isfinite(d)
+        if ok.sum() < 2:
+            return
+        lo, hi = self.levels()
+        t = np.clip((d - lo) / (hi - lo), 0.0, 1.0)
+        xs = r.left() + np.linspace(0.0, r.width(), d.size)
+        ys = r.bottom() - t * r.height()
+        p.setPen(QtGui.QPen(QtGui.QColor(style.palette().disc), 1.5))
+        p.drawPolyline(QtGui.QPolygonF([QtCore.QPointF(x, y) for x, y, k in zip(xs, ys, ok, strict=True) if k]))
 
     def _draw_caption(self, p: QtGui.QPainter) -> None:
         doc = self._caption()
@@ -464,6 +487,23 @@ def _sparkline(p: QtGui.QPainter, r: QtCore.QRectF, values: np.ndarray, colour: 
     ys = r.bottom() - (v - lo) / span * r.height()
     p.setPen(QtGui.QPen(colour, 1.2))
     p.drawPolyline(QtGui.QPolygonF([QtCore.QPointF(x, y) for x, y in zip(xs, ys, strict=True)]))
+
+
+def _image_grid(p: QtGui.QPainter, r: QtCore.QRectF, images: np.ndarray, n: int = 3) -> None:
+    """The first n x n images of a batch (values in [-1, 1]) as a grey grid, centred in r."""
+    imgs = np.asarray(images, dtype=np.float32)
+    if imgs.ndim != 3 or not len(imgs):
+        return
+    n = max(1, min(n, int(np.sqrt(len(imgs)))))
+    h, w = imgs.shape[1:]
+    grid = np.ones((n * (h + 1), n * (w + 1)), dtype=np.float32)
+    for i in range(n * n):
+        row, col = divmod(i, n)
+        grid[row * (h + 1):row * (h + 1) + h, col * (w + 1):col * (w + 1) + w] = imgs[i]
+    grey = np.ascontiguousarray(((np.clip(grid, -1, 1) + 1) * 127.5).astype(np.uint8))
+    image = QtGui.QImage(grey.data, grey.shape[1], grey.shape[0], grey.shape[1], QtGui.QImage.Format.Format_Grayscale8)
+    side = min(r.width(), r.height())
+    p.drawImage(QtCore.QRectF(r.center().x() - side / 2, r.center().y() - side / 2, side, side), image.copy())
 
 
 def _layer_bars(p: QtGui.QPainter, r: QtCore.QRectF, layers: tuple[int, ...]) -> None:
