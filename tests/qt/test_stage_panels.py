@@ -195,3 +195,35 @@ def test_both_colour_bars_follow_the_dark_theme_and_presentation_mode(qtbot, tmp
         w.classroom.toggle_presentation(False)
         w.classroom.set_theme("light", save=False)
         w.shutdown()
+
+
+def test_a_switch_back_ranges_the_losses_on_the_new_segment_only(qtbot):
+    """15.2: a frame drawn after a switch back to NS can carry merged history from before the switch (the
+    frames skipped in between); the WGAN-GP values there set the NS segment's range, squeezing its curves."""
+    import dataclasses
+
+    from ganviz.core.snapshot import Event, History
+    from ganviz.qt.panels import LossPanel
+
+    def snap(objective: str, steps: np.ndarray, level: float, spread: float, events=()):
+        rng = np.random.default_rng(int(steps[0]))
+        vals = {k: level + spread * rng.standard_normal(steps.size)
+                for k in ("d_loss", "g_loss", "d_real_term", "d_fake_term")}
+        vals["d_penalty"] = np.zeros(steps.size)
+        base = make_snapshot(step=int(steps[-1]), dim=1, objective=objective)
+        return dataclasses.replace(base, history=History(steps=steps, values=vals), events=tuple(events))
+
+    w = LossPanel()
+    qtbot.addWidget(w)
+    w.update_snapshot(snap("ns", np.arange(0, 200), 1.0, 0.1))
+    w.update_snapshot(snap("wgan-gp", np.arange(200, 400), 0.0, 4.0,
+                           [Event(200, "objective", "objective: ns -> wgan-gp")]))
+    # one frame: 50 more WGAN-GP steps, the switch back at 450, then 150 NS steps
+    steps = np.arange(400, 600)
+    mixed = snap("ns", steps, 1.0, 0.1, [Event(450, "objective", "objective: wgan-gp -> ns")])
+    wgan = np.random.default_rng(1).normal(0.0, 4.0, 50)
+    for key in ("d_loss", "g_loss", "d_real_term", "d_fake_term"):
+        mixed.history.values[key][:50] = wgan
+    w.update_snapshot(mixed)
+    lo, hi = w.plot.getViewBox().viewRange()[1]
+    assert 0.3 < lo < 1.0 < hi < 2.0, (lo, hi)

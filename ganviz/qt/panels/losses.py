@@ -84,8 +84,7 @@ class LossPanel(QtWidgets.QWidget):
         self._last_step = snapshot.step
         if snapshot.objective != self._objective:
             if self._objective is not None:  # the new objective's losses have their own scale
-                self.y_range.new_segment(float(snapshot.history.steps[0]) if snapshot.history.steps.size
-                                         else float(snapshot.step))
+                self.y_range.new_segment(_switch_step(snapshot))
             self._objective = snapshot.objective
             self._set_equilibrium(objective_of(snapshot.objective).equilibrium_d_loss)
 
@@ -147,3 +146,14 @@ class LossPanel(QtWidgets.QWidget):
             self.legend.removeItem(self._eq_sample)
         self.legend.addItem(self._eq_sample, label)
         self._eq_in_legend = True
+
+
+def _switch_step(snapshot: Snapshot) -> float:
+    """Where the current objective's segment starts: its switch event's step. The history of skipped frames is
+    merged into the next one drawn, so its first row can lie well before the switch (the old objective's
+    values then set the new segment's range: a WGAN-GP stretch kept a non-saturating run squeezed)."""
+    switches = [int(e.step) for e in snapshot.events if e.kind == "objective"]
+    if switches:
+        return float(max(switches))
+    steps = snapshot.history.steps
+    return float(steps[0]) if steps.size else float(snapshot.step)
