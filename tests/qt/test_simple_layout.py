@@ -12,6 +12,7 @@ import pytest
 from PySide6 import QtCore, QtGui
 
 from ganviz.cli.parser import parse_args
+from ganviz.core.commands import SetDataset
 from ganviz.qt.layout_choice import request_layout, take_requested_layout
 from ganviz.qt.simple_panel import headline, headline_text
 from tests.qt.windows import window_factory
@@ -53,6 +54,10 @@ def test_simple_layout_round_trip_and_live_controls(windows, qtbot):
     qtbot.waitUntil(lambda: w.run_state.config.d_steps == 3 and w.run_state.config.objective == "hinge"
                     and w.run_state.config.d_lr == 2e-4 == w.run_state.config.g_lr, timeout=30000)
     assert w.controls.widgets["d_steps"].value() == 3  # the full lab's controls show the same run
+    # image data would show its own docks (class coverage): the simple layout stays simple
+    w.send(SetDataset("digits"))
+    qtbot.waitUntil(lambda: w.run_state.config.data == "digits" and w.last_snapshot.dim == 784, timeout=60000)
+    qtbot.waitUntil(lambda: shown(w) == {"simple", "losses"}, timeout=5000)
     # the full lab comes back with the docks it had
     w.actions_by_name["layout.simple"].trigger()
     qtbot.waitUntil(lambda: shown(w) == lab, timeout=5000)

@@ -32,6 +32,7 @@ class SimpleLayout(QtCore.QObject):
         super().__init__(host)
         self.host = host
         self.simple = False
+        self._data = host.run_state.config.data
         host.add_panel(PanelSpec(DOCK_NAME, "Simple lab", self.build_panel, refresh_rate=2.0,
                                  area=Area.LeftDockWidgetArea, visible=False, cap_minimum=False))
         self.action = host.add_action("layout.simple", "Simple layout", self.set_simple, menu="View",
@@ -54,6 +55,11 @@ class SimpleLayout(QtCore.QObject):
         return panel
 
     def _on_run_state(self, names: Any) -> None:
+        data = self.host.run_state.config.data
+        if "config" in names and data != self._data:
+            self._data = data
+            if self.simple:  # new data may have shown the docks that suit it (images: class coverage)
+                self.arrange()
         dock = self.host.docks[DOCK_NAME]
         if "config" in names and dock.is_built():
             self.host.panel(DOCK_NAME).set_config(self.host.run_state.config)
