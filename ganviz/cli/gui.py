@@ -28,7 +28,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from ..qt.app import run_app
     from ..qt.layout_choice import request_layout
 
-    request_layout(args.layout)  # None: the layout remembered from the last session
+    request_layout(getattr(args, "layout", None))  # None: the layout remembered from the last session
 
     scene = scene_from_args(args)
     compare = None
