@@ -62,6 +62,12 @@ def test_simple_layout_round_trip_and_live_controls(windows, qtbot):
     w.actions_by_name["layout.simple"].trigger()
     qtbot.waitUntil(lambda: shown(w) == lab, timeout=5000)
     assert not feature.simple and w.settings.value("layout/mode") == "lab"
+    # View → Reset layout (the lab's default) also ends the simple layout
+    feature.set_simple(True)
+    qtbot.waitUntil(lambda: shown(w) == {"simple", "losses"}, timeout=5000)
+    next(a for a in w.menu("View").actions() if a.text() == "Reset layout").trigger()
+    assert not feature.simple and not w.actions_by_name["layout.simple"].isChecked()
+    qtbot.waitUntil(lambda: "controls" in shown(w) and "simple" not in shown(w), timeout=5000)
 
 
 def test_the_choice_persists_and_the_command_line_asks_for_it(windows, qtbot, tmp_path):
