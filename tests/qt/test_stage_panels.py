@@ -227,3 +227,32 @@ def test_a_switch_back_ranges_the_losses_on_the_new_segment_only(qtbot):
     w.update_snapshot(mixed)
     lo, hi = w.plot.getViewBox().viewRange()[1]
     assert 0.3 < lo < 1.0 < hi < 2.0, (lo, hi)
+
+
+def test_a_curve_that_ended_with_the_old_objective_does_not_set_the_new_range(qtbot):
+    """The gradient penalty has values only while WGAN-GP trains; after the switch back to NS its old values
+    (up to ~300 here) kept the NS losses (0.6-1.4) squeezed at the bottom of a -0.1..3.2 range."""
+    import dataclasses
+
+    from ganviz.core.snapshot import Event, History
+    from ganviz.qt.panels import LossPanel
+
+    rng = np.random.default_rng(0)
+
+    def snap(objective, steps, level, spread, penalty, events=()):
+        vals = {k: level + spread * rng.standard_normal(steps.size)
+                for k in ("d_loss", "g_loss", "d_real_term", "d_fake_term")}
+        vals["d_penalty"] = penalty
+        base = make_snapshot(step=int(steps[-1]), dim=1, objective=objective)
+        return dataclasses.replace(base, history=History(steps=steps, values=vals), events=tuple(events))
+
+    w = LossPanel()
+    qtbot.addWidget(w)
+    nan = np.full(200, np.nan)
+    w.update_snapshot(snap("ns", np.arange(0, 200), 1.0, 0.1, nan))
+    # an objective event at step N: steps up to N trained with the old objective (row N is WGAN-GP's last)
+    w.update_snapshot(snap("wgan-gp", np.arange(200, 401), 0.0, 1.0, np.abs(rng.normal(0, 50, 201)),
+                           [Event(199, "objective", "objective: ns -> wgan-gp")]))
+    w.update_snapshot(snap("ns", np.arange(401, 601), 1.0, 0.1, nan, [Event(400, "objective", "back")]))
+    lo, hi = w.plot.getViewBox().viewRange()[1]
+    assert 0.3 < lo < 1.0 < hi < 2.0, (lo, hi)

@@ -153,7 +153,7 @@ def _switch_step(snapshot: Snapshot) -> float:
     merged into the next one drawn, so its first row can lie well before the switch (the old objective's
     values then set the new segment's range: a WGAN-GP stretch kept a non-saturating run squeezed)."""
     switches = [int(e.step) for e in snapshot.events if e.kind == "objective"]
-    if switches:
-        return float(max(switches))
+    if switches:  # an event at step N: N steps were made with the old objective, the new one trains from N + 1
+        return float(max(switches) + 1)
     steps = snapshot.history.steps
     return float(steps[0]) if steps.size else float(snapshot.step)

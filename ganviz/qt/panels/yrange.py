@@ -157,6 +157,8 @@ class RobustYRange:
             return y
         start = float(x[0]) if self.segment_start is None else self.segment_start
         seg = x >= start
+        if not seg.any():  # none since the segment began: the curve ended with the old objective (the gradient
+            return y[:0]  # penalty after leaving WGAN-GP), its old values must not set the new range
         if int(seg.sum()) < 8:  # a segment with only a few values yet: the previous ones fill in
             return y[-self.recent_points:]
         cut = float(x[-1]) - RECENT * (float(x[-1]) - start)
