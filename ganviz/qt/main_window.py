@@ -284,8 +284,9 @@ class MainWindow(WindowHost):
         problem = layout.layout_problem(self) if self.isVisible() else None
         if problem:
             self._reset_layout()
-            self.statusBar().showMessage(f"The saved layout was not used ({problem}); View → Reset layout "
-                                         "gives this one.", 10000)
+            notice = f"The saved layout was not used ({problem}); View → Reset layout gives this one."
+            earlier = self.statusBar().currentMessage()  # e.g. a scene not resumed: joined, not replaced
+            self.statusBar().showMessage(f"{earlier}  ·  {notice}" if earlier else notice, 30000 if earlier else 10000)
 
     def _reset_layout(self) -> None:
         """The default layout for this screen; only the docks that apply to the data shown are raised."""
