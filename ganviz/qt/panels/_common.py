@@ -74,12 +74,28 @@ class EventMarkers:
         return "; ".join(texts) if texts else None
 
     def add(self, events: Iterable[Event]) -> None:
+        fresh: list[tuple[int, str, str]] = []
         for ev in events:
             if ev.kind in NOT_CHANGES:
                 continue
             key = (int(ev.step), str(ev.kind), str(ev.label))
             if key in self._seen or (self._dropped_to is not None and key[0] <= self._dropped_to):
                 continue  # shown already, or dropped for good (a snapshot may repeat the run's old events)
+            fresh.append(key)
+        if not fresh:
+            return
+        steps = sorted(set(self._lines) | {k[0] for k in fresh})
+        if len(steps) > self._max:  # keep the newest max_markers steps; never build a line only to drop it
+            cutoff = steps[-self._max - 1]
+            for old_step in [s for s in self._lines if s <= cutoff]:
+                self._plot.removeItem(self._lines.pop(old_step))
+                del self._texts[old_step]
+            self._seen = {k for k in self._seen if k[0] > cutoff}
+            self._dropped_to = cutoff if self._dropped_to is None else max(self._dropped_to, cutoff)
+            fresh = [k for k in fresh if k[0] > cutoff]
+        for key in fresh:
+            if key in self._seen:
+                continue
             self._seen.add(key)
             step = key[0]
             if step in self._lines:
@@ -89,17 +105,10 @@ class EventMarkers:
                 if getattr(line, "label", None) is not None:
                     line.label.setFormat(_escape(text))
                 line.setToolTip(f"step {step}: {text}")
-                self._schedule()
-                continue
-            self._lines[step] = self._new_line(step, key[2])
-            self._texts[step] = [key[2]]
-            if len(self._lines) > self._max:
-                old_step = next(iter(self._lines))
-                self._plot.removeItem(self._lines.pop(old_step))
-                del self._texts[old_step]
-                self._seen = {k for k in self._seen if k[0] != old_step}
-                self._dropped_to = old_step if self._dropped_to is None else max(self._dropped_to, old_step)
-            self._schedule()
+            else:
+                self._lines[step] = self._new_line(step, key[2])
+                self._texts[step] = [key[2]]
+        self._schedule()
 
     def _new_line(self, step: int, text: str) -> pg.InfiniteLine:
         pal = style.palette()
