@@ -23,7 +23,7 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from . import messages as msg
 from .commands import MANUAL, ClearSchedule, Command, Reset, SetRunning, SetSpeed
@@ -52,8 +52,9 @@ MAX_RUNS = 4
 
 @dataclass(frozen=True)
 class ForRun(Command):
-    """A command for one run of a comparison (index 0..n-1)."""
+    """A command for one run of a comparison (index 0..n-1). Not saved in session files (a session is one run)."""
 
+    replayable: ClassVar[bool] = False
     index: int
     command: Command
 

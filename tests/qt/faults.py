@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ganviz.core.commands import Command
 
@@ -27,6 +27,7 @@ def _in_maker(command: Any) -> bool:
 class FailNextStep(Command):
     """Every later training step raises ZeroDivisionError inside the step (Trainer.iteration)."""
 
+    replayable: ClassVar[bool] = False  # a test's fault, never a session's change
     maker_pid: int = field(default_factory=os.getpid)
 
     def changes(self) -> dict[str, Any]:
@@ -44,6 +45,7 @@ class SlowSteps(Command):
     command then reports itself refused (ValueError), so it stays out of the command log and sessions can be
     saved; the patch stays in force."""
 
+    replayable: ClassVar[bool] = False  # a test's fault, never a session's change
     seconds: float = 1.0
     maker_pid: int = field(default_factory=os.getpid)
 
