@@ -181,8 +181,10 @@ def _rows(lhs: str, terms: list[str], css: str, gap: bool = False) -> str:
     return "".join(out)
 
 
-def formula_html(cfg: TrainConfig, sigma_now: float | None = None, scale: float = 1.0) -> str:
-    """The whole panel as HTML for a config: one loss term per line, penalties included."""
+def formula_html(cfg: TrainConfig, sigma_now: float | None = None, scale: float = 1.0,
+                 math_scale: float | None = None) -> str:
+    """The whole panel as HTML for a config: one loss term per line, penalties included. The equations (which
+    never wrap inside a term) use `math_scale` (default `scale`); the prose wraps at `scale`."""
     obj = OBJECTIVES.get(cfg.objective)
     name = cfg.objective
     form = obj.formula if obj is not None else None
@@ -199,7 +201,8 @@ def formula_html(cfg: TrainConfig, sigma_now: float | None = None, scale: float 
     pt = BASE_PT * scale
     small = 0.85 * pt
     grey = f"color:gray; font-size:{small:.1f}pt"
-    math_css = f"font-family:{MATH_FAMILY}; font-size:{pt * 1.25:.1f}pt"
+    math_pt = BASE_PT * (scale if math_scale is None else math_scale)
+    math_css = f"font-family:{MATH_FAMILY}; font-size:{math_pt * 1.25:.1f}pt"
     title = html.escape(obj.label) if obj else html.escape(name)
     ref = f" <span style='{grey}'>({html.escape(obj.reference)})</span>" if obj and obj.reference else ""
     output = form.output_note if form is not None else ""
@@ -227,6 +230,9 @@ def formula_html(cfg: TrainConfig, sigma_now: float | None = None, scale: float 
     return "".join(lines)
 
 
+MIN_FIT = 0.55  # the panel shrinks its equations to fit its width down to this share of the chosen scale
+
+
 class FormulaPanel(QtWidgets.QScrollArea):
     """A dock body that shows `formula_html` for the current config; `set_config` re-renders on change."""
 
@@ -243,6 +249,7 @@ class FormulaPanel(QtWidgets.QScrollArea):
         self.setWidget(self.label)
         self.config: TrainConfig | None = None
         self.scale = 1.0
+        self.fitted_scale = 1.0  # the equations' scale: `scale`, or less where the panel is too narrow
         self._sigma_now: float | None = None
         self._noise_t0 = 0
         self._html = ""
@@ -279,9 +286,36 @@ class FormulaPanel(QtWidgets.QScrollArea):
         elif changed:
             self._render()
 
+    def _fit_scale(self) -> float:
+        """The largest equation scale <= `scale` at which the equations fit the panel's width (they never wrap
+        inside a term), down to MIN_FIT x `scale`; a narrow dock in presentation mode showed them cut off by a
+        scrollbar. The prose keeps `scale` and wraps."""
+        assert self.config is not None
+        margins = self.label.contentsMargins()
+        avail = self.viewport().width() - margins.left() - margins.right() - 4
+        scale = self.scale
+        if avail <= 40:  # not laid out yet
+            return scale
+        doc = QtGui.QTextDocument()
+        doc.setDefaultFont(self.label.font())
+        for _ in range(4):
+            doc.setHtml(formula_html(self.config, self._sigma_now, self.scale, scale))
+            doc.setTextWidth(avail)
+            need = doc.idealWidth()
+            if need <= avail or scale <= MIN_FIT * self.scale:
+                break
+            scale = max(MIN_FIT * self.scale, scale * avail / need * 0.97)
+        return scale
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._render()
+
     def _render(self) -> None:
         assert self.config is not None
-        text = formula_html(self.config, self._sigma_now, self.scale)
+        self.fitted_scale = self._fit_scale()
+        text = formula_html(self.config, self._sigma_now, self.scale, self.fitted_scale)
         if text != self._html:
             self._html = text
             self.label.setText(text)

@@ -8,7 +8,7 @@ from PySide6 import QtGui
 
 from ganviz.core.config import TrainConfig
 from ganviz.core.objectives import OBJECTIVES
-from ganviz.qt.formula import break_between_terms, formula_html, regularisers, render
+from ganviz.qt.formula import BASE_PT, break_between_terms, formula_html, regularisers, render
 
 
 def _plain(html: str) -> str:
@@ -67,3 +67,25 @@ def test_the_rows_hooks_are_listed_with_their_values(qapp):
     assert "c</i> = 0.02" in clip and "gradient penalty" not in clip
     text = _plain(formula_html(TrainConfig(objective="wgan", r1_gamma=1.0)))
     assert "‖∇xf(x)‖²" in text and "f(x) is a critic" in text  # the critic's symbol in R1
+
+
+@pytest.mark.parametrize("objective", ["wgan-gp", "minimax", "lsgan"])
+def test_the_formulas_panel_fits_a_narrow_dock_in_presentation_mode(qtbot, objective):
+    """In presentation mode (scale 1.6) the Formulas dock (320 px) cut its equations off behind a horizontal
+    scrollbar: the equations now shrink to the panel's width, the prose keeps the presentation size and wraps."""
+    from ganviz.qt.formula import FormulaPanel
+
+    panel = FormulaPanel(TrainConfig(objective=objective, r1_gamma=1.0))
+    qtbot.addWidget(panel)
+    panel.resize(320, 700)
+    panel.show()
+    panel.set_scale(1.6)
+    qtbot.waitUntil(lambda: panel.viewport().width() > 200)
+    panel.set_scale(1.6)
+    need = panel.widget().minimumSizeHint().width()
+    assert need <= panel.viewport().width(), (need, panel.viewport().width())
+    assert not panel.horizontalScrollBar().isVisible()
+    assert panel.fitted_scale < 1.6  # the equations were shrunk ...
+    assert f"font-size:{BASE_PT * 1.6:.1f}pt" in panel.html()  # ... not the prose (the schedule's list)
+    panel.resize(1400, 700)  # a wide panel draws the equations at the chosen scale
+    qtbot.waitUntil(lambda: panel.fitted_scale == 1.6)
