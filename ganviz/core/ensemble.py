@@ -65,7 +65,7 @@ from .objectives import Objective, get_objective
 from .snapshot import EventKind, LazyFields
 from .stacked import FORWARDS, FrozenStack, StackedMLP, _make_optimizer  # noqa: F401  (FrozenStack: re-exported)
 from .state import GoodState, clone_tree, load_optimizer_state, state_items
-from .trainer import resolve_device
+from .trainer import LiveHooks, resolve_device
 
 MAX_SEEDS = 64
 RNG_MODES = ("per-seed", "batched")
@@ -114,7 +114,7 @@ class EnsembleSpec:
 
 # ----------------------------------------------------------------------------------------- the engine
 
-class EnsembleTrainer(CommandDrain, GanSteps):
+class EnsembleTrainer(CommandDrain, GanSteps, LiveHooks):
     """N seeds of one config in lock-step as one batched model; an engine (ganviz.core.engine.Engine), so
     TrainingSession, `run_loop`, the device fallback and the contract tests drive it like a Trainer.
 
@@ -222,17 +222,6 @@ class EnsembleTrainer(CommandDrain, GanSteps):
                 self._log(EventKind.DEVICE, msg)
         self._build()
         return None
-
-    def live_device(self) -> tuple[list[str], str | None]:
-        device, msg = resolve_device(self.config.device)
-        return self.to(device), msg
-
-    def live_objective(self, objective: Objective) -> None:
-        self.objective = objective
-
-    def live_learning_rate(self, network: str, lr: float) -> None:
-        for group in (self.opt_d if network == "d" else self.opt_g).param_groups:
-            group["lr"] = lr
 
     def live_optimizer(self, network: str) -> None:
         cfg = self.config

@@ -69,6 +69,22 @@ def resolve_device(name: str) -> tuple[torch.device, str | None]:
     return torch.device("cpu"), None
 
 
+class LiveHooks:
+    """The live-change hooks (core.live.LiveTarget) that the single and the batched engine share: both keep
+    `config`, `objective`, `opt_d` / `opt_g` and move with `to`."""
+
+    def live_device(self) -> tuple[list[str], str | None]:
+        device, msg = resolve_device(self.config.device)
+        return self.to(device), msg
+
+    def live_objective(self, objective: Objective) -> None:
+        self.objective = objective
+
+    def live_learning_rate(self, network: str, lr: float) -> None:
+        for group in (self.opt_d if network == "d" else self.opt_g).param_groups:
+            group["lr"] = lr
+
+
 def _make_optimizer(name: str, params: Any, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
     if name == "adam":
         return Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))  # torch.optim's, without importing torch._dynamo
@@ -79,7 +95,7 @@ def _make_optimizer(name: str, params: Any, lr: float, cfg: TrainConfig) -> torc
     raise ValueError(f"unknown optimiser {name!r}")
 
 
-class Trainer(CommandDrain, GanSteps):
+class Trainer(CommandDrain, GanSteps, LiveHooks):
     """Owns data, networks, optimisers and the event log of one run."""
 
     def __init__(self, config: TrainConfig | None = None) -> None:
@@ -167,17 +183,6 @@ class Trainer(CommandDrain, GanSteps):
             self.device, msg = resolve_device(self.config.device)
         self._build()
         return msg
-
-    def live_device(self) -> tuple[list[str], str | None]:
-        device, msg = resolve_device(self.config.device)
-        return self.to(device), msg
-
-    def live_objective(self, objective: Objective) -> None:
-        self.objective = objective
-
-    def live_learning_rate(self, network: str, lr: float) -> None:
-        for group in (self.opt_d if network == "d" else self.opt_g).param_groups:
-            group["lr"] = lr
 
     def live_optimizer(self, network: str) -> None:
         self._rebuild_optimizer(network)

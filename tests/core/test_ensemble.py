@@ -321,6 +321,7 @@ def test_bench_ensemble_reports_ratios():
 
 def test_live_device_change_re_resolves_the_device(monkeypatch):
     import ganviz.core.ensemble as E
+    import ganviz.core.trainer as T
 
     ens = EnsembleTrainer(TINY.replace(device="auto"), 2)
     asked = []
@@ -329,7 +330,8 @@ def test_live_device_change_re_resolves_the_device(monkeypatch):
         asked.append(name)
         return torch.device("cpu"), "CUDA was requested but is not available; running on the CPU."
 
-    monkeypatch.setattr(E, "resolve_device", resolve)
+    monkeypatch.setattr(E, "resolve_device", resolve)  # a rebuild resolves here, a move in the shared hooks
+    monkeypatch.setattr(T, "resolve_device", resolve)
     ens.submit(SetConfig({"device": "cuda"}))
     ens.train(1)
     assert asked == ["cuda"] and ens.config.device == "cuda" and ens.device.type == "cpu"
