@@ -168,14 +168,11 @@ def _checked(cls: type[Command], args: dict[str, Any]) -> Command:
         for key, value in args["values"].items():
             if key not in FIELDS:
                 raise ConfigError(f"unknown config key {key!r}")
-            values[key] = _coerce_field(key, value)
+            values[key] = coerce_field(key, value)
         args = {"values": values}
     cmd = cls(**args)
     cmd.check()  # the command's own rules: config ranges of what it sets, the network, a positive speed, ...
     return cmd
-
-
-_coerce_field = coerce_field  # moved to ganviz.core.tomlio (checkpoints, in core, use it too)
 
 
 def _short(value: Any) -> str:
@@ -359,7 +356,7 @@ def session_from_dict(data: Any, where: str = "session") -> Session:
         if key not in FIELDS:
             raise SessionError(f"{where}: [config] unknown key {key!r}; see `ganviz list` for the keys")
         try:
-            values[key] = _coerce_field(key, value)
+            values[key] = coerce_field(key, value)
         except ConfigError as e:
             raise SessionError(f"{where}: [config] {e}") from None
     try:
