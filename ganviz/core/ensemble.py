@@ -431,9 +431,3 @@ class EnsembleTrainer(CommandDrain, GanSteps, LiveHooks):
             config=self.config, lazy=view, pending_metrics=job,
         )
         return snap if lazy else snap.materialized()
-
-
-if __name__ == "__main__":  # the benchmark's old entry point
-    from .ensemble_bench import main
-
-    raise SystemExit(main())
