@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -66,6 +67,16 @@ class Classroom(QtCore.QObject):
     def save(self, key: str, value: Any) -> None:
         self.settings.setValue(key, value)
         self.settings.sync()
+
+    def pick_file(self, dir_key: str, title: str, filters: str, name: str = "", save: bool = False) -> str:
+        """An open (or save) file dialog starting in the folder remembered under `dir_key` (home at first), with
+        `name` proposed there; the chosen file's folder is remembered. Returns the path, "" when cancelled."""
+        start = Path(str(self.settings.value(dir_key, str(Path.home()))))
+        dialog = QtWidgets.QFileDialog.getSaveFileName if save else QtWidgets.QFileDialog.getOpenFileName
+        path, _ = dialog(self.host, title, str(start / name) if name else str(start), filters)
+        if path:
+            self.save(dir_key, str(Path(path).parent))
+        return path
 
     # ------------------------------------------------------------------ host hooks
     def _on_snapshot(self, snap: Any) -> None:

@@ -198,12 +198,8 @@ class SceneMenu(QtCore.QObject):
 
     # ------------------------------------------------------------------ files
     def open_scene_dialog(self) -> None:
-        c = self.classroom
-        start = str(c.settings.value("classroom/scene_dir", str(Path.home())))
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.host, "Open scene", start,
-                                                        "Scenes (*.toml);;All files (*)")
+        path = self.classroom.pick_file("classroom/scene_dir", "Open scene", "Scenes (*.toml);;All files (*)")
         if path:
-            c.save("classroom/scene_dir", str(Path(path).parent))
             self.open_scene_file(path)
 
     def open_scene_file(self, path: str | os.PathLike) -> bool:
@@ -222,13 +218,11 @@ class SceneMenu(QtCore.QObject):
         dlg = SaveSceneDialog(self.host, title, desc)
         if dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return
-        start = str(c.settings.value("classroom/scene_dir", str(Path.home())))
-        default = str(Path(start) / (slug(dlg.title.text()) + ".toml"))
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.host, "Save scene", default, "Scenes (*.toml)")
+        path = c.pick_file("classroom/scene_dir", "Save scene", "Scenes (*.toml)",
+                           name=slug(dlg.title.text()) + ".toml", save=True)
         if path:
             if not path.endswith(".toml"):
                 path += ".toml"
-            c.save("classroom/scene_dir", str(Path(path).parent))
             self.save_scene(path, dlg.title.text(), dlg.description.toPlainText())
 
     def current_view(self) -> dict[str, Any]:

@@ -99,12 +99,9 @@ class UserData(QtCore.QObject):
             w.data_stack.setCurrentWidget(w.data1d if w.session.dim == 1 else w.data2d)
 
     def import_points_dialog(self) -> None:
-        c = self.classroom
-        start = str(c.settings.value("classroom/data_dir", str(Path.home())))
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.host, "Import points", start,
-                                                        "Points (*.csv *.txt *.npy);;All files (*)")
+        path = self.classroom.pick_file("classroom/data_dir", "Import points",
+                                        "Points (*.csv *.txt *.npy);;All files (*)")
         if path:
-            c.save("classroom/data_dir", str(Path(path).parent))
             self.import_points(path)
 
     def import_points(self, path: str | os.PathLike, columns: str | None = None) -> bool:
