@@ -17,7 +17,7 @@ loss (config `unroll`) is one G loss stage without the fakes (they live inside t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -149,16 +149,23 @@ def _optimizer_words(opt: torch.optim.Optimizer) -> str:
     return f"{type(opt).__name__} step (lr {opt.param_groups[0]['lr']:g})"
 
 
+def _stager(network: str, index: int, of: int, step_no: int) -> Callable[..., Stage]:
+    """A Stage maker for update index of `of` of network: its narration capitalised, prefixed with
+    "<network> step i/of: " when the step makes more than one such update."""
+    pre = f"{network} step {index + 1}/{of}: " if of > 1 else ""
+
+    def stage(name: str, narration: str, **kw: Any) -> Stage:
+        return Stage(name, network, index, of, step_no, pre + narration[:1].upper() + narration[1:], **kw)
+
+    return stage
+
+
 # ---------------------------------------------------------------------------------------------- D update
 def _d_stages(t: Trainer, i: int, k: int, last: bool) -> Iterator[Stage]:
     """Trainer._d_update, stage by stage (same draws, same order, same functions)."""
     cfg, obj = t.config, t.objective
     n = cfg.batch_size * cfg.pack
-    step_no = t.step + 1
-    pre = f"D step {i + 1}/{k}: " if k > 1 else ""
-
-    def stage(name: str, narration: str, **kw: Any) -> Stage:
-        return Stage(name, "D", i, k, step_no, pre + narration[:1].upper() + narration[1:], **kw)
+    stage = _stager("D", i, k, t.step + 1)
 
     # sample: the real batch, then the noise (a fixed generator: the data batch it transforms)
     real = t.data.sample(n, t.gen, t.device)
@@ -219,11 +226,7 @@ def _g_stages(t: Trainer, j: int, g_steps: int, last: bool) -> Iterator[Stage]:
     """Trainer._g_update, stage by stage."""
     cfg, obj = t.config, t.objective
     n = cfg.batch_size * cfg.pack
-    step_no = t.step + 1
-    pre = f"G step {j + 1}/{g_steps}: " if g_steps > 1 else ""
-
-    def stage(name: str, narration: str, **kw: Any) -> Stage:
-        return Stage(name, "G", j, g_steps, step_no, pre + narration[:1].upper() + narration[1:], **kw)
+    stage = _stager("G", j, g_steps, t.step + 1)
 
     z = fake = None
     if cfg.unroll > 0:
