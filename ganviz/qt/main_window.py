@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.commands import ClearSchedule, Command, Reset, SetRunning, SetSpeed, StepBoth, StepD, StepG
+from ..core.commands import ClearSchedule, Command, SetRunning, SetSpeed
 from ..core.config import TrainConfig
 from ..core.preflight import data_problem
 from ..core.runstate import RunState
@@ -27,13 +27,12 @@ from .host import PanelSpec, WindowHost
 from .panels.data1d import Data1DPanel
 from .panels.data2d import Data2DPanel
 from .panels.images import ImageGridPanel
+from .session_window import STEPS, starts_new_child
 from .toolbar import RunToolbar
 from .worker import TrainingSession
 
 Area = QtCore.Qt.DockWidgetArea
 SETTINGS_VERSION = 2  # 2: the right-column layout (a version-1 layout is not restored)
-# commands that, once the training process has died, start a new one instead of going nowhere
-RESTARTING = (Reset, SetRunning, StepD, StepG, StepBoth)
 CLOSE_SECONDS = 1.0  # closing the window ends recordings, extra windows and training within this
 STARTING = "starting the trainer…"  # the rate label until the training process sends its first snapshot
 TITLE = "ganviz — GAN lab"
@@ -316,11 +315,10 @@ class MainWindow(WindowHost):
     # -------------------------------------------------------------- commands
     def send(self, cmd: Command) -> None:
         self._end_script_on_new_data(cmd)
-        starts = isinstance(cmd, RESTARTING) and (not isinstance(cmd, SetRunning) or cmd.running)
-        if starts and (self.session.failure is not None or (self.session.stall and isinstance(cmd, Reset))):
+        if starts_new_child(self.session, cmd):
             # the training process is gone (or stopped): Reset, Play and the steps start a new one
-            self.restart_training(paused=isinstance(cmd, (StepD, StepG, StepBoth)))
-            if isinstance(cmd, (StepD, StepG, StepBoth)):
+            self.restart_training(paused=isinstance(cmd, STEPS))
+            if isinstance(cmd, STEPS):
                 self.session.submit(cmd)
             return
         if isinstance(cmd, SetRunning) and not cmd.running and self.session.failure is None:
