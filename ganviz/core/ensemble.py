@@ -123,6 +123,8 @@ class EnsembleTrainer(CommandDrain, GanSteps, LiveHooks):
     setting the ensemble cannot batch is logged as an "error" event and ignored.
     """
 
+    make_optimizer = staticmethod(_make_optimizer)
+
     def __init__(self, config: TrainConfig | None = None, n_seeds: int = 16, rng: str = "per-seed",
                  forward: str = "bmm") -> None:
         config = config or TrainConfig()
@@ -222,13 +224,6 @@ class EnsembleTrainer(CommandDrain, GanSteps, LiveHooks):
                 self._log(EventKind.DEVICE, msg)
         self._build()
         return None
-
-    def live_optimizer(self, network: str) -> None:
-        cfg = self.config
-        if network == "d":
-            self.opt_d = _make_optimizer(cfg.d_optimizer, self.d_params, cfg.d_lr, cfg)
-        else:
-            self.opt_g = _make_optimizer(cfg.g_optimizer, self.g_params, cfg.g_lr, cfg)
 
     def live_view_batches(self) -> None:
         self._make_view_batches()

@@ -71,7 +71,9 @@ def resolve_device(name: str) -> tuple[torch.device, str | None]:
 
 class LiveHooks:
     """The live-change hooks (core.live.LiveTarget) that the single and the batched engine share: both keep
-    `config`, `objective`, `opt_d` / `opt_g` and move with `to`."""
+    `config`, `objective`, `opt_d` / `opt_g` and move with `to`, and build optimisers with `make_optimizer`."""
+
+    make_optimizer: Callable[..., torch.optim.Optimizer]  # (name, params, lr, config) -> the engine's optimiser
 
     def live_device(self) -> tuple[list[str], str | None]:
         device, msg = resolve_device(self.config.device)
@@ -83,6 +85,13 @@ class LiveHooks:
     def live_learning_rate(self, network: str, lr: float) -> None:
         for group in (self.opt_d if network == "d" else self.opt_g).param_groups:
             group["lr"] = lr
+
+    def live_optimizer(self, network: str) -> None:
+        cfg = self.config
+        if network == "d":
+            self.opt_d = self.make_optimizer(cfg.d_optimizer, self.d_params, cfg.d_lr, cfg)
+        else:
+            self.opt_g = self.make_optimizer(cfg.g_optimizer, self.g_params, cfg.g_lr, cfg)
 
 
 def _make_optimizer(name: str, params: Any, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -97,6 +106,8 @@ def _make_optimizer(name: str, params: Any, lr: float, cfg: TrainConfig) -> torc
 
 class Trainer(CommandDrain, GanSteps, LiveHooks):
     """Owns data, networks, optimisers and the event log of one run."""
+
+    make_optimizer = staticmethod(_make_optimizer)
 
     def __init__(self, config: TrainConfig | None = None) -> None:
         config = config or TrainConfig()
@@ -184,9 +195,6 @@ class Trainer(CommandDrain, GanSteps, LiveHooks):
         self._build()
         return msg
 
-    def live_optimizer(self, network: str) -> None:
-        self._rebuild_optimizer(network)
-
     def live_view_batches(self) -> None:
         cfg = self.config
         view_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 7919)
@@ -196,13 +204,6 @@ class Trainer(CommandDrain, GanSteps, LiveHooks):
 
     def live_changed(self, keys: set[str]) -> None:
         """A Trainer caches nothing from the config."""
-
-    def _rebuild_optimizer(self, which: str) -> None:
-        cfg = self.config
-        if which == "d":
-            self.opt_d = _make_optimizer(cfg.d_optimizer, self.d_params, cfg.d_lr, cfg)
-        else:
-            self.opt_g = _make_optimizer(cfg.g_optimizer, self.g_params, cfg.g_lr, cfg)
 
     # ------------------------------------------------------------------ sampling
     def _sample_fake(self, n: int, gen: torch.Generator, grad: bool) -> Tensor:
