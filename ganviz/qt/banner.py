@@ -7,6 +7,8 @@ drawn state on screen and every control usable.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6 import QtCore, QtWidgets
 
 from . import text_bounds
@@ -61,6 +63,15 @@ class RunBanner(QtWidgets.QFrame):
         self.details_button.setVisible(bool(details))
         self.restart_button.setVisible(restart)
         self.show()
+
+    def show_failure(self, message: str, failure: Any, last_snapshot: Any) -> str:
+        """The training process died or failed (`failure`: its ChildFailed, if any): say so, with the last drawn
+        state kept and a restart offered. Returns " at step N" of the last snapshot ("" before any)."""
+        step = f" at step {last_snapshot.step}" if last_snapshot is not None else ""
+        self.show_message("failed", f"{message}\nTraining has stopped{step}; the last state stays on screen. "
+                          "Restart training (or Reset, or Play) starts a new training process from the current "
+                          "settings.", failure.details if failure is not None else "")
+        return step
 
     def clear(self) -> None:
         self.kind, self.details = "", ""

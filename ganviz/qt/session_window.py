@@ -110,11 +110,7 @@ class SessionWindow(QtWidgets.QMainWindow):
     def on_failed(self, message: str) -> None:
         """The child died or failed: say what happened, keep the last drawn state, offer a restart."""
         self.toolbar.show_running(False)
-        failure = self.session.failure
-        step = f" at step {self.last_snapshot.step}" if self.last_snapshot is not None else ""
-        self.banner.show_message("failed", f"{message}\nTraining has stopped{step}; the last state stays on "
-                                 "screen. Restart training (or Reset, or Play) starts a new training process "
-                                 "from the current settings.", failure.details if failure is not None else "")
+        step = self.banner.show_failure(message, self.session.failure, self.last_snapshot)
         self.status.setText(f"stopped{step}")
 
     def on_stalled(self, message: str) -> None:
