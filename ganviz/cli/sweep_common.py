@@ -78,7 +78,10 @@ def execute(args: argparse.Namespace, tasks: Sequence[Any], path: Path, cmd: str
     """Run the tasks into `path` with the run arguments; (rows, 0) or ([], exit code) with the message."""
     from ..sweep.runner import SweepError, run_sweep
     from ..sweep.store import parse_shard
+    from ..sweep.tasks import unbatched
 
+    for note in unbatched(list(tasks), args.seeds_per_task, args.seeds):
+        print(f"ganviz {cmd}: --seeds-per-task {args.seeds_per_task}: {note}", file=sys.stderr)
     if not args.every:
         every = default_every(args)
         tasks = [type(t)(t.config, t.seeds, t.steps, every, t.labels) for t in tasks]

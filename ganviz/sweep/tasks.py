@@ -155,6 +155,24 @@ def batchable(config: dict[str, Any], n_seeds: int) -> str | None:
     return None
 
 
+def unbatched(tasks: list[Task], seeds_per_task: int, n_seeds: int) -> list[str]:
+    """For `--seeds-per-task K`: one line per configuration (its labels) that runs one seed per task because
+    the ensemble engine cannot batch it, with the reason; [] when K == 1 or everything batches."""
+    k = min(seeds_per_task, n_seeds)
+    if k <= 1:
+        return []
+    notes: dict[str, str] = {}
+    for t in tasks:
+        if len(t.seeds) > 1:
+            continue
+        name = " ".join(f"{a}={b}" for a, b in t.labels.items()) or "the base config"
+        if name not in notes:
+            why = batchable(t.config, k)
+            if why is not None:
+                notes[name] = f"{name}: one seed per task ({why.split('; use ')[0]})"
+    return list(notes.values())
+
+
 def run_task(task: Task) -> list[dict[str, Any]]:
     """Train every seed of the task; one row per seed. Never raises for a failing run: its rows say
     status "failed" with the message."""

@@ -35,8 +35,14 @@ def by_key(rows):
 
 
 # ------------------------------------------------------------------ rows and backends
-def test_row_fields_and_local_equals_ray(tmp_path):
+def test_row_fields_and_local_equals_ray(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
+    import ray._private.ray_constants as ray_constants
+
+    # Ray on Linux turns a node address of 127.0.0.1 into the host's routable IP (services.resolve_ip_for_localhost)
+    # unless it runs as a single-machine instance, as on macOS / Windows: then every process listens on loopback
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # for Ray's own processes
+    monkeypatch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)  # for this one (read at import)
     tasks = tiny_tasks()
     local = run_sweep(tasks, tmp_path / "local.jsonl", progress=False)
     assert len(local) == 2 and {r["labels"]["d_lr"] for r in local} == {1e-3, 2e-3}
@@ -48,17 +54,41 @@ def test_row_fields_and_local_equals_ray(tmp_path):
     assert r["final"]["n_modes"] == 8 and 0 <= r["final"]["modes_covered"] <= 8 and r["final"]["w1"] > 0
     assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["host"] and r["engine"] == "single"
     assert set(r["versions"]) == {"ganviz", "torch", "python"}
+    # the local backend's process pool (the CLI's default, --jobs 2): two spawned workers
+    pool = run_sweep(tasks, tmp_path / "pool.jsonl", jobs=2, progress=False)
     ray.init(address="local", include_dashboard=False, num_cpus=1, _node_ip_address="127.0.0.1",
              ignore_reinit_error=True, log_to_driver=False)
     try:
+        assert [n["NodeManagerAddress"] for n in ray.nodes()] == ["127.0.0.1"]  # one node, on the loopback address
         remote = run_sweep(tasks, tmp_path / "ray.jsonl", backend="ray", progress=False)
     finally:
         ray.shutdown()
+    assert not ray.is_initialized()
     assert remote[0]["host"] and remote[0]["wall_s"] > 0
-    a, b = by_key(local), by_key(remote)
-    assert set(a) == set(b) and len(a) == 2
+    a, p, b = by_key(local), by_key(pool), by_key(remote)
+    assert set(a) == set(p) == set(b) and len(a) == 2
     for k in a:  # same config and seed: the same numbers, wherever it ran
-        assert metric_fields(a[k]) == metric_fields(b[k])
+        assert metric_fields(a[k]) == metric_fields(p[k]) == metric_fields(b[k])
+    assert a[tasks[0].run_keys()[0]]["final"] != a[tasks[1].run_keys()[0]]["final"]  # two configs, two results
+
+
+def test_progress_bar_counts_tasks_and_gives_an_eta():
+    import io
+
+    from ganviz.sweep.backends import Progress
+
+    out = io.StringIO()  # not a terminal: one line per finished task (batch logs)
+    bar = Progress(4, out, width=8)
+    assert "0/4 tasks (no runs yet)" in bar.line() and bar.line().endswith("ETA ?")
+    bar.t0 -= 30.0  # the first task took 30 s: three more to go, 90 s
+    bar.update([{"status": "ok"}, {"status": "diverged"}], "d_lr=0.001 seeds 0..1")
+    line = out.getvalue().splitlines()[-1]
+    assert line.startswith("[##------] 1/4 tasks (1 ok, 1 diverged) elapsed 0:00:30, ETA 0:01:30")
+    assert line.endswith("  d_lr=0.001 seeds 0..1")
+    for _ in range(3):
+        bar.update([{"status": "failed"}])
+    assert "[########] 4/4 tasks (1 ok, 1 diverged, 3 failed)" in out.getvalue().splitlines()[-1]
+    assert out.getvalue().splitlines()[-1].split("ETA ")[1] == "0:00:00"
 
 
 def test_batched_seeds_one_task_per_block_and_refused_methods_split():
@@ -130,7 +160,7 @@ def test_resume_after_a_killed_sweep_runs_each_task_once(tmp_path, monkeypatch):
     assert all(by_key(rows)[k] == old[k] for k in old)  # finished rows untouched
 
 
-def test_shards_are_disjoint_and_union_to_the_whole(tmp_path):
+def test_shards_are_disjoint_and_union_to_the_whole(tmp_path, capsys):
     tasks = tiny_tasks(values=(1e-3, 2e-3, 3e-3), seeds=(0, 1), steps=2)
     keys = [t.run_keys()[0] for t in tasks]
     parts = [shard(tasks, i, 3) for i in range(3)]
@@ -138,17 +168,25 @@ def test_shards_are_disjoint_and_union_to_the_whole(tmp_path):
     assert sorted(got) == sorted(keys) and len(got) == len(set(got)) == 6
     from ganviz.cli import main
 
+    argv = ["sweep", "--grid", "d_lr=1e-3,2e-3,3e-3", "--set", "batch_size=16", "--set", "mode_samples=200",
+            "--set", "g_width=16", "--set", "d_width=16", "--set", "z_dim=4", "--set", "w1_samples=32",
+            "--set", "n_view=32", "--seeds", "1", "--steps", "2", "--jobs", "1", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "whole.jsonl")]) == 0
+    whole_table = capsys.readouterr().out
     files = []
     for i in range(2):
         files.append(tmp_path / f"part{i}.jsonl")
-        assert main(["sweep", "--grid", "d_lr=1e-3,2e-3,3e-3", "--set", "batch_size=16", "--set", "mode_samples=200",
-                     "--set", "g_width=16", "--set", "d_width=16", "--set", "z_dim=4", "--set", "w1_samples=32",
-                     "--set", "n_view=32", "--seeds", "1", "--steps", "2", "--jobs", "1", "--quiet",
-                     "--shard", f"{i}/2", "--out", str(files[-1])]) == 0
+        assert main([*argv, "--shard", f"{i}/2", "--out", str(files[-1])]) == 0
     union = [r for f in files for r in read_rows(f)[0]]
     assert sorted(r["labels"]["d_lr"] for r in union) == [1e-3, 2e-3, 3e-3]
     assert [r["labels"]["d_lr"] for r in read_rows(files[1])[0]] == [2e-3]
     assert pending(tasks, {r["key"] for r in union}) == [t for t in tasks if t.seeds == (1,)]
+    # merged as docs/SWEEPS.md says (cat the parts), --from gives the unsharded sweep's table
+    merged = tmp_path / "all.jsonl"
+    merged.write_text("".join(f.read_text() for f in files), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["sweep", "--from", str(merged), "--quiet"]) == 0
+    assert capsys.readouterr().out == whole_table and whole_table.count("\n| 0.00") == 3
 
 
 def test_bad_sweep_arguments_exit_2_with_a_message(tmp_path, capsys):
@@ -170,7 +208,10 @@ def test_reproduce_writes_jsonl_beside_its_table_and_from_rebuilds_the_same_mark
     common = ["--set", "mode_samples=200", "--set", "batch_size=16", "--set", "w1_samples=32", "--set", "n_view=32"]
     assert main(["reproduce", "--methods", "gan,pacgan2", "--data", "ring8", "--seeds", "2", "--steps", "2",
                  "--seeds-per-task", "2", "--jobs", "1", "--quiet", *common, "--out", str(out)]) == 0
-    live = capsys.readouterr().out
+    live, notes = capsys.readouterr()
+    # the ensemble cannot batch packing: said once, with the reason; the plain GAN batches and is not named
+    assert "--seeds-per-task 2: data=ring8 method=pacgan2: one seed per task (pack=2 is not supported" in notes
+    assert "method=gan:" not in notes
     rows, bad = read_rows(tmp_path / "t.jsonl")
     assert bad == 0 and len(rows) == 4
     assert sorted((r["labels"]["method"], r["seed"], r["engine"]) for r in rows) == [
