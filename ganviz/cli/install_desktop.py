@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -50,6 +49,25 @@ def launcher() -> list[str]:
     return [found] if found else [sys.executable, "-m", "ganviz"]
 
 
+# Characters the Desktop Entry Specification reserves in an Exec argument (outside double quotes).
+_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def exec_argument(arg: str) -> str:
+    """One Exec= argument as the Desktop Entry Specification wants it: double quotes (never shell single
+    quotes) around an argument with a reserved character, a backslash before " ` $ \\ inside them, % doubled;
+    then the string value's own escape (\\ for each backslash)."""
+    arg = arg.replace("%", "%%")
+    if _RESERVED & set(arg):
+        arg = '"' + "".join("\\" + c if c in '"`$\\' else c for c in arg) + '"'
+    return _string_value(arg)
+
+
+def _string_value(text: str) -> str:
+    """A desktop-file string value: backslash, newline, tab escaped (a path may hold any of them)."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
 def desktop_entry(command: list[str]) -> str:
     """The shipped entry with Exec/TryExec pointing at this installation (a venv need not be on PATH)."""
     from ..resources import desktop_entry as shipped
@@ -57,9 +75,9 @@ def desktop_entry(command: list[str]) -> str:
     lines = []
     for line in shipped().splitlines():
         if line.startswith("Exec="):
-            line = "Exec=" + " ".join(shlex.quote(c) for c in command)
+            line = "Exec=" + " ".join(exec_argument(c) for c in command)
         elif line.startswith("TryExec="):
-            line = "TryExec=" + command[0]
+            line = "TryExec=" + _string_value(command[0])
         lines.append(line)
     return "\n".join(lines) + "\n"
 

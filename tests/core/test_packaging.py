@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -206,6 +207,49 @@ def test_install_desktop_and_uninstall(tmp_path, monkeypatch, capsys):
         (tmp_path / "metainfo" / "ganviz.metainfo.xml").read_text()
     assert run_main(["install-desktop", "--uninstall"]) == 0
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def _exec_argv(value: str) -> list[str]:
+    """Exec= read back as the Desktop Entry Specification says: the string value's escapes, then arguments
+    split on spaces outside double quotes, where \\ escapes " ` $ \\. Single quotes are not quoting there."""
+    value = re.sub(r"\\(.)", lambda m: {"s": " ", "n": "\n", "t": "\t", "r": "\r"}.get(m[1], m[1]), value)
+    args, cur, quoted, i = [], "", False, 0
+    while i < len(value):
+        c = value[i]
+        if quoted and c == "\\":
+            i += 1
+            assert value[i] in '"`$\\', value
+            cur += value[i]
+        elif c == '"':
+            quoted = not quoted
+        elif c == " " and not quoted:
+            args, cur = [*args, cur], ""
+        else:
+            assert quoted or c not in "'\\><~|&;$*?#()`", f"reserved {c!r} outside quotes in {value!r}"
+            cur += c
+        i += 1
+    assert not quoted, value
+    return [a.replace("%%", "%") for a in [*args, cur]]
+
+
+@pytest.mark.parametrize("command", [
+    ["/opt/ganviz/bin/ganviz"],
+    ["/home/ana/my venvs/gan (3.11)/bin/ganviz"],
+    ["/home/o'brien/100% \"real\" $HOME`x`\\/python3", "-m", "ganviz"],
+])
+def test_desktop_exec_line_follows_the_desktop_entry_spec(tmp_path, command):
+    """A venv path with a space or a quote gets the spec's double quotes (shlex's single quotes are invalid
+    there: desktop-file-validate refuses them and launchers split the path)."""
+    from ganviz.cli.install_desktop import desktop_entry
+
+    entry = desktop_entry(command)
+    exec_line = next(line for line in entry.splitlines() if line.startswith("Exec="))
+    assert _exec_argv(exec_line[len("Exec="):]) == command
+    if shutil.which("desktop-file-validate"):
+        (tmp_path / "ganviz.desktop").write_text(entry, encoding="utf-8")
+        r = subprocess.run(["desktop-file-validate", str(tmp_path / "ganviz.desktop")], capture_output=True,
+                           text=True)
+        assert "error" not in r.stdout + r.stderr, r.stdout + r.stderr
 
 
 def test_verbose_shows_info_records_and_warnings_reach_stderr():
