@@ -189,6 +189,25 @@ def test_shards_are_disjoint_and_union_to_the_whole(tmp_path, capsys):
     assert capsys.readouterr().out == whole_table and whole_table.count("\n| 0.00") == 3
 
 
+def test_seed_start_adds_seeds_to_a_finished_sweep_without_repeating_any(tmp_path, capsys):
+    from ganviz.cli import main
+
+    argv = ["sweep", "--grid", "d_lr=1e-3,2e-3", "--set", "batch_size=16", "--set", "mode_samples=200",
+            "--set", "g_width=16", "--set", "d_width=16", "--set", "z_dim=4", "--set", "w1_samples=32",
+            "--set", "n_view=32", "--steps", "2", "--jobs", "1", "--quiet"]
+    assert main([*argv, "--seeds", "3", "--out", str(tmp_path / "all.jsonl")]) == 0
+    grown = str(tmp_path / "grown.jsonl")
+    assert main([*argv, "--seeds", "1", "--out", grown]) == 0  # seed 0 first, seeds 1..2 added later
+    assert main([*argv, "--seeds", "2", "--seed-start", "1", "--out", grown, "--resume"]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--seeds", "3", "--out", grown, "--resume"]) == 0  # nothing left to run
+    assert "6 run(s) already in" in capsys.readouterr().err
+    whole, grown_rows = by_key(read_rows(tmp_path / "all.jsonl")[0]), read_rows(grown)[0]
+    assert len(Path(grown).read_text().splitlines()) == 6
+    assert sorted(r["seed"] for r in grown_rows) == [0, 0, 1, 1, 2, 2]
+    assert all(metric_fields(r) == metric_fields(whole[r["key"]]) for r in grown_rows)
+
+
 def test_bad_sweep_arguments_exit_2_with_a_message(tmp_path, capsys):
     from ganviz.cli import main
 
