@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -20,13 +21,15 @@ def config_from_args(args: argparse.Namespace):
         if value is not None:
             base[key] = parse_value(key, str(value))
     scene = scene_from_args(args)
-    cfg = (scene.config if scene else TrainConfig()).replace(**base)
+    # Each value is checked as it is parsed; the whole config once, after --set (`--data image-file
+    # --set image_path=FILE` is valid only with both applied).
+    cfg = dataclasses.replace(scene.config if scene else TrainConfig(), **base)
     chosen: set[str] = set()
     if getattr(args, "paper_defaults", False):
         chosen |= set(get_objective(cfg.objective).paper_defaults)
-        cfg = cfg.replace(**get_objective(cfg.objective).paper_defaults)
+        cfg = dataclasses.replace(cfg, **get_objective(cfg.objective).paper_defaults)
     pairs = getattr(args, "set", None) or []
-    cfg = config_from_pairs(pairs, cfg)
+    cfg = config_from_pairs(pairs, cfg)  # validates
     if getattr(args, "points", None) or getattr(args, "columns", None):
         cfg = _with_points(cfg, args, "data" in base)
     if scene is None:

@@ -132,3 +132,18 @@ def test_train_on_an_image_file_prints_what_the_loader_assumed(sk_file, capsys, 
     assert f"ganviz: {sk_file}: pixel range 0-16 (guessed: image_range = auto)" in err
     assert "8x8 images resized to fit 28x28" in err and "3 classes from the file's labels" in err
     assert "class coverage: classifier accuracy" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["--data", "image-file", "--set", "image_path={f}", "train"],
+    ["train", "--data", "image-file", "--set", "image_path={f}", "--set", "image_range=0-16"],
+    ["--set", "image_path={f}", "train", "--data", "image-file"],
+])
+def test_data_image_file_with_its_path_in_set(sk_file, argv):
+    """`--data image-file --set image_path=FILE` is what a user types: the config is checked once, after
+    --set (checked before, data=image-file with no image_path yet was refused)."""
+    cfg = cli.config_from_args(cli.parse_args([a.format(f=sk_file) for a in argv]))
+    assert (cfg.data, cfg.image_path) == ("image-file", str(sk_file))
+    assert cfg.image_range == ("0-16" if "image_range=0-16" in argv else "auto")
+    with pytest.raises(ConfigError, match="needs image_path"):
+        cli.config_from_args(cli.parse_args(["train", "--data", "image-file"]))
