@@ -30,6 +30,7 @@ import traceback
 from typing import Any
 
 from . import messages as M
+from . import wire
 from .commands import Command
 from .config import TrainConfig
 from .messages import REQUESTS
@@ -99,7 +100,7 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
     finished = threading.Event()
 
     def send(message: Any) -> None:
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        data = wire.dumps(message)  # CPU tensors as numpy arrays: ~10x cheaper on both ends (issue 20)
         with send_lock:
             snap_conn.send_bytes(data)
 

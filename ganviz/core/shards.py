@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from . import messages as msg
+from . import wire
 from .commands import Command
 from .config import TrainConfig
 from .engine import DeviceError, unchanged_on_error
@@ -180,7 +181,7 @@ def _shard_main(configs: list[TrainConfig], conn: Any, progress: Any, threads: i
                     # plain pickles (the tensors' bytes inline, about 0.3 MB a run): torch's multiprocessing
                     # pickler would put every tensor in shared memory and pass one descriptor per tensor over a
                     # socket, which measured 5x slower per snapshot. The coordinator forwards them undecoded.
-                    blobs = tuple((sn.running, pickle.dumps(sn, protocol=pickle.HIGHEST_PROTOCOL)) for sn in snaps)
+                    blobs = tuple((sn.running, wire.dumps(sn)) for sn in snaps)  # tensors as numpy (wire.py)
                     conn.send_bytes(pickle.dumps(msg.Snaps(blobs), protocol=pickle.HIGHEST_PROTOCOL))
                     continue
                 case msg.SetShardRunning(running=running):

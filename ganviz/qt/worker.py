@@ -61,6 +61,17 @@ class _MetricsCarry:
         return dataclasses.replace(snap, metrics=dict(self.metrics), metrics_step=self.step)
 
 
+def limit_torch_threads(threads: int) -> None:
+    """Run torch with `threads` intra-op threads in the calling thread. Torch keeps the count per OS thread: a
+    thread that first ran torch before the process set it (the receiver materialises its first lazy snapshot
+    while the warm-up thread is still importing torch) kept OpenMP's default of one thread per core for good,
+    and on 2 cores its second OpenMP thread spun beside the training process (issue 20: the window process's CPU
+    per frame fell from 77 to 24 ms with this, measured on a loaded machine)."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
 @dataclasses.dataclass(frozen=True)
 class RunNotice:
     """What the training loop has to say besides snapshots. kind "failed": training has ended (message in
@@ -189,6 +200,7 @@ class TrainingSession(QObject):
         stall, next_check = "", 0.0
         compare_snapshot: Any = None  # ganviz.core.compare.CompareSnapshot, imported with the first snapshot
         first_drawn = False
+        threads_set = False  # torch's thread count, set in this thread before it first runs torch
         try:
             while not self._stop.is_set():
                 try:
@@ -220,6 +232,9 @@ class TrainingSession(QObject):
                     # another engine's: its window materialises
                     yield snap
                     continue
+                if not threads_set and getattr(snap, "lazy", True) is not None:  # torch runs in this thread now
+                    threads_set = True
+                    limit_torch_threads(self.threads)
                 snap = snap.materialized()
                 if not isinstance(snap, Snapshot):  # a CompareSnapshot
                     carries += [_MetricsCarry() for _ in range(len(snap.runs) - len(carries))]

@@ -1,0 +1,44 @@
+"""The window's snapshot receiver (qt.worker, process backend): what it costs per frame (issue 20), by counts."""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+
+from ganviz.core import snapshot as snapshot_module
+from ganviz.core.config import TrainConfig
+from ganviz.qt.worker import TrainingSession
+
+SMALL = dict(d_width=32, g_width=32, d_depth=2, g_depth=2, batch_size=64, n_view=256, grid_size=32,
+             mode_samples=500, w1_samples=128, kde_samples=1024)
+
+
+def test_the_receiver_materialises_with_the_sessions_torch_threads(qtbot, monkeypatch):
+    """Torch keeps its thread count per OS thread, and a thread that first runs torch before the process set the
+    count keeps OpenMP's default (one per core) for good: the receiver, which materialises lazy snapshots in a pool
+    thread, spun a second OpenMP thread beside the training process. It sets the count itself."""
+    seen: list[tuple[int, int]] = []  # (OS thread, torch threads) of each materialisation
+    get = snapshot_module.LazyFields.get
+
+    def recording_get(self):
+        seen.append((threading.get_ident(), torch.get_num_threads()))
+        return get(self)
+
+    monkeypatch.setattr(snapshot_module.LazyFields, "get", recording_get)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the default on a 2-core machine, as if nothing in the process had set it yet
+    session = TrainingSession(TrainConfig(**SMALL), backend="process", interval=0.01, threads=1)
+    frames: list[int] = []
+    session.snapshot.connect(lambda snap: (frames.append(snap.step), session.frame_done()))
+    try:
+        session.start()
+        qtbot.waitUntil(lambda: len(seen) >= 4, timeout=60000)
+    finally:
+        stopped = session.stop(5.0)
+        torch.set_num_threads(before)
+    assert stopped
+    main = threading.get_ident()
+    assert all(ident != main for ident, _ in seen)  # materialised off the GUI thread
+    assert [n for _, n in seen] == [1] * len(seen)
+    assert len(frames) >= 4 and frames == sorted(frames)
