@@ -17,6 +17,7 @@ from . import metrics as M
 from .config import TrainConfig
 from .distributions import Distribution, NoisePrior, make_distribution
 from .generators import generator_kind
+from .manifold import GeneratorWeights
 from .models import FrozenMLP
 from .objectives import get_objective
 from .snapshot import Field1D, Field2D
@@ -131,6 +132,8 @@ class ViewState:
             # with minibatch features: a grid point is scored as if it joined the fixed fake batch
             return d_frozen(x, context=fake_ctx)
 
+        if g_frozen is not None and dim <= 2:  # the manifold layer's G: numpy views of the frozen copy
+            out["generator"] = GeneratorWeights.of(g_frozen, cfg.z_prior, cfg.z_dim)
         with torch.no_grad():
             if g_frozen is not None and cfg.z_dim <= 2 and dim == 2:
                 k = 21

@@ -18,12 +18,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from .distributions import NoisePrior
+from .lazy import lazy_import
+
+torch = lazy_import("torch")  # the window unpickles a GeneratorWeights before it imports torch (issue 20)
 
 if TYPE_CHECKING:
+    from torch import Tensor
+
+    from .models import FrozenMLP
     from .trainer import Trainer
 
 DEFAULT_K = 41  # grid vertices per varied axis: 40 x 40 cells on a mesh
@@ -53,16 +57,63 @@ class Manifold:
     orientation: np.ndarray | None
     grid_mass: float  # the noise mass the grid covers (= mass.sum())
 
+    def log_density_range(self, quantiles: tuple[float, float] = (0.02, 0.98)) -> tuple[float, float] | None:
+        """(lo, hi): the given quantiles of the natural log density over the finite cells, the range that
+        `shading` spreads over [0, 1] (a colour bar's ends); None when no cell has a finite density."""
+        finite = np.isfinite(self.density) & (self.density > 0)
+        if not finite.any():
+            return None
+        lo, hi = np.quantile(np.log(self.density[finite]), quantiles)
+        return float(lo), float(hi)
+
     def shading(self, quantiles: tuple[float, float] = (0.02, 0.98)) -> np.ndarray:
         """Per-cell shade in [0, 1] for drawing: log density, scaled between the given quantiles of the finite
         cells (a trained G spans decades of density) and clipped; collapsed cells (inf) shade 1."""
-        finite = np.isfinite(self.density) & (self.density > 0)
-        if not finite.any():
+        rng = self.log_density_range(quantiles)
+        if rng is None:
             return np.ones_like(self.density)
+        finite = np.isfinite(self.density) & (self.density > 0)
         logd = np.log(np.where(finite, self.density, 1.0))
-        lo, hi = np.quantile(logd[finite], quantiles)
+        lo, hi = rng
         out = np.clip((logd - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.full(logd.shape, 0.5)
         return np.where(np.isinf(self.density), 1.0, np.where(finite, out, 0.0))
+
+
+@dataclass(frozen=True, eq=False)
+class GeneratorWeights:
+    """A snapshot's generator for the manifold view: an MLP's frozen weights as numpy arrays and its noise
+    prior. It pickles without torch (the first frame reaches the window before torch is imported there) and
+    evaluates with the same torch ops as models.FrozenMLP, so `manifold()` equals trainer_manifold for that G."""
+
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
+    activation: str
+    prior_kind: str
+    z_dim: int
+
+    @classmethod
+    def of(cls, g: FrozenMLP, prior_kind: str, z_dim: int) -> GeneratorWeights:
+        """From a FrozenMLP (no copy on the CPU: its tensors are frozen copies already)."""
+        return cls(tuple((w.detach().cpu().numpy(), b.detach().cpu().numpy()) for w, b in g.layers),
+                   g.activation, prior_kind, int(z_dim))
+
+    @property
+    def prior(self) -> NoisePrior:
+        return NoisePrior(self.prior_kind, self.z_dim)
+
+    def __call__(self, z: Tensor) -> Tensor:
+        from .models import _FUNCTIONAL
+
+        linear = torch.nn.functional.linear
+        act = _FUNCTIONAL[self.activation]
+        x = z
+        for w, b in self.layers[:-1]:
+            x = act(linear(x, torch.from_numpy(w), torch.from_numpy(b)))
+        w, b = self.layers[-1]
+        return linear(x, torch.from_numpy(w), torch.from_numpy(b))
+
+    def manifold(self, k: int = DEFAULT_K, axes: Sequence[int] | None = None,
+                 fixed: Sequence[float] | None = None) -> Manifold:
+        return generator_manifold(self, self.prior, k, axes, fixed)
 
 
 def noise_cdf(kind: str, v: np.ndarray) -> np.ndarray:
@@ -95,7 +146,8 @@ def slice_label(z_dim: int, axes: Sequence[int], fixed: Sequence[float], lo: flo
 
 def generator_manifold(g: Callable[[Tensor], Tensor], prior: NoisePrior, k: int = DEFAULT_K,
                        axes: Sequence[int] | None = None, fixed: Sequence[float] | None = None,
-                       z_range: tuple[float, float] | None = None, device: torch.device | str = "cpu") -> Manifold:
+                       z_range: tuple[float, float] | None = None, device: torch.device | str = "cpu"
+                       ) -> Manifold:
     """The image under g ((n, z_dim) -> (n, dim)) of a k-per-axis grid over z (default range: the prior's bulk,
     NoisePrior.grid_range), with its density shading. A mesh when z has 2+ dimensions and the data 2 (over z
     coordinates `axes`, default the first two), else a curve (over axes[0]; data of 1 or 2 dimensions); the

@@ -170,6 +170,8 @@ class Snapshot:
     wall_time: float = 0.0
     config: Any = None  # the run's TrainConfig at this moment (controls echo it; None in hand-made snapshots)
     speed_limit: float = -1.0  # the engine's steps/s cap: 0 = full speed, -1 = not reported
+    generator: Any = field(default=None, repr=False, compare=False)  # core.manifold.GeneratorWeights: the
+    # frozen G of these views, numpy only (the manifold layer evaluates it when shown); None for a fixed G
     lazy: LazyFields | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # the arrays would fill a screen; ganviz.core.snapshot_view

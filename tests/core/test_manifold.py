@@ -134,3 +134,30 @@ def test_shading_follows_the_log_density() -> None:
     assert a > 0
     c = generator_manifold(lambda z: torch.zeros(len(z), 2), NoisePrior("gaussian", 2), k=4)
     assert (c.shading() == 1).all()
+
+
+def test_a_snapshots_generator_is_its_g_and_unpickles_without_torch() -> None:
+    """Snapshot.generator (GeneratorWeights, numpy only) gives trainer_manifold exactly; the window unpickles the
+    first frame before it imports torch, so the weights must not bring torch in."""
+    import pickle
+    import subprocess
+    import sys
+
+    t = Trainer(TrainConfig(g_width=16, d_width=16, z_dim=3, n_view=32, kde_samples=128, device="cpu"))
+    t.iteration()
+    snap = t.snapshot(with_metrics=False, lazy=True).materialized()
+    gen = snap.generator
+    m, ref = gen.manifold(), trainer_manifold(t)
+    np.testing.assert_array_equal(m.points, ref.points)
+    np.testing.assert_array_equal(m.density, ref.density)
+    assert m.label == ref.label == "slice through z: z₁, z₂ ∈ [-2.5, 2.5]; z₃ = 0"
+    lo, hi = m.log_density_range()
+    assert lo < hi and np.isclose(np.quantile(np.log(m.density), 0.98), hi)
+    blob = pickle.dumps(gen)
+    code = ("import pickle, sys; g = pickle.loads(sys.stdin.buffer.read()); "
+            "print(type(g).__name__, g.z_dim, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    assert out.stdout.decode().split() == ["GeneratorWeights", "3", "False"]
+    fixed = Trainer(TrainConfig(generator="shift", g_width=16, d_width=16, n_view=32, kde_samples=128))
+    assert fixed.snapshot(with_metrics=False, lazy=True).materialized().generator is None

@@ -302,11 +302,9 @@ def test_data2d_overlays(qtbot):
     # arrows point along +x (the synthetic gradient) from each fake
     np.testing.assert_allclose(x[0], s.fake[0, 0])
     assert x[1] > x[0]
-    w.set_show_z_grid(True)
-    x, y = w.z_grid.getData()
-    k = s.z_grid.shape[0]
-    assert len(x) == 2 * k * k
-    np.testing.assert_allclose(np.column_stack([x[:k], y[:k]]), s.z_grid[0])
+    w.set_show_z_grid(True)  # a hand-made snapshot carries no G: the manifold layer says so and draws nothing
+    # (its drawing of a real G is pinned in tests/qt/test_manifold_layer.py)
+    assert w.manifold.is_visible() and w.manifold.computed == 0 and "not a map of noise" in w.manifold.key.note
     assert len(w.modes_scatter.data) == 8
     assert len(w.real_scatter.data) == len(s.real) and len(w.fake_scatter.data) == len(s.fake)
     w.set_show_arrows(False)

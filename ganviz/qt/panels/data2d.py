@@ -1,4 +1,4 @@
-"""The 2D field: D as a heatmap with a colour bar, its equilibrium contour, samples, arrows, the z-grid."""
+"""The 2D field: D as a heatmap with a colour bar, its equilibrium contour, samples, arrows, G's manifold."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ganviz.core.snapshot import Field2D, Snapshot
 from ganviz.qt import style
 from ganviz.qt.panels._common import FastScatter, canvas, fast_dashes, objective_of, panel_layout
 from ganviz.qt.panels._contour import contour_segments
+from ganviz.qt.panels.manifold import ManifoldLayer
 
 MAX_ARROWS = 400  # gradient arrows drawn (the first fakes of the fixed noise batch: same subset each frame)
 ARROW_FRACTION = 0.08  # the 95th-percentile arrow is this fraction of the view's larger side
@@ -53,7 +54,8 @@ class Data2DPanel(QtWidgets.QWidget):
     Gradient arrows (toggle): grad_x of D's raw output at the first MAX_ARROWS fakes, the direction that
     raises D, i.e. where the generator is pushed. One global scale per frame (the 95th-percentile arrow is
     ARROW_FRACTION of the view) so relative magnitudes stay comparable within a frame.
-    z-grid (toggle): G's image of a regular k x k grid of noise, as k row and k column polylines.
+    Generator manifold (toggle, `z_grid_checkbox`): G's image of a fine z-grid as a mesh shaded by density,
+    computed from the snapshot's G while shown (panels/manifold.py: ManifoldLayer).
     """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -65,8 +67,12 @@ class Data2DPanel(QtWidgets.QWidget):
             "Arrows at the fake samples along grad_x D(x): the direction that makes D call them more real,"
             " which is where the generator's update pushes them."
         )
-        self.z_grid_checkbox = QtWidgets.QCheckBox("z-grid")
-        self.z_grid_checkbox.setToolTip("G's image of a regular grid in noise space z: how G warps the plane.")
+        self.z_grid_checkbox = QtWidgets.QCheckBox("G manifold")
+        self.z_grid_checkbox.setToolTip(
+            "The generator manifold: G's image of a fine grid over noise z, a warped mesh shaded by G's density"
+            " (noise mass / area of each cell's image; darker = more samples per area). For z of more than 2"
+            " dimensions, a 2D slice through z, named on the plot."
+        )
         header.addWidget(self.arrows_checkbox)
         header.addWidget(self.z_grid_checkbox)
         header.addStretch(1)
@@ -102,9 +108,7 @@ class Data2DPanel(QtWidgets.QWidget):
         fast_dashes(self.contour)
         self.contour.setZValue(5)
         self.plot.addItem(self.contour)
-        self.z_grid = pg.PlotCurveItem(pen=style.pen(pal.z_grid, 1.5))
-        self.z_grid.setZValue(6)
-        self.plot.addItem(self.z_grid)
+        self.manifold = ManifoldLayer(self.plot, z=6.0, parent=self)
         self.real_scatter = FastScatter(
             size=5, pen=style.pen(pal.real_edge, 1), brush=style.brush(pal.real, 230), symbol="o", pxMode=True
         )
@@ -130,7 +134,6 @@ class Data2DPanel(QtWidgets.QWidget):
         self.legend.addItem(style.SwatchSample(self.contour, self._contour_swatch), "D = 0.5")
 
         self.arrows.setVisible(False)
-        self.z_grid.setVisible(False)
         self.arrows_checkbox.toggled.connect(self._on_arrows_toggled)
         self.z_grid_checkbox.toggled.connect(self._on_z_grid_toggled)
 
@@ -139,7 +142,6 @@ class Data2DPanel(QtWidgets.QWidget):
         self._smoothed: tuple[float, float] | None = None
         self._rect_key: tuple | None = None
         self._view_key: tuple | None = None
-        self._z_connect: np.ndarray | None = None
         self._last: Snapshot | None = None
         self._contour_label = "D = 0.5"
         self._modes_in_legend = False
@@ -169,13 +171,13 @@ class Data2DPanel(QtWidgets.QWidget):
             self._legend_toggle(self.modes_scatter, "mode centres", has_modes)
         if self.arrows_checkbox.isChecked():
             self._draw_arrows(snapshot)
-        if self.z_grid_checkbox.isChecked():
-            self._draw_z_grid(snapshot)
+        self.manifold.update_snapshot(snapshot)  # computes only while shown, at most a few times a second
 
     def reset(self) -> None:
         self.image.clear()
-        for item in (self.contour, self.arrows, self.z_grid):
+        for item in (self.contour, self.arrows):
             item.setData([], [])
+        self.manifold.reset()
         for sc in (self.real_scatter, self.fake_scatter, self.modes_scatter):
             sc.setData(pos=np.empty((0, 2)))
         self._objective = None
@@ -271,10 +273,9 @@ class Data2DPanel(QtWidgets.QWidget):
             self._draw_arrows(self._last)
 
     def _on_z_grid_toggled(self, on: bool) -> None:
-        self.z_grid.setVisible(on)
-        self._legend_toggle(self.z_grid, "G(z-grid)", on)
+        self.manifold.set_visible(on)
         if on and self._last is not None:
-            self._draw_z_grid(self._last)
+            self.manifold.update_snapshot(self._last)
 
     def _legend_toggle(self, item: pg.GraphicsObject, label: str, on: bool) -> None:
         self.legend.removeItem(item)
@@ -375,28 +376,6 @@ class Data2DPanel(QtWidgets.QWidget):
         h2 = np.stack([c * back[:, 0] + s * back[:, 1], -s * back[:, 0] + c * back[:, 1]], axis=1)
         pts = np.stack([p, tip, tip, tip + h1, tip, tip + h2], axis=1).reshape(-1, 2)
         self.arrows.setData(pts[:, 0], pts[:, 1], connect="pairs")
-
-    def _draw_z_grid(self, snapshot: Snapshot) -> None:
-        zg = snapshot.z_grid
-        if zg is None or zg.ndim != 3 or zg.shape[-1] < 2:
-            self.z_grid.setData([], [])
-            return
-        k1, k2 = zg.shape[0], zg.shape[1]
-        rows = zg[:, :, :2].reshape(-1, 2)  # k1 polylines of k2 points
-        cols = np.swapaxes(zg[:, :, :2], 0, 1).reshape(-1, 2)  # k2 polylines of k1 points
-        pts = np.concatenate([rows, cols]).astype(np.float64)
-        if self._z_connect is None or len(self._z_connect) != len(pts):
-            connect = np.ones(len(pts), dtype=bool)
-            connect[k2 - 1 : k1 * k2 : k2] = False
-            connect[k1 * k2 + k1 - 1 :: k1] = False
-            self._z_connect = connect
-        connect = self._z_connect
-        finite = np.isfinite(pts).all(axis=1)
-        if not finite.all():  # drop non-finite points; never join across a dropped one
-            idx = np.nonzero(finite)[0]
-            connect = connect[idx] & np.append(np.diff(idx) == 1, False)
-            pts = pts[idx]
-        self.z_grid.setData(pts[:, 0], pts[:, 1], connect=connect)
 
 
 def _xy(a: np.ndarray | None) -> np.ndarray:
