@@ -7,6 +7,7 @@ Definitions follow THEORY.md. Every function says how many samples it expects; c
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -34,11 +35,54 @@ def w1_exact(x: np.ndarray, y: np.ndarray) -> float:
         return w1_1d(x, y)
     if x.shape != y.shape:
         raise ValueError(f"w1_exact needs equal-size sets, got {x.shape} and {y.shape}")
-    from scipy.optimize import linear_sum_assignment
-
     cost = np.sqrt(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1))  # Euclidean distances (as scipy's cdist)
-    rows, cols = linear_sum_assignment(cost)
+    rows, cols = _linear_sum_assignment()(cost)
     return float(cost[rows, cols].mean())
+
+
+_LSAP: Any = None
+
+
+def _linear_sum_assignment() -> Any:
+    """scipy.optimize.linear_sum_assignment, the same compiled function, without importing scipy.optimize.
+
+    The package's __init__ imports the whole optimisation stack (scipy.linalg, sparse, ...): 0.27-0.5 s that
+    `ganviz train` paid before its first row (issue 20); the function itself is scipy's C extension
+    `scipy.optimize._lsap` (scipy.optimize re-exports it as is), loaded here from its file in 0.3 ms. Any
+    surprise (a scipy that moved it, a frozen install) falls back to the public import."""
+    global _LSAP
+    if _LSAP is None:
+        try:
+            _LSAP = _load_lsap_extension()
+        except Exception:
+            from scipy.optimize import linear_sum_assignment
+
+            _LSAP = linear_sum_assignment
+    return _LSAP
+
+
+def _load_lsap_extension() -> Any:
+    import sys
+
+    loaded = sys.modules.get("scipy.optimize._lsap")
+    if loaded is not None:
+        return loaded.linear_sum_assignment
+    import importlib.machinery
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("scipy")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("scipy is not installed")
+    folder = os.path.join(next(iter(spec.submodule_search_locations)), "optimize")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(folder, "_lsap" + suffix)
+        if os.path.isfile(path):
+            loader = importlib.machinery.ExtensionFileLoader("scipy.optimize._lsap", path)
+            module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+            loader.exec_module(module)
+            return module.linear_sum_assignment
+    raise ImportError("scipy.optimize._lsap not found")
 
 
 def sliced_w1(x: np.ndarray, y: np.ndarray, n_proj: int = 128, seed: int = 0) -> float:
