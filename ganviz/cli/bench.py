@@ -375,6 +375,13 @@ def format_report(r: dict) -> str:
                      f"{g['latency_ms_p50']:.1f} ms, p99 {g['latency_ms_p99']:.1f} ms (target < 50)")
         for view, ms in g.get("render_ms_median", {}).items():
             lines.append(f"    render {view:<18} median {ms:.2f} ms")
+        p = g.get("presentation")
+        if p:
+            w, h = p.get("window_size", ("?", "?"))
+            lines.append(f"  presentation mode, full screen {w}x{h}: {p['frames_per_s_median']:.1f} frames/s (target "
+                         f">= 20); {p['steps_per_s_median']:.1f} steps/s vs {p['headless_steps_per_s_median']:.1f} "
+                         f"headless = {p['ratio_vs_headless']:.3f}x; event-loop latency p50 "
+                         f"{p['latency_ms_p50']:.1f} ms, p99 {p['latency_ms_p99']:.1f} ms")
         rec = g.get("recording", {})
         if rec.get("available"):
             w, h = rec["size"]

@@ -72,3 +72,20 @@ def test_memory_row_trains_the_steps_and_reports_resident_memory():
     assert "add --memory" in bench.format_report(report)
     text = bench.format_report({**report, "memory": {k: v for k, v in r.items() if k != "config"}})
     assert "1000 steps" in text and f"growth {r['rss_growth_mb']:.1f} MB" in text
+
+
+def test_the_report_prints_the_window_and_presentation_mode_rows():
+    rounds = {"steps_per_s_median": 150.0, "frames_per_s_median": 27.5, "headless_steps_per_s_median": 200.0,
+              "ratio_vs_headless": 0.75, "latency_ms_p50": 1.5, "latency_ms_p99": 12.0}
+    gui = {**rounds, "backend": "process", "render_ms_median": {}, "recording": {},
+           "presentation": {**rounds, "frames_per_s_median": 22.25, "ratio_vs_headless": 0.775,
+                            "window_size": [1920, 1080]}}
+    report = {"device": "cpu", "torch_threads": 1, "config": {}, "load_before": 0.0, "load_after": 0.0,
+              "cpu_count": 2, "repeats": 1, "seconds_each": 1.0, "steps_per_s_median": {"plain": 1.0},
+              "snapshots_per_s_median": 1.0, "ratio_engine_vs_plain": 1.0, "ratio_snapshots_vs_plain": 1.0,
+              "gui": gui}
+    lines = bench.format_report(report).splitlines()
+    assert any("window offscreen" in line and "0.750x" in line for line in lines)
+    (row,) = [line for line in lines if "presentation mode" in line]
+    assert "1920x1080" in row and "22.2 frames/s" in row and "0.775x" in row and "p99 12.0 ms" in row
+    assert "presentation" not in bench.format_report({**report, "gui": {**gui, "presentation": None}})
