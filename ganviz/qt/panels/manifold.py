@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ganviz.core.manifold import DEFAULT_K, GeneratorWeights, Manifold
 from ganviz.qt import style
@@ -35,7 +35,7 @@ GRID_PEN = ("#00441b", 150)  # the grid lines: the ramp's darkest green, half op
 # colour map in every theme, so one colour reads on it in all of them)
 LUT_SIZE = 256
 CURVE_BUCKETS = 12  # a 1D noise curve in 2D data: drawn as this many colour classes of segments
-KEY_WIDTH = 210
+KEY_ROW = 6  # the key's row in the PlotItem's layout (4: the legend under the plot, 5: a horizontal colour bar)
 
 
 def density_lut(n: int = LUT_SIZE) -> np.ndarray:
@@ -68,14 +68,13 @@ def units_text(m: Manifold) -> str:
     return f"{what} per {per} (log scale)"
 
 
-class DensityKey(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
-    """The manifold's colour key, anchored in a corner of the view: title, colour ramp, its end values and
-    units, and the slice through z when the noise has more than two dimensions. Drawn in the current theme."""
+class DensityKey(pg.GraphicsWidget):
+    """The manifold's colour key, a row of the plot's layout under the view (it never covers the data): the
+    title and units, the colour ramp between its end values, and the slice through z when the noise has more
+    than two dimensions. Drawn in the current theme's colours."""
 
     def __init__(self, lut: np.ndarray) -> None:
-        pg.GraphicsWidget.__init__(self)
-        pg.GraphicsWidgetAnchor.__init__(self)
-        self.setFlag(self.GraphicsItemFlag.ItemIgnoresTransformations)
+        super().__init__()
         self._lut = lut
         self.title = KEY_TITLE
         self.ends = ("", "")
@@ -83,7 +82,7 @@ class DensityKey(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
         self.slice = ""
         self.note = ""
         self._font = style.font(style.LEGEND_PT)
-        self._small = style.font(max(style.LEGEND_PT - 1, 8))
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
         self._relayout()
 
     def set_text(self, ends: tuple[str, str], units: str, slice_label: str, note: str = "") -> None:
@@ -91,56 +90,54 @@ class DensityKey(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
             self.ends, self.units, self.slice, self.note = ends, units, slice_label, note
             self._relayout()
 
-    def _lines(self) -> list[tuple[str, QtGui.QFont]]:
+    def lines(self) -> list[str]:
+        """The key's text lines as drawn ('' stands for the ramp row)."""
         if self.note:
-            return [(self.title, self._font), (self.note, self._small)]
-        out = [(self.title, self._font), ("", self._font), (self.units, self._small)]  # "" = the ramp row
+            return [f"{self.title}: {self.note}"]
+        out = [f"{self.title}, {self.units}:", ""]
         if self.slice:
-            out.append((self.slice, self._small))
+            out.append(self.slice)
         return out
 
     def _relayout(self) -> None:
-        height = 8
-        width = KEY_WIDTH
-        for text, font in self._lines():
-            fm = QtGui.QFontMetrics(font)
-            height += fm.height() + 2 if text else 14 + QtGui.QFontMetrics(self._small).height() + 4
-            width = max(width, fm.horizontalAdvance(text) + 16)
-        self.setGeometry(0, 0, width, height)
-        self.setMinimumSize(width, height)
-        self.setMaximumSize(width, height)
+        fm = QtGui.QFontMetrics(self._font)
+        h = len(self.lines()) * (fm.height() + 2) + 4
+        self.setMinimumHeight(h)
+        self.setMaximumHeight(h)
+        self.updateGeometry()
         self.update()
 
     def paint(self, p: QtGui.QPainter, *args: object) -> None:
         pal = style.palette()
-        rect = self.boundingRect()
-        p.setPen(pg.mkPen(pal.foreground, width=1))
-        p.setBrush(pg.mkBrush(pal.legend_brush))
-        p.drawRect(rect.adjusted(0, 0, -1, -1))
         fg = QtGui.QColor(pal.foreground)
-        y = 4.0
-        for text, font in self._lines():
-            fm = QtGui.QFontMetrics(font)
-            if text:
-                p.setFont(font)
-                p.setPen(fg)
-                p.drawText(QtCore.QPointF(8, y + fm.ascent()), text)
-                y += fm.height() + 2
-                continue
-            ramp = QtCore.QRectF(8, y + 2, rect.width() - 16, 12)  # the colour ramp and its end values
-            grad = QtGui.QLinearGradient(ramp.topLeft(), ramp.topRight())
-            for i, c in enumerate(_qcolors(self._lut[:: max(len(self._lut) // 16, 1)])):
-                grad.setColorAt(i / 15 if i < 16 else 1.0, c)
-            p.setPen(pg.mkPen(pal.foreground, width=1))
-            p.setBrush(QtGui.QBrush(grad))
-            p.drawRect(ramp)
-            small = QtGui.QFontMetrics(self._small)
-            p.setFont(self._small)
+        fm = QtGui.QFontMetrics(self._font)
+        width = self.boundingRect().width()
+        p.setFont(self._font)
+        y = 2.0
+        for text in self.lines():
+            row = QtCore.QRectF(4, y, width - 8, fm.height())
+            y += fm.height() + 2
             p.setPen(fg)
-            base = ramp.bottom() + 2 + small.ascent()
-            p.drawText(QtCore.QPointF(ramp.left(), base), self.ends[0])
-            p.drawText(QtCore.QPointF(ramp.right() - small.horizontalAdvance(self.ends[1]), base), self.ends[1])
-            y += 14 + small.height() + 4
+            if text:
+                p.drawText(row, QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter,
+                           fm.elidedText(text, QtCore.Qt.TextElideMode.ElideRight, int(row.width())))
+                continue
+            lo, hi = self.ends
+            left = fm.horizontalAdvance(lo) + 6
+            right = fm.horizontalAdvance(hi) + 6
+            p.drawText(QtCore.QPointF(row.left(), row.top() + fm.ascent()), lo)
+            ramp = QtCore.QRectF(row.left() + left, row.top() + 2, min(row.width() - left - right, 240),
+                                 fm.height() - 4)
+            p.drawText(QtCore.QPointF(ramp.right() + 6, row.top() + fm.ascent()), hi)
+            grad = QtGui.QLinearGradient(ramp.topLeft(), ramp.topRight())
+            stops = self._lut[:: max(len(self._lut) // 16, 1)]
+            for n, c in enumerate(_qcolors(stops)):
+                grad.setColorAt(n / (len(stops) - 1), c)
+            p.fillRect(ramp, QtGui.QColor(style.colormap_middle(pal.colormap)))  # as over the D field's middle
+            p.fillRect(ramp, QtGui.QBrush(grad))
+            p.setPen(pg.mkPen(pal.foreground, width=1))
+            p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            p.drawRect(ramp)
 
 
 class ManifoldLayer(QtCore.QObject):
@@ -167,9 +164,7 @@ class ManifoldLayer(QtCore.QObject):
         for item in (self.mesh, self.grid, *self.segments):
             item.setZValue(z + 0.1 if item is self.grid else z)
             plot.addItem(item, ignoreBounds=True)
-        self.key = DensityKey(self.lut)
-        self.key.setParentItem(plot.getViewBox())
-        self.key.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(8, 8))
+        self.key = DensityKey(self.lut)  # in the plot's layout while shown: under the legend and a colour bar
         self._visible = True
         self._pending: GeneratorWeights | None = None
         self._drawn_source: GeneratorWeights | None = None
@@ -185,6 +180,14 @@ class ManifoldLayer(QtCore.QObject):
         self._visible = bool(on)
         for item in (self.mesh, self.grid, *self.segments, self.key):
             item.setVisible(self._visible)
+        in_layout = self.key.parentItem() is not None
+        if self._visible and not in_layout:
+            self.plot.layout.addItem(self.key, KEY_ROW, 1)
+        elif not self._visible and in_layout:
+            self.plot.layout.removeItem(self.key)
+            self.key.setParentItem(None)
+            if self.key.scene() is not None:
+                self.key.scene().removeItem(self.key)
         if not self._visible:
             self._timer.stop()
             self._pending = None
