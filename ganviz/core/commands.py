@@ -223,6 +223,18 @@ MANUAL = (StepD, StepG, StepBoth)
 
 
 @dataclass(frozen=True)
+class PlayStages(Command):
+    """Slow motion (issue 18.2): play the next step as its stages (core.stages.slow_step), each sent back to the
+    window as a messages.StagePlayed. The training process (or the thread session) carries it out at its next
+    step boundary; it never reaches an engine's inbox. Not replayed itself: the step is logged as a StepBoth."""
+
+    replayable: ClassVar[bool] = False
+
+    def key(self) -> str:
+        return f"stages:{id(self)}"
+
+
+@dataclass(frozen=True)
 class ClearSchedule(Command):
     """Cancel the scheduled (scripted) commands not yet applied: a scene's script after the user changed the
     scene's data. Not a setting: it is neither logged nor replayed."""

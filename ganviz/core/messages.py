@@ -1,8 +1,8 @@
 """The messages on ganviz's two pipes, as frozen dataclasses instead of string opcodes. No Qt, no torch.
 
 The training child's pipes (core.process): the parent sends `Submit`, `Schedule`, `FrameDone`, `Go`, `Stop` and
-`Request` on the command pipe; the child answers on the snapshot pipe with `Beat`, `SnapshotReady`, `Reply` and
-`Failed`.
+`Request` on the command pipe; the child answers on the snapshot pipe with `Beat`, `SnapshotReady`, `Reply`,
+`StagePlayed` (slow motion) and `Failed`.
 
 A comparison's shard pipe (core.compare): the coordinator sends `Iterate`, `Manual`, `Apply`, `Snap`,
 `SetShardRunning` and `Stop`; the shard answers `Ready`, `Snaps` and `Failed`. The engine protocol's calls on
@@ -100,6 +100,16 @@ class Failed:
 
     summary: str
     details: str = ""
+
+
+@dataclass(frozen=True)
+class StagePlayed:
+    """One stage of a slow-motion step (a core.stages.Stage, its D copy left out) and the data view's D field
+    for it (Field2D / Field1D; None where the stage has none). `refused`: the engine cannot play stages (why)."""
+
+    stage: Any
+    field: Any = None
+    refused: str = ""
 
 
 # ---------------------------------------------------------------------------- coordinator <-> shard

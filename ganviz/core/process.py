@@ -31,7 +31,7 @@ from typing import Any
 
 from . import messages as M
 from . import wire
-from .commands import Command
+from .commands import Command, PlayStages
 from .config import TrainConfig
 from .messages import REQUESTS
 from .snapshot import EventKind, Snapshot
@@ -121,6 +121,9 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
     def drain() -> None:
         while cmd_conn.poll():
             match cmd_conn.recv():
+                case M.Submit(command=PlayStages()):  # slow motion: the next step, stage by stage, now
+                    for message in stage_messages(trainer):
+                        send(message)
                 case M.Submit(command=command):
                     trainer.submit(command)
                 case M.Schedule(step=step, command=command):
@@ -189,6 +192,20 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
                 trainer.close()  # a comparison's shard processes
         with send_lock:
             snap_conn.close()
+
+
+def stage_messages(engine: Any) -> Any:
+    """Slow motion (issue 18.2): the engine's next step played as its stages (core.stages.slow_step), as
+    StagePlayed messages; one refusal, in words, for an engine that cannot (a comparison, an ensemble, images)."""
+    from .stages import slow_step
+    from .trainer import Trainer
+
+    if not isinstance(engine, Trainer) or engine.is_image:
+        what = "image data" if isinstance(engine, Trainer) else "a comparison or an ensemble"
+        yield M.StagePlayed(None, refused=f"slow motion plays one run on 1D or 2D data, not {what}")
+        return
+    for stage, field in slow_step(engine):
+        yield M.StagePlayed(stage, field)
 
 
 def prefetch_data(config: Any) -> threading.Thread | None:
@@ -404,6 +421,8 @@ class TrainerProcess:
         match message:
             case M.SnapshotReady(snapshot=snapshot):
                 return snapshot
+            case M.StagePlayed():  # slow motion: the session hands it to the window as it is
+                return message
             case M.Beat():
                 return None
             case M.Failed(summary=summary, details=details):

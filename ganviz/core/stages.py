@@ -18,7 +18,7 @@ loss (config `unroll`) is one G loss stage without the fakes (they live inside t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from . import steps
+from .commands import StepBoth
 from .engine import training_threads
 from .regularizers import add_instance_noise
 
@@ -106,6 +107,23 @@ def play_step(trainer: Trainer) -> Iterator[Stage]:
 def finish(stages: Iterator[Stage]) -> int:
     """Play the rest of a step without showing it (leaving slow motion mid-step); returns the stages played."""
     return sum(1 for _ in stages)
+
+
+def slow_step(trainer: Trainer) -> Iterator[tuple[Stage, Any]]:
+    """The next step played as stages for a window (slow motion, issue 18.2), as the live loop would play it:
+    the pending commands first (manual steps run, as core.loop does at a step boundary), the step logged as a
+    StepBoth in the command log (a session replays it as the normal step it is), then each stage with its data
+    view D field (`stage_field`, computed while the trainer is in that stage's state) and without its D copy
+    (numpy only: light to send over a pipe). Played to the end even if the caller stops early."""
+    for cmd in trainer.apply_pending():
+        trainer.run_manual(cmd)
+    trainer.command_log.append((trainer.step, StepBoth()))
+    stages = play_step(trainer)
+    try:
+        for stage in stages:
+            yield replace(stage, d_after=None), stage_field(stage, trainer)
+    finally:
+        finish(stages)
 
 
 def stage_field(stage: Stage, trainer: Trainer) -> Any:

@@ -42,7 +42,8 @@ BUILD_AFTER_FRAMES = 2  # docks not shown yet are built one per frame once this 
 FEATURES = [("classroom", "ganviz.qt.extensions.classroom"), ("recording", "ganviz.qt.extensions.recording"),
             ("collapse", "ganviz.qt.extensions.collapse"), ("compare", "ganviz.qt.extensions.compare"),
             ("ensemble", "ganviz.qt.extensions.ensemble"), ("theory", "ganviz.qt.extensions.theory"),
-            ("overview", "ganviz.qt.extensions.overview"), ("simple", "ganviz.qt.extensions.simple")]
+            ("overview", "ganviz.qt.extensions.overview"), ("simple", "ganviz.qt.extensions.simple"),
+            ("slowmo", "ganviz.qt.extensions.slowmo")]
 
 
 def is_image_dim(dim: int) -> bool:

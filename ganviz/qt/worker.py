@@ -34,9 +34,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import GeneratorWorker
 
-from ..core.commands import Command
+from ..core.commands import Command, PlayStages
 from ..core.config import TrainConfig
 from ..core.distributions import dataset_info
+from ..core.messages import StagePlayed
 from ..core.process import ChildFailed, TrainerProcess, error_summary, take_prestarted
 from ..core.safeio import ExportError, check_target
 from ..core.snapshot import Event, EventKind, Snapshot
@@ -108,6 +109,7 @@ class TrainingSession(QObject):
     failed = Signal(str)  # training stopped with an error; the message says what happened
     stalled = Signal(str)  # the child stopped answering (the message says how); "" when it answers again
     stopped = Signal()
+    stage_played = Signal(object)  # slow motion: a core.messages.StagePlayed (see play_stages)
 
     def __init__(self, config: TrainConfig, backend: str = "process", interval: float = 0.04,
                  metrics_interval: float = 0.5, threads: int = 1, parent: QObject | None = None,
@@ -224,6 +226,9 @@ class TrainingSession(QObject):
                             yield RunNotice("stalled" if reason else "answering", reason)
                             continue
                     yield None  # a heartbeat
+                    continue
+                if isinstance(snap, StagePlayed):  # slow motion: not a frame, no credit
+                    yield snap
                     continue
                 if compare_snapshot is None and not isinstance(snap, Snapshot):
                     from ..core.compare import CompareSnapshot as compare_snapshot  # torch (the first frame may
@@ -407,7 +412,24 @@ class TrainingSession(QObject):
             self.process.frame_done()
         self._ready.set()  # the thread backend's credit; the process backend's "first frame drawn"
 
+    def play_stages(self) -> None:
+        """Slow motion (issue 18.2): play the next step as its stages, each emitted as `stage_played` (a
+        core.messages.StagePlayed). The process backend's child plays it at its next step boundary; the thread
+        backend's trainer is played here with its thread stopped. Pause first: a running engine goes on after it."""
+        if self.trainer is None:
+            self.submit(PlayStages())
+            return
+        from ..core.process import stage_messages
+
+        with self.stopped_trainer() as trainer:
+            played = list(stage_messages(trainer))
+        for message in played:
+            self.stage_played.emit(message)
+
     def _on_yielded(self, snap: Snapshot | RunNotice | None) -> None:
+        if isinstance(snap, StagePlayed):
+            self.stage_played.emit(snap)
+            return
         if isinstance(snap, RunNotice):
             if snap.kind == "failed":
                 self.failure, self.stall = snap, ""
