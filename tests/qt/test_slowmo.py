@@ -191,3 +191,25 @@ def test_arrows_scale_and_magnification():
     grads = np.ones((4, 2))
     assert move_magnification(np.full((4, 2), 0.001), 1.0, grads) == pytest.approx(0.6 / 0.001)
     assert move_magnification(np.full((4, 2), 5.0), 1.0, grads) == 1.0
+
+
+def test_thread_backend_plays_the_same_stages(qtbot, tmp_path):
+    factory = window_factory(qtbot, tmp_path, "slowmo_thread", SMALL, size=(1366, 768), interval=0.03,
+                             autostart=False, backend="thread")
+    cfg = dict(objective="lsgan", d_steps=1, g_steps=2, data="two-blobs")
+    try:
+        w = factory(**cfg)
+        w.session.submit(SetRunning(False))
+        w.session.start()
+        qtbot.waitUntil(lambda: w.last_snapshot is not None, timeout=30000)
+        sm = enter(w, qtbot)
+        headless = Trainer(TrainConfig(**{**SMALL, **cfg}))
+        qtbot.waitUntil(lambda: len(sm.played) == 12 and not sm.waiting, timeout=30000)
+        assert [(m.stage.name, m.stage.network, m.stage.index) for m in sm.played] == S.plan(headless)
+        headless.train(1)
+        assert w.trainer.step == 1
+        for x, y in zip(tensors(w.trainer.state_dict()), tensors(headless.state_dict()), strict=True):
+            assert torch.equal(x, y)
+    finally:
+        for w in factory.made:
+            w.shutdown()
