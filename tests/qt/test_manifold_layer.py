@@ -144,3 +144,32 @@ def test_fixed_generator_has_no_manifold(qtbot):
     assert s.generator is None
     w.update_snapshot(s)
     assert w.manifold.computed == 0 and "not a map of noise" in w.manifold.key.note
+
+
+def test_1d_data_shows_the_map_z_to_g_of_z(qtbot):
+    from ganviz.qt.panels.data1d import Data1DPanel
+
+    t = _trained(5, data="bimodal-1d", z_dim=1)
+    w = Data1DPanel()
+    qtbot.addWidget(w)
+    w.resize(700, 700)
+    w.show()
+    layer = w.manifold
+    layer.min_interval = 0.0
+    w.update_snapshot(_snap(t))
+    assert layer.computed == 0 and w.map_plot.scene() is None  # hidden: no plot, nothing computed
+    w.set_show_z_grid(True)
+    assert layer.computed == 1 and w.map_plot.scene() is not None
+    m = trainer_manifold(t)
+    assert m.kind == "curve" and m.points.shape == (41, 1)
+    # quads join each z cell on y = 0 to its image G(z) on y = 1, shaded by p_g there (mass / length)
+    np.testing.assert_allclose(layer.mesh.x[0], m.za, atol=1e-12)
+    np.testing.assert_allclose(layer.mesh.x[1], m.points[:, 0], atol=1e-6)
+    np.testing.assert_array_equal(layer.mesh.y, np.stack([np.zeros(41), np.ones(41)]))
+    np.testing.assert_allclose(layer.mesh.z[0], m.shading(), atol=1e-9)
+    np.testing.assert_allclose(m.density, m.mass / np.abs(np.diff(m.points[:, 0])), rtol=1e-9)
+    assert "per unit length" in layer.key.units and layer.slice_label() == ""
+    w.set_show_z_grid(False)
+    t.iteration()
+    w.update_snapshot(_snap(t))
+    assert layer.computed == 1 and w.map_plot.scene() is None

@@ -8,7 +8,8 @@ from PySide6 import QtWidgets
 
 from ganviz.core.snapshot import Snapshot
 from ganviz.qt import style
-from ganviz.qt.panels._common import FastScatter, objective_of
+from ganviz.qt.panels._common import FastScatter, canvas, objective_of, panel_layout
+from ganviz.qt.panels.manifold import ManifoldLayer
 
 RUG_MAX = 400  # fake samples drawn as rug ticks (the fixed noise batch: the same subset every frame)
 D_STAR_SUPPORT = 0.05  # D* is drawn only where p_data + p_g exceeds this share of its peak: elsewhere it is
@@ -35,17 +36,24 @@ class Data1DPanel(QtWidgets.QWidget):
     a rug of up to RUG_MAX fakes. Bottom: learned D(x) (blue); optimal D*(x) (dashed) only when the
     objective outputs a probability and the engine sent d_star; a grey line at `equilibrium_d` when
     defined; y range from the objective's `display_range` (autoscale when None, e.g. WGAN critics).
+    G manifold (toggle, `z_grid_checkbox`): a third plot, the map z -> G(z) as in the paper's figure: each cell
+    of a fine z-grid on the line y = 0 joined to its image on y = 1, shaded by G's density there (panels/manifold).
     """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, bins: int = 60) -> None:
         super().__init__(parent)
         self.bins = int(bins)
         pal = style.palette()
-        self._glw = pg.GraphicsLayoutWidget()
-        self._glw.setBackground(pal.background)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self._glw)
+        lay, header = panel_layout(self)
+        self.z_grid_checkbox = QtWidgets.QCheckBox("G manifold (z → x)")
+        self.z_grid_checkbox.setToolTip(
+            "How G maps noise to data: each cell of a fine grid over z (bottom line) joined to its image G(z)"
+            " (top line), shaded by G's density there (darker = more samples per unit length): where G squeezes"
+            " z, p_g is high. For z of more than 1 dimension, a line through z, named under the plot."
+        )
+        header.addWidget(self.z_grid_checkbox)
+        header.addStretch(1)
+        self._glw = canvas(lay)
 
         # -- top: densities -------------------------------------------------------------------------------
         self.density_plot: pg.PlotItem = self._glw.addPlot(row=0, col=0)
@@ -84,11 +92,25 @@ class Data1DPanel(QtWidgets.QWidget):
         self._eq_in_legend = False
         self._d_star_in_legend = True
 
+        # -- the map z -> G(z) (shown on demand) ---------------------------------------------------------
+        self.map_plot = pg.PlotItem()
+        style.style_plot(self.map_plot, bottom="x and z", left="", title="G maps z (bottom) to x = G(z) (top)")
+        self.map_plot.setXLink(self.density_plot)
+        self.map_plot.setYRange(-0.08, 1.08, padding=0.0)
+        self.map_plot.setMouseEnabled(y=False)
+        self.map_plot.getAxis("left").setTicks([[(0.0, "z"), (1.0, "G(z)")]])
+        self.map_plot.setMaximumHeight(210)
+        self.manifold = ManifoldLayer(self.map_plot, z=0.0, ribbon=True, parent=self)
+        self.z_grid_checkbox.toggled.connect(self._on_z_grid_toggled)
+        self._last: Snapshot | None = None
+
         self._objective: str | None = None
         self._x_range: tuple[float, float] | None = None
 
     # -- public API --------------------------------------------------------------------------------------
     def update_snapshot(self, snapshot: Snapshot) -> None:
+        self._last = snapshot
+        self.manifold.update_snapshot(snapshot)  # computes only while shown, at most a few times a second
         obj = objective_of(snapshot.objective)
         if snapshot.objective != self._objective:
             self._objective = snapshot.objective
@@ -125,8 +147,22 @@ class Data1DPanel(QtWidgets.QWidget):
         self.rug.setData(pos=np.empty((0, 2)))
         self._objective = None
         self._x_range = None
+        self._last = None
+        self.manifold.reset()
+
+    def set_show_z_grid(self, show: bool) -> None:
+        self.z_grid_checkbox.setChecked(bool(show))
 
     # -- internals ---------------------------------------------------------------------------------------
+    def _on_z_grid_toggled(self, on: bool) -> None:
+        if on:
+            self._glw.addItem(self.map_plot, row=2, col=0)
+        else:
+            self._glw.removeItem(self.map_plot)
+        self.manifold.set_visible(on)
+        if on and self._last is not None:
+            self.manifold.update_snapshot(self._last)
+
     @staticmethod
     def _set_optional(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray | None) -> None:
         if y is None:

@@ -141,13 +141,16 @@ class DensityKey(pg.GraphicsWidget):
 
 
 class ManifoldLayer(QtCore.QObject):
-    """G's manifold on a PlotItem: a PColorMeshItem (2D noise or a slice), coloured segments (1D noise), grid
-    lines and the key. `update_snapshot` schedules a computation; `set_visible(False)` stops computing."""
+    """G's manifold on a PlotItem: a PColorMeshItem (2D noise or a slice), coloured segments (1D noise in 2D
+    data), grid lines and the key; with `ribbon` (1D data) the map z -> G(z) as quads joining each z cell on
+    the line y = 0 to its image on y = 1, shaded by p_g there. `update_snapshot` schedules a computation;
+    `set_visible(False)` stops computing."""
 
-    def __init__(self, plot: pg.PlotItem, z: float = 6.0, k: int = DEFAULT_K,
+    def __init__(self, plot: pg.PlotItem, z: float = 6.0, k: int = DEFAULT_K, ribbon: bool = False,
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.plot = plot
+        self.ribbon = ribbon  # 1D data: each z cell (on the line y = 0) joined to its image G(z) (on y = 1)
         self.k = int(k)
         self.min_interval = MIN_INTERVAL
         self.computed = 0  # manifolds computed so far (tests: hiding the layer stops this)
@@ -270,7 +273,12 @@ class ManifoldLayer(QtCore.QObject):
         self.key.set_text(ends, units_text(m), slice_label)
         self._clear()
         pts = np.asarray(m.points, dtype=np.float64)
-        if m.kind == "mesh":
+        if self.ribbon and m.kind == "curve" and pts.shape[1] == 1:  # Goodfellow et al. (2014), figure 1
+            x = np.stack([m.za, pts[:, 0]])
+            y = np.stack([np.zeros(len(m.za)), np.ones(len(m.za))])
+            shade = shade[None, :]
+            self._draw_mesh(np.stack([x, y], axis=-1), shade)
+        elif m.kind == "mesh":
             self._draw_mesh(pts, shade)
         else:
             self._draw_curve(pts, shade)
