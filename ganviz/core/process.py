@@ -229,11 +229,20 @@ def prefetch_data(config: Any) -> threading.Thread | None:
 def first_frame(snap: Any) -> Any:
     """A run's first snapshot, with its views computed here and its metrics left to the next one: it crosses the
     pipe as numpy arrays only, so the window draws it before it has imported torch itself (issue 20). Later
-    snapshots stay lazy (the window evaluates them). Other engines' snapshots and image runs pass unchanged."""
+    snapshots stay lazy (the window evaluates them). An image run's first frame has its grids but no class labels
+    (the window loads the classifier); other engines' snapshots pass unchanged."""
+    import dataclasses
+
     from .fields import ViewState
+    from .images.views import ImageViewState
 
     lazy = getattr(snap, "lazy", None)
-    if not isinstance(snap, Snapshot) or not isinstance(getattr(lazy, "source", None), ViewState):
+    source = getattr(lazy, "source", None)
+    if not isinstance(snap, Snapshot):
+        return snap
+    if isinstance(source, ImageViewState):  # without it the window imported torch to draw the first image frame
+        return dataclasses.replace(snap, **source.compute_views(labels=False), lazy=None)
+    if not isinstance(source, ViewState):
         return snap
     lazy.source.metrics_step = None  # metrics need scipy; the next metrics snapshot brings them
     return snap.materialized()

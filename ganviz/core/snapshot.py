@@ -94,8 +94,9 @@ class ImageViews:
     class_names: the dataset's class names (None when unlabelled).
     fake_labels: (n,) the classifier's class for each grid image (-1 where no classifier is available).
     fake_confidence: (n,) the classifier's probability of that class (NaN without a classifier).
-    classifier_status: "ready", "training" (first use, in the background), "none" (no classifier for this
-    data) or "failed: <reason>"; "" in snapshots made before this field existed.
+    classifier_status: "ready", "training" (first use, in the background), "loading" (a run's first frame, made
+    by the training process before the window has loaded the classifier), "none" (no classifier for this data)
+    or "failed: <reason>"; "" in snapshots made before this field existed.
     """
 
     fake: np.ndarray

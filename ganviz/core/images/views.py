@@ -116,7 +116,9 @@ class ImageViewState:
             out["metrics_step"] = self.metrics_step
         return out
 
-    def compute_views(self) -> dict:
+    def compute_views(self, labels: bool = True) -> dict:
+        """The grids, the interpolation strip and D's outputs; labels=False leaves the classifier alone (the
+        training process's first frame: it would load the classifier in a process that never uses it again)."""
         cfg = self.cfg
         data = _distribution(cfg)
         obj = get_objective(cfg.objective)
@@ -129,10 +131,10 @@ class ImageViewState:
             path = interpolation_path(self.z_interp[:n], self.z_interp[n:], INTERP_COLS, cfg.z_prior)
             interp = self.g(path.reshape(-1, path.shape[-1])).reshape(n, INTERP_COLS, side, side)
             grid = fake[:GRID].float().cpu()  # one host copy, for the classifier and the grid
-            labels = conf = None
             name = getattr(data, "classifier_name", None)
-            entry = classifier_nowait(name)
-            status = classifier_status(name)
+            entry = classifier_nowait(name) if labels else None
+            status = classifier_status(name) if labels or name is None else "loading"
+            labels = conf = None
             if entry is not None:
                 lab, p = entry[0].predict(grid)
                 labels, conf = lab.cpu().numpy(), p.cpu().numpy()
