@@ -197,7 +197,8 @@ def generator_manifold(g: Callable[[Tensor], Tensor], prior: NoisePrior, k: int 
     mass = np.outer(cell, cell)  # [ib, ia]
     size = np.abs(signed)
     return Manifold("mesh", axes, held, label, v, v.copy(), pts.astype(np.float32), mass, size,
-                    _ratio(mass, size), np.sign(signed).astype(np.int8), float(mass.sum()))
+                    _ratio(mass, size), np.where(np.isfinite(signed), np.sign(signed), 0).astype(np.int8),
+                    float(mass.sum()))
 
 
 def quad_areas(pts: np.ndarray) -> np.ndarray:

@@ -173,3 +173,21 @@ def test_1d_data_shows_the_map_z_to_g_of_z(qtbot):
     t.iteration()
     w.update_snapshot(_snap(t))
     assert layer.computed == 1 and w.map_plot.scene() is None
+
+
+def test_a_diverged_generator_draws_no_cell_and_the_key_says_no_density(qtbot):
+    from dataclasses import replace
+
+    t = _trained(2)
+    w = _panel(qtbot)
+    s = _snap(t)
+    gen = s.generator
+    w_nan = [(np.full_like(a, np.nan), b) for a, b in gen.layers]
+    w.update_snapshot(replace(s, generator=replace(gen, layers=tuple(w_nan))))
+    layer = w.manifold
+    assert layer.computed == 1 and np.isnan(layer.mesh.z).all()
+    x, _ = layer.grid.getData()
+    assert (x is None or len(x) == 0) and layer.key.ends == ("", "")
+    w.grab()  # paints
+    w.update_snapshot(_snap(t))  # and recovers with the next healthy G
+    assert layer.computed == 2 and np.isfinite(layer.mesh.z).all() and layer.key.ends[0]
