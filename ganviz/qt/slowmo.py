@@ -323,7 +323,7 @@ class SlowMotion(QtCore.QObject):
         bar = self.view.bar
         bar.strip.set_plan(plan + [("", "G", 0)] * (total - len(plan)), position)
         update = f" · {stage.network} update {stage.index + 1} of {stage.of}" if stage.of > 1 else ""
-        bar.set_text(f"Slow motion · step {stage.step}{update} · stage {position + 1} of {total}: {stage.name}",
+        bar.set_text(f"Step {stage.step}{update} · stage {position + 1} of {total}: {stage.name}",
                      bar.narration.text())
 
     def _step_of(self, i: int) -> list[Any]:

@@ -21,6 +21,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import style
+from .panels._common import objective_of
+from .panels._contour import contour_segments
 from .panels.data1d import Data1DPanel
 from .panels.data2d import Data2DPanel
 
@@ -30,6 +32,7 @@ SAMPLE, D_UPDATE, G_GRADIENT, G_UPDATE = "sample z", "D update", "G gradient", "
 ARROW_FRACTION = 0.08  # the 95th-percentile arrow is this share of the view's larger side (as the lab's arrows)
 VISIBLE_MOVE = 0.6  # a G update's fakes are drawn moving at least this share of their arrow (magnified, labelled)
 ANIMATION_HZ = 30
+NARROW = 700  # px: a bar narrower than this sets its narration at 1.15x the font instead of 1.3x
 D_COLOUR, G_COLOUR = "#4080f7", "#aa4fc0"  # GAN Lab's colours for the D and G halves of a step
 
 
@@ -174,6 +177,8 @@ class NarrationBar(QtWidgets.QFrame):
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
+        if (event.oldSize().width() >= NARROW) != (event.size().width() >= NARROW):
+            self._apply_fonts()  # a narrow bar (presentation mode beside docks) reads a size smaller
         QtCore.QTimer.singleShot(0, self.refit)  # once the labels have their new widths
 
     def seconds(self) -> float:
@@ -192,7 +197,7 @@ class NarrationBar(QtWidgets.QFrame):
         title.setBold(True)
         self.title.setFont(title)
         big = QtGui.QFont(base)
-        big.setPointSizeF(size * 1.3)
+        big.setPointSizeF(size * (1.3 if self.width() >= NARROW else 1.15))
         self.narration.setFont(big)
         self.strip.setFixedHeight(max(12, int(QtGui.QFontMetrics(base).height() * 0.7)))
         self.refit()
@@ -220,6 +225,7 @@ class SlowMotionView(QtWidgets.QWidget):
         self.arrows: dict[int, pg.PlotCurveItem] = {}
         self.origins: dict[int, pg.ScatterPlotItem] = {}
         self.movers: dict[int, pg.ScatterPlotItem] = {}
+        self.ghosts: dict[int, pg.PlotCurveItem] = {}  # a D update: D before it (1D: its curve; 2D: its contour)
         self.arrow_count = 0  # arrows drawn for the stage shown (tests read it)
         self.magnification = 1.0  # how much the G update's moves are magnified to be seen (1: true size)
         self._anim: dict[str, Any] = {}
@@ -235,14 +241,16 @@ class SlowMotionView(QtWidgets.QWidget):
             pal = style.palette()
             panel = Data1DPanel() if dim == 1 else Data2DPanel()
             plot = panel.d_plot if dim == 1 else panel.plot
-            if dim == 2:  # the stage decides what shows: the lab's toggles do not apply here
-                panel.arrows_checkbox.hide()
-                panel.z_grid_checkbox.hide()
+            for box in panel.findChildren(QtWidgets.QCheckBox):  # the stage decides what shows: not the lab's toggles
+                box.hide()
             self.arrows[dim] = pg.PlotCurveItem(pen=style.pen(pal.arrows, 1.5), connect="pairs")
             self.origins[dim] = pg.ScatterPlotItem(size=6, pen=style.pen(pal.fake, 1), brush=None, pxMode=True)
             self.movers[dim] = pg.ScatterPlotItem(size=7, pen=style.pen(pal.fake_edge, 1),
                                                   brush=style.brush(pal.fake, 230), pxMode=True)
-            for z, item in ((12, self.arrows[dim]), (13, self.origins[dim]), (14, self.movers[dim])):
+            self.ghosts[dim] = pg.PlotCurveItem(pen=style.pen(pal.reference, 2, "dash"),
+                                                connect="all" if dim == 1 else "pairs")
+            for z, item in ((12, self.arrows[dim]), (13, self.origins[dim]), (14, self.movers[dim]),
+                            (6, self.ghosts[dim])):
                 item.setZValue(z)
                 plot.addItem(item)
             self.panels[dim] = panel
@@ -267,6 +275,7 @@ class SlowMotionView(QtWidgets.QWidget):
         if snap is not None:
             panel.update_snapshot(snap)
         self._draw_g_overlay(dim, stage)
+        self._draw_ghost(dim, before if stage.name == D_UPDATE and before is not field else None, base)
         if stage.name == D_UPDATE and before is not None and field is not None and animate_ms > 0 and snap is not None:
             self._start({"kind": "field", "panel": panel, "snap": snap, "from": before, "to": field}, animate_ms)
         elif stage.name == G_UPDATE and stage.fake_after is not None and animate_ms > 0:
@@ -325,11 +334,32 @@ class SlowMotionView(QtWidgets.QWidget):
             movers.setData(pos=pts if dim == 1 else np.empty((0, 2)))
             self._legend(dim, movers, "fakes at D(G(z))" if dim == 1 else None)
 
+    def _draw_ghost(self, dim: int, before: Any, base: Any) -> None:
+        """A D update: D as it was before, dashed (1D: the curve; 2D: its equilibrium contour), else nothing."""
+        ghost = self.ghosts[dim]
+        segments, label = None, "D(x) before this update"
+        if before is not None and dim == 1:
+            ghost.setData(np.asarray(before.x, dtype=np.float64), np.asarray(before.d, dtype=np.float64))
+        elif before is not None:
+            level = objective_of(base.objective).equilibrium_d if base is not None else None
+            if level is not None:
+                segments = contour_segments(before.values, float(level), before.xs, before.ys)
+                label = f"D = {float(level):g} before this update"
+        if dim == 2:
+            if segments is not None and len(segments):
+                ghost.setData(segments[:, 0], segments[:, 1], connect="pairs")
+            else:
+                ghost.setData([], [])
+                before = None
+        elif before is None:
+            ghost.setData([], [])
+        self._legend(dim, ghost, label if before is not None else None)
+
     def caption(self, stage: Any) -> str:
         """What the overlay of this stage shows, in words (the bar adds it to the narration)."""
         if stage.name == G_UPDATE and self.arrow_count:
             size = f" (moves drawn ×{self.magnification:.0f})" if self.magnification >= 1.5 else ""
-            return f"Each fake moves from ○ to ● along its arrow{size}."
+            return f"Fakes move ○ → ● along their arrows{size}."
         return ""
 
     def _legend(self, dim: int, item: Any, label: str | None) -> None:

@@ -87,7 +87,9 @@ def test_stepping_through_a_step_is_the_normal_step(windows, qtbot, tmp_path):
         assert view.highlighted == graph.stage_nodes(stage.name) and view.highlighted
         text = sm.view.bar.narration.text()
         assert text.startswith(stage.narration)
-        assert f"stage {i + 1} of 15: {stage.name}" in sm.view.bar.title.text()
+        assert sm.view.bar.title.text().startswith(f"Step 1 · {stage.network} update {stage.index + 1} of 2 · "
+                                                     if stage.network == "D" else "Step 1 · stage")
+        assert sm.view.bar.title.text().endswith(f"stage {i + 1} of 15: {stage.name}")
         if stage.name == S.D_LOSS and stage.index == 1:  # the row keeps the last D update's loss
             assert f"L_D = {float(row['d_loss']):.4g}" in text
             d_loss_seen = True
@@ -99,7 +101,7 @@ def test_stepping_through_a_step_is_the_normal_step(windows, qtbot, tmp_path):
             assert sm.view.arrow_count == 64
             assert len(sm.view.arrows[2].xData) == 6 * 64
             arrows_seen = True
-        elif stage.name == S.D_UPDATE:
+        if stage.name == S.D_UPDATE:
             assert sm.view.arrow_count == 0
             after, before = sm.fields(i)
             assert np.abs(after.values - before.values).max() > 1e-5  # D's update changed its field
@@ -108,6 +110,11 @@ def test_stepping_through_a_step_is_the_normal_step(windows, qtbot, tmp_path):
                 np.abs(sm.view.panels[2].image.image - after.values).max()
             sm.view.finish_animation()
             np.testing.assert_array_equal(sm.view.panels[2].image.image, after.values)  # ... to the one after
+            # D = 1/2 before the update stays drawn, dashed: the contour of the field before
+            ghost = sm.view.ghosts[2]
+            assert len(ghost.xData) > 0 and ghost.xData.min() >= before.xs[0] and ghost.xData.max() <= before.xs[-1]
+        else:
+            assert sm.view.ghosts[2].xData is None or len(sm.view.ghosts[2].xData) == 0
     assert d_loss_seen and g_loss_seen and arrows_seen
     # the run is where one normal step leaves it: step counters, weights, optimiser states, random stream
     qtbot.waitUntil(lambda: w.last_snapshot.step == 1, timeout=30000)
