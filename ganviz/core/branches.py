@@ -114,3 +114,97 @@ def _keep_before(entries: list[Any], step: int, step_of: Any) -> int:
     while n and step_of(entries[n - 1]) >= step:
         n -= 1
     return n
+
+
+class LiveTimeline:
+    """The training process's side of the window's timeline (issue 18.5): a BranchTree recording the live engine
+    after every step (`record`, hooked on the engine's `step_hook`), and the answers to the window's requests:
+    `info` (kept steps, memory against the cap, the tree), `past(step)` (a lazy snapshot of the run as it was,
+    from a scratch engine: the live run is not touched) and `branch(step)` (the live engine continues from
+    there, on a new line, with a "branch" event). Only the current line keeps states: a branch frees the other
+    lines' stores (their commands stay, for sessions), so the memory used is the current store's, under its cap.
+    A state too big for the cap turns recording off (`disabled` says why); training goes on."""
+
+    def __init__(self, engine: Any, cap_bytes: int | None = None, every: int = 1) -> None:
+        """every: the finest spacing kept (1: every step; a copy of the state costs ~7% of a default 2D step)."""
+        from .timetravel import DEFAULT_CAP
+
+        self.disabled = ""
+        self.tree = BranchTree(engine, TimeStore(int(cap_bytes or DEFAULT_CAP), every))
+        self._scratch: Any = None
+        self._scratch_config: Any = None
+
+    @property
+    def store(self) -> TimeStore:
+        return self.tree.branches[self.tree.current].store
+
+    def record(self) -> None:
+        """After a step: keep the engine's state if the store wants it."""
+        if self.disabled:
+            return
+        try:
+            self.tree.record()
+        except ValueError as exc:  # a state that does not fit the cap (a big image model): stop recording
+            self.disabled = str(exc)
+
+    def info(self, cap_bytes: int | None = None) -> dict[str, Any]:
+        """What the timeline shows: kept steps, bytes, cap, a one-line description, the tree and the current
+        line; cap_bytes (optional) sets a new cap first (older states thinned to fit)."""
+        if cap_bytes:
+            self.store.set_cap(int(cap_bytes))
+        store = self.store
+        return {"steps": store.steps(), "nbytes": store.nbytes, "cap_bytes": store.cap_bytes,
+                "describe": store.describe(), "tree": self.tree.to_dict(), "current": self.tree.current,
+                "step": int(self.tree.engine.step), "disabled": self.disabled}
+
+    def past(self, step: int) -> dict[str, Any]:
+        """{"snapshot": a lazy snapshot (no history, no events, metrics deferred to the window) of the newest
+        kept state at or before step, "step": that kept step, "asked": step}. ValueError when none is kept."""
+        import dataclasses
+
+        import numpy as np
+
+        from .snapshot import History
+        from .timetravel import scratch_trainer
+
+        found = self.store.state_at(int(step))
+        if found is None:
+            raise ValueError(self.disabled or f"no state kept at or before step {step}")
+        kept, state = found
+        if self._scratch is None or state.get("config") != self._scratch_config:
+            self._scratch, self._scratch_config = scratch_trainer(state), state.get("config")
+        engine = self._scratch
+        engine.load_state_dict(state)
+        engine.take_new_events()
+        snap = engine.snapshot(with_metrics=True, lazy=True, defer_metrics=True)
+        empty = History(np.zeros(0, dtype=np.int64), {k: np.zeros(0) for k in snap.history.values})
+        snap = dataclasses.replace(snap, history=empty, events=(), running=False, steps_per_sec=0.0)
+        snap.prepare_transfer()
+        return {"snapshot": snap, "step": kept, "asked": int(step)}
+
+    def branch(self, step: int) -> dict[str, Any]:
+        """Continue the live engine from the newest kept state at or before step, as a new line; logs a "branch"
+        event (the window's time axes keep the old line's curves after it, dimmed). ValueError if none kept."""
+        line = self.tree.branch(int(step))
+        for other in self.tree.branches:
+            if other is not line:  # the current line alone keeps states (the shared past is in its fork)
+                other.store = TimeStore(line.store.cap_bytes, line.store.every, line.store.per_tier)
+        self.tree.engine.log("branch", f"branch {line.id} from step {line.from_step}", line=line.id,
+                             parent=line.parent, from_step=line.from_step)
+        return {"step": line.from_step, "line": line.id, "tree": self.tree.to_dict()}
+
+    def run_log(self, config: Any) -> dict[str, Any]:
+        """The "command_log" answer for the current line (its lineage as one straight run), with every line's
+        lineage under "branches" for the session's branch table."""
+        from .snapshot import EventKind
+
+        def resets(events: list[Any]) -> list[Any]:
+            return [e for e in events if e.kind == EventKind.RESET]
+
+        log, events = self.tree.lineage()
+        lines = []
+        for b in self.tree.to_dict():
+            b_log, b_events = self.tree.lineage(b["id"])
+            lines.append({**b, "command_log": b_log, "events": resets(b_events)})
+        return {"config": config, "command_log": log, "events": resets(events), "step": int(self.tree.engine.step),
+                "branches": lines if len(lines) > 1 else [], "current": self.tree.current}

@@ -21,7 +21,7 @@ import itertools
 import os
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -232,6 +232,8 @@ class GanSteps(Stepper):
     """Mixin: the timeline of a GAN engine. An iteration is d_steps D updates then g_steps G updates; a manual
     D or G update is a step of its own. Each step's history row is kept, and instance noise decays per step."""
 
+    step_hook: Callable[[], None] | None = None  # called after every step (core.branches.LiveTimeline.record)
+
     def _init_timeline(self) -> None:
         """Step 0: no updates, no history rows, the rate measured from now."""
         self.step = 0
@@ -301,6 +303,8 @@ class GanSteps(Stepper):
             self._row = {}
         if self.noise_sigma > 0 and self.config.instance_noise_decay < 1.0:  # type: ignore[attr-defined]
             self.noise_sigma *= self.config.instance_noise_decay  # type: ignore[attr-defined]
+        if self.step_hook is not None:  # the training process's timeline records the state here (issue 18.5)
+            self.step_hook()
 
     def iteration(self) -> None:
         """One training iteration: d_steps D updates, then g_steps G updates; one timeline step."""

@@ -54,7 +54,8 @@ class Stop:
     """End: the training child (or a shard) stops at its next step boundary."""
 
 
-REQUESTS = ("command_log", "save_checkpoint", "load_checkpoint")  # what a Request may ask (core.process)
+REQUESTS = ("command_log", "save_checkpoint", "load_checkpoint",  # what a Request may ask (core.process)
+            "timeline", "past", "branch")  # issue 18.5: core.branches.LiveTimeline
 
 
 @dataclass(frozen=True)

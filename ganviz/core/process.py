@@ -161,6 +161,10 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
             trainer = config.build()
         else:
             trainer = Trainer(config)
+            from .branches import LiveTimeline  # the window's timeline: past states, branches (issue 18.5)
+
+            trainer.timeline = LiveTimeline(trainer)
+            trainer.step_hook = trainer.timeline.record
         drain()  # commands sent while this process was starting apply before its first step
         while not state["go"] and not state["stop"]:  # prestarted: built, and waiting for its window
             cmd_conn.poll(0.05)
@@ -257,9 +261,17 @@ def first_frame(snap: Any) -> Any:
 #                        "checkpoint" event; result {"path", "step"}
 #   "load_checkpoint" -> the child loads one (the run continues from it; a "reset" event marks it); result
 #                        {"step", "config"}
+#   "timeline", "past", "branch" -> the window's timeline (issue 18.5), see core.branches.LiveTimeline
 
 
 def _answer(trainer: Any, kind: str, arg: Any, initial_config: TrainConfig) -> Any:
+    timeline = getattr(trainer, "timeline", None)  # issue 18.5: "timeline" (arg: a new cap or None), "past"
+    if kind in ("timeline", "past", "branch"):  # (arg: a step) and "branch" (arg: a step): core.branches
+        if timeline is None:
+            raise ValueError("this run keeps no past states (comparisons and ensembles have no timeline)")
+        return timeline.info(arg) if kind == "timeline" else getattr(timeline, kind)(arg)
+    if kind == "command_log" and timeline is not None:  # the current line's history as one straight run
+        return timeline.run_log(initial_config)
     if kind == "command_log":
         return {"config": initial_config, "command_log": list(trainer.command_log),
                 "events": [e for e in trainer.events if e.kind == EventKind.RESET], "step": trainer.step}

@@ -129,6 +129,14 @@ class TimeStore:
         self._nbytes -= tier.entries[j][2]
         del tier.entries[j]
 
+    def set_cap(self, cap_bytes: int) -> None:
+        """A new cap: the older states are thinned (as in `add`) until the kept ones fit it."""
+        if cap_bytes <= 0:
+            raise ValueError(f"a time store needs cap_bytes > 0 (got {cap_bytes})")
+        self.cap_bytes = int(cap_bytes)
+        while self._nbytes > self.cap_bytes and len(self) > 1:
+            self._drop_least_needed()
+
     # ------------------------------------------------------------------ reading
     def _all(self) -> list[tuple[int, Any, int]]:
         return [e for tier in reversed(self._tiers) for e in tier.entries]  # oldest first

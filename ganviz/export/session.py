@@ -64,7 +64,7 @@ FORMAT = "ganviz-session"
 FORMAT_VERSION = 1
 MAX_SESSION_BYTES = 64 * 1024 * 1024
 TOP_KEYS = {"format", "format_version", "ganviz_version", "seed", "final_step", "scene", "checkpoint", "config",
-            "commands", "saved_at", "note"}
+            "commands", "saved_at", "note", "branches"}
 
 # The command classes a session may name, and the types of their arguments, read from the command classes' own
 # fields (core.commands.arg_types): a type tuple containing None means the argument may be left out (it is then
@@ -97,6 +97,7 @@ class Session:
     checkpoint: str | None = None  # start from this checkpoint instead of fresh weights (path)
     ganviz_version: str = ""
     note: str = ""
+    branches: tuple[Any, ...] = ()  # the branch tree (issue 18.5): export.session_branches.BranchLine per line
 
     @property
     def seed(self) -> int:
@@ -258,7 +259,8 @@ def normalize_log(command_log: Sequence[tuple[int, Command]], events: Iterable[E
 
 
 def session_from_run(initial_config: TrainConfig, command_log: Sequence[tuple[int, Command]],
-                     events: Sequence[Event], step: int, scene: str | None = None) -> Session:
+                     events: Sequence[Event], step: int, scene: str | None = None,
+                     branches: Sequence[dict[str, Any]] = ()) -> Session:
     """A Session from what a trainer knows: the config it was built with, its command_log, its events and
     its current step. If a checkpoint was loaded into the run, the session starts from that checkpoint
     (its path, config and the changes made after loading)."""
@@ -271,8 +273,10 @@ def session_from_run(initial_config: TrainConfig, command_log: Sequence[tuple[in
             ev_start = i + 1
     entries = normalize_log(list(command_log)[log_start:], list(events)[ev_start:])
     from .. import __version__
+    from .session_branches import lines_from_run  # the tree's lines (core.branches.LiveTimeline.run_log)
 
-    return Session(base, tuple(entries), int(step), scene, checkpoint, __version__)
+    return Session(base, tuple(entries), int(step), scene, checkpoint, __version__,
+                   branches=lines_from_run(list(branches), normalize_log))
 
 
 def session_from_trainer(trainer: Any, initial_config: TrainConfig, scene: str | None = None) -> Session:
@@ -332,6 +336,10 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         out["note"] = session.note
     out["config"] = session.config.to_dict()
     out["commands"] = [{"step": int(e.step), **command_to_dict(e.command)} for e in session.commands]
+    if session.branches:
+        from .session_branches import lines_to_list
+
+        out["branches"] = lines_to_list(session.branches, command_to_dict)
     return out
 
 
@@ -388,8 +396,17 @@ def session_from_dict(data: Any, where: str = "session") -> Session:
         if not isinstance(step, int) or isinstance(step, bool) or step < 0:
             raise SessionError(f"{here}: 'step' must be a non-negative integer, got {step!r}")
         entries.append(LoggedCommand(step, command_from_dict(entry, here)))
+    from .session_branches import lines_from_list
+
+    def parse_entry(entry: Any, here: str) -> LoggedCommand:
+        step = entry.get("step") if isinstance(entry, dict) else None
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            raise SessionError(f"{here}: must be a table with a non-negative integer 'step', got {step!r}")
+        return LoggedCommand(step, command_from_dict(entry, here))
+
+    branches = lines_from_list(data.get("branches", []), where, parse_entry, SessionError)
     session = Session(config, tuple(entries), final, data.get("scene") or None, data.get("checkpoint") or None,
-                      data.get("ganviz_version", ""), data.get("note", ""))
+                      data.get("ganviz_version", ""), data.get("note", ""), branches)
     try:
         segments(session)  # every change applies to the config as it is at that point (not only on its own)
     except SessionError as e:

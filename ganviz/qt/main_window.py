@@ -43,7 +43,7 @@ FEATURES = [("classroom", "ganviz.qt.extensions.classroom"), ("recording", "ganv
             ("collapse", "ganviz.qt.extensions.collapse"), ("compare", "ganviz.qt.extensions.compare"),
             ("ensemble", "ganviz.qt.extensions.ensemble"), ("theory", "ganviz.qt.extensions.theory"),
             ("overview", "ganviz.qt.extensions.overview"), ("simple", "ganviz.qt.extensions.simple"),
-            ("slowmo", "ganviz.qt.extensions.slowmo")]
+            ("timetravel", "ganviz.qt.extensions.timetravel"), ("slowmo", "ganviz.qt.extensions.slowmo")]
 
 
 def is_image_dim(dim: int) -> bool:

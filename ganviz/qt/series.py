@@ -88,6 +88,16 @@ class Series:
         self._last_x = None
         self.level = 0
 
+    def cut_after(self, x: float) -> tuple[np.ndarray, np.ndarray]:
+        """Drop the points after x and return them (copies): a branch from step x (issue 18.5) keeps the curve
+        up to x; the old line's rest is drawn dimmed (ganviz.qt.timeline_ghosts) and the branch appends anew."""
+        i = int(np.searchsorted(self._x[: self._n], x, side="right"))
+        cut = self._x[i : self._n].copy(), self._y[i : self._n].copy()
+        self._n = i
+        self._d = min(self._d, i)
+        self._last_x = float(self._x[i - 1]) if i else None
+        return cut
+
     def append_after(self, x: float, y: float) -> bool:
         """Append one point if x is past the last one (a panel fed the same metrics twice); True if appended."""
         if self._last_x is not None and not x > self._last_x:

@@ -381,7 +381,8 @@ class TrainingSession(QObject):
         from ..export.session import session_from_run
 
         log = self.run_log()
-        return session_from_run(log["config"], log["command_log"], log["events"], log["step"], scene)
+        return session_from_run(log["config"], log["command_log"], log["events"], log["step"], scene,
+                                branches=log.get("branches", ()))  # the branch tree (issue 18.5)
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> dict[str, Any]:
         """Write the run's state to path at a step boundary; {"path", "step"}. ExportError in words."""

@@ -100,3 +100,59 @@ def test_a_line_with_a_reset_and_a_branch_from_an_older_line() -> None:
         assert all(torch.equal(x, y) for x, y in zip(weights(again), end, strict=True)), line
     # with no change after the branch, line 2 is the original line at its step 10
     assert all(torch.equal(x, y) for x, y in zip(weights(t), original, strict=True))
+
+
+def test_live_timeline_answers_the_window() -> None:
+    """The training process's side (core.branches.LiveTimeline): recording on the engine's step hook, the past as
+    a lazy snapshot equal to a fresh run at that step, a branch with its event, the cap, the session's lines."""
+    import numpy as np
+
+    from ganviz.core.branches import LiveTimeline
+    from ganviz.export.session_branches import line_session
+
+    t = Trainer(CFG)
+    tl = LiveTimeline(t)
+    t.step_hook = tl.record
+    t.train(40)
+    info = tl.info()
+    assert info["steps"][0] == 0 and info["steps"][-16:] == list(range(25, 41)) and info["step"] == 40
+    past = tl.past(30)
+    snap = past["snapshot"]
+    assert (past["step"], past["asked"], snap.history.steps.size, snap.events) == (30, 30, 0, ())
+    fresh = Trainer(CFG)
+    fresh.train(30)
+    truth = fresh.snapshot()
+    shown = past["snapshot"].materialized()
+    np.testing.assert_allclose(shown.field2d.values, truth.field2d.values, rtol=0, atol=1e-6)
+    assert shown.metrics["w1"] == truth.metrics["w1"] and t.step == 40  # the live run is untouched
+    answer = tl.branch(30)
+    assert (answer["step"], answer["line"], t.step) == (30, 1, 30)
+    assert [e.kind for e in t.events][-1] == "branch" and t.events[-1].detail["from_step"] == 30
+    assert len(tl.tree.branches[0].store) == 0  # only the current line keeps states
+    t.submit(SetObjective("lsgan"))
+    t.train(10)
+    small = tl.info(12 * (tl.store.nbytes // len(tl.store)) + 1)  # a smaller cap thins the older states
+    assert small["nbytes"] <= small["cap_bytes"] and len(small["steps"]) < len(info["steps"])
+    log = tl.run_log(CFG)
+    assert [b["id"] for b in log["branches"]] == [0, 1] and log["step"] == 40
+    session = loads_session(dumps_session(session_from_run(CFG, log["command_log"], log["events"], log["step"],
+                                                           branches=log["branches"])))
+    assert [(b.id, b.parent, b.from_step, b.tip) for b in session.branches] == [(0, None, 0, 40), (1, 0, 30, 40)]
+    assert all(torch.equal(a, b) for a, b in zip(weights(replay(line_session(session, 1))), weights(t), strict=True))
+    assert replay(line_session(session, 0)).step == 40
+
+
+def test_session_branch_table_is_checked() -> None:
+    import pytest
+
+    from ganviz.export.session import SessionError, session_from_dict, session_to_dict
+
+    data = session_to_dict(session_from_run(CFG, [], [], 10))
+    data["branches"] = [{"id": 0, "from_step": 0, "tip": 10, "commands": []},
+                        {"id": 1, "parent": 7, "from_step": 4, "tip": 9, "commands": []}]
+    with pytest.raises(SessionError, match=r"branches\[1\]: parent 7 is not a line listed before it"):
+        session_from_dict(data)
+    data["branches"][1]["parent"] = 0
+    data["branches"][1]["commands"] = [{"step": 4, "command": "SetObjective", "args": {"name": "nope"}}]
+    with pytest.raises(SessionError, match=r"branches\[1\]\.commands\[0\]"):
+        session_from_dict(data)

@@ -11,6 +11,7 @@ from ganviz.qt import style
 from ganviz.qt.panels._common import EventMarkers, fast_dashes, objective_of, peak_downsample_per_pixel
 from ganviz.qt.panels.yrange import RobustYRange
 from ganviz.qt.series import Series
+from ganviz.qt.timeline_ghosts import BranchGhosts, branch_point, branch_rows
 
 # (history key, legend label, palette attribute, width, pen style)
 CURVES: tuple[tuple[str, str, str, int, str], ...] = (
@@ -72,6 +73,7 @@ class LossPanel(QtWidgets.QWidget):
         self._eq_in_legend = True
 
         self.markers = EventMarkers(self.plot)
+        self.ghosts = BranchGhosts(self.plot)  # the old line's curves after a branch (issue 18.5)
         self.y_range = RobustYRange(self.plot)  # a one-step spike (a switch to WGAN-GP) must not flatten the rest
         self._equilibrium: float | None = None
         self._last_step: int | None = None
@@ -79,8 +81,13 @@ class LossPanel(QtWidgets.QWidget):
 
     # -- public API ------------------------------------------------------------------------------------
     def update_snapshot(self, snapshot: Snapshot) -> None:
+        branch = None
         if self._last_step is not None and snapshot.step < self._last_step:
-            self.reset()
+            branch = branch_point(snapshot)  # a branch from a past step (issue 18.5): the old line stays, dimmed
+            if branch is None:
+                self.reset()
+            else:
+                self.branch_at(branch)
         self._last_step = snapshot.step
         if snapshot.objective != self._objective:
             if self._objective is not None:  # the new objective's losses have their own scale
@@ -90,13 +97,14 @@ class LossPanel(QtWidgets.QWidget):
 
         hist = snapshot.history
         steps = np.asarray(hist.steps, dtype=np.float64)
+        mine = True if branch is None else branch_rows(steps, snapshot.step)  # the old line's rows stay out
         if steps.size:
             for key, series in self._series.items():
                 values = hist.values.get(key)
                 if values is None:
                     continue
                 values = np.asarray(values, dtype=np.float64)
-                ok = np.isfinite(values)
+                ok = np.isfinite(values) & mine
                 if not ok.any():
                     continue
                 last = series.last_x
@@ -117,7 +125,16 @@ class LossPanel(QtWidgets.QWidget):
                  if len(s) and not (key in HIDDEN_WHILE_ZERO and not np.any(s.y != 0))]
         self.y_range.refresh(shown, near=[self._equilibrium])
 
+    def branch_at(self, step: int) -> None:
+        """The run continues from `step` on a new line: each curve keeps its points up to step, the rest is drawn
+        dimmed and dashed beside the branch (ganviz.qt.timeline_ghosts)."""
+        for key, series in self._series.items():
+            self.ghosts.add(key, self.curves[key], *series.cut_after(step))
+            self.curves[key].setData(series.x, series.y)
+        self._last_step = step
+
     def reset(self) -> None:
+        self.ghosts.clear()
         for key, series in self._series.items():
             series.clear()
             self.curves[key].setData([], [])

@@ -24,6 +24,7 @@ from ganviz.qt.panels._common import (
 )
 from ganviz.qt.panels.yrange import RobustYRange
 from ganviz.qt.series import Series
+from ganviz.qt.timeline_ghosts import BranchGhosts, branch_point, branch_rows
 
 LOG2 = math.log(2.0)
 SAME_SCALE = frozenset({"jsd", "w1"})  # plots whose scale does not change with the objective
@@ -145,6 +146,7 @@ class MetricsPanel(QtWidgets.QWidget):
         self._series: dict[str, Series] = {}
         self._sources: dict[str, str] = {}
         self._markers: dict[str, EventMarkers] = {}
+        self.ghosts: dict[str, BranchGhosts] = {}
         self._notes: dict[str, NaNote] = {}
         self._legends: dict[str, pg.LegendItem] = {}
         self._ranges: dict[str, RobustYRange] = {}  # robust y-ranges: a spike must not flatten a plot
@@ -181,6 +183,7 @@ class MetricsPanel(QtWidgets.QWidget):
                 self._sources[c.key] = c.source
                 self._plot_keys[spec.name].append(c.key)
             self._markers[spec.name] = EventMarkers(plot, rotate=False)
+            self.ghosts[spec.name] = BranchGhosts(plot)  # the old line's curves after a branch (issue 18.5)
             if spec.name != "modes":  # fractions keep their fixed 0..1 axis
                 # W1 and JSD measure the data, not the objective: one scale for the whole run, and a decaying
                 # curve is the lesson (only a far-off value is clipped)
@@ -212,8 +215,13 @@ class MetricsPanel(QtWidgets.QWidget):
 
     # -- public API --------------------------------------------------------------------------------------
     def update_snapshot(self, snapshot: Snapshot) -> None:
+        branch = None
         if self._last_step is not None and snapshot.step < self._last_step:
-            self.reset()
+            branch = branch_point(snapshot)  # a branch from a past step (issue 18.5): the old line stays, dimmed
+            if branch is None:
+                self.reset()
+            else:
+                self.branch_at(branch)
         self._last_step = snapshot.step
         if snapshot.objective != self._objective:
             if self._objective is not None:
@@ -226,7 +234,8 @@ class MetricsPanel(QtWidgets.QWidget):
             self._set_image_mode(not self.image_mode)
 
         changed: set[str] = set()
-        if snapshot.metrics_step != self._last_metrics_step:
+        # metrics from past the snapshot's step are an old line's, carried over a branch (issue 18.5): not drawn
+        if snapshot.metrics_step != self._last_metrics_step and snapshot.metrics_step <= snapshot.step:
             self._last_metrics_step = snapshot.metrics_step
             m = snapshot.metrics
             values = {key: finite_or_nan(m.get(key)) for key, src in self._sources.items() if src == "metrics"}
@@ -252,7 +261,7 @@ class MetricsPanel(QtWidgets.QWidget):
                 if src != "history" or key not in hist.values:
                     continue
                 y = np.asarray(hist.values[key], dtype=np.float64)
-                ok = np.isfinite(y) & (y > 0)
+                ok = np.isfinite(y) & (y > 0) & (True if branch is None else branch_rows(steps, snapshot.step))
                 series = self._series[key]
                 if series.last_x is not None:
                     ok &= steps > series.last_x
@@ -269,7 +278,21 @@ class MetricsPanel(QtWidgets.QWidget):
             for markers in self._markers.values():
                 markers.add(snapshot.events)
 
+    def branch_at(self, step: int) -> None:
+        """The run continues from `step` on a new line: each curve keeps its points up to step, the rest is drawn
+        dimmed and dashed beside the branch (ganviz.qt.timeline_ghosts)."""
+        for name, keys in self._plot_keys.items():
+            for key in keys:
+                series = self._series[key]
+                self.ghosts[name].add(key, self.curves[key], *series.cut_after(step))
+                self.curves[key].setData(series.x, series.y, connect="finite")
+        last = self._series["w1"].last_x
+        self._last_metrics_step = None if last is None else int(last)
+        self._last_step = step
+
     def reset(self) -> None:
+        for ghosts in self.ghosts.values():
+            ghosts.clear()
         for key, s in self._series.items():
             s.clear()
             self.curves[key].setData([], [])
