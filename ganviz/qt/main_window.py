@@ -249,8 +249,9 @@ class MainWindow(WindowHost):
         view = scene.view
         if "arrows" in view:
             self.data2d.set_show_arrows(bool(view["arrows"]))
-        if "z_grid" in view:
+        if "z_grid" in view:  # the generator manifold, on the 2D and the 1D data view
             self.data2d.set_show_z_grid(bool(view["z_grid"]))
+            self.data1d.set_show_z_grid(bool(view["z_grid"]))
         if "docks" in view:
             for name, dock in self.docks.items():
                 if name != "controls":
