@@ -191,3 +191,26 @@ def test_a_diverged_generator_draws_no_cell_and_the_key_says_no_density(qtbot):
     w.grab()  # paints
     w.update_snapshot(_snap(t))  # and recovers with the next healthy G
     assert layer.computed == 2 and np.isfinite(layer.mesh.z).all() and layer.key.ends[0]
+
+
+def test_the_window_draws_the_live_runs_manifold_from_the_process_backend(qtbot, tmp_path):
+    """The default window (training process): the snapshots that reach the data view carry G, and the layer
+    draws the manifold of the G of a drawn frame while the run goes on."""
+    from tests.qt.windows import window_factory
+
+    make = window_factory(qtbot, tmp_path, "manifold", base=SMALL, interval=0.02)
+    w = make()
+    try:
+        layer = w.data2d.manifold
+        layer.min_interval = 0.0
+        seen = []
+        w.snapshot_drawn.connect(lambda s: seen.append(s.generator))
+        w.data2d.set_show_z_grid(True)
+        qtbot.waitUntil(lambda: layer.computed >= 2 and w.last_snapshot is not None and w.last_snapshot.step > 5,
+                        timeout=90_000)
+        drawn = layer.source
+        assert drawn is not None and any(g is drawn for g in seen)  # the G of a frame the window drew
+        np.testing.assert_allclose(layer.mesh.x, drawn.manifold().points[..., 0], atol=1e-6)
+        assert layer.key.ends[0] and layer.key.slice == ""
+    finally:
+        w.close()

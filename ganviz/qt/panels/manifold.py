@@ -219,6 +219,11 @@ class ManifoldLayer(QtCore.QObject):
         self._last_time = -math.inf
         self._clear()
 
+    @property
+    def source(self) -> GeneratorWeights | None:
+        """The snapshot generator the drawn manifold was computed from (None when nothing is drawn)."""
+        return self._drawn_source
+
     def slice_label(self) -> str:
         """The slice through z the key names ('' for a grid over all of z)."""
         return self.key.slice
