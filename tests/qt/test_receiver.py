@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import torch
+from PySide6 import QtCore
 
 from ganviz.core import snapshot as snapshot_module
 from ganviz.core.config import TrainConfig
@@ -42,3 +43,31 @@ def test_the_receiver_materialises_with_the_sessions_torch_threads(qtbot, monkey
     assert all(ident != main for ident, _ in seen)  # materialised off the GUI thread
     assert [n for _, n in seen] == [1] * len(seen)
     assert len(frames) >= 4 and frames == sorted(frames)
+
+
+def test_the_receiver_hands_the_gui_thread_frames_not_heartbeats(qtbot, monkeypatch):
+    """Each yield of the receiver is a queued signal and a wake-up of the GUI thread; timeouts and the child's
+    beats (it waits for the window to draw, about 1.3 per frame at 30 frames/s) are none of its business."""
+    yielded: list[str] = []
+    on_yielded = TrainingSession._on_yielded
+
+    def counting(self, item):
+        yielded.append(type(item).__name__)
+        return on_yielded(self, item)
+
+    monkeypatch.setattr(TrainingSession, "_on_yielded", counting)
+    session = TrainingSession(TrainConfig(**SMALL), backend="process", interval=0.01, threads=1)
+    frames: list[int] = []
+
+    def draw_slowly(snap) -> None:  # a window slower than the child: the receiver waits on the pipe meanwhile
+        frames.append(snap.step)
+        QtCore.QTimer.singleShot(60, session.frame_done)
+
+    session.snapshot.connect(draw_slowly)
+    try:
+        session.start()
+        qtbot.waitUntil(lambda: len(frames) >= 6, timeout=60000)
+    finally:
+        stopped = session.stop(5.0)
+    assert stopped
+    assert len(yielded) >= 6 and set(yielded) == {"Snapshot"}, yielded
