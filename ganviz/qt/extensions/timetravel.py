@@ -186,7 +186,9 @@ class TimeTravel(QtCore.QObject):
         snap = self.past["snapshot"] if self.past is not None else None
         if snap is None:
             return
-        self.host.data_stack.currentWidget().update_snapshot(snap)
+        live = getattr(self.host, "last_snapshot", None)
+        if live is None or (live.dim, live.images is None) == (snap.dim, snap.images is None):
+            self.host.data_stack.currentWidget().update_snapshot(snap)  # (other data then: the live view stays)
         dock = self.host.docks.get("histograms")
         if dock is not None and dock.is_built():
             self.host.panel("histograms").update_snapshot(snap)
