@@ -152,8 +152,14 @@ def _off_gui_thread(parent: QtWidgets.QWidget, label: str, fn: Any) -> Any:
     job = run_in_background(parent, label, lambda progress, cancelled: fn(),
                             lambda r: out.__setitem__("result", r), lambda e: out.__setitem__("error", e))
     job.ended.connect(loop.quit)
+    # `ended` may have been sent before the line above connected it (the thread is alive a moment longer):
+    # waiting for it alone then never returned (notes of a file named on the command line never appeared).
+    poll = QtCore.QTimer(interval=20)
+    poll.timeout.connect(lambda: job.is_running() or loop.quit())
     if job.is_running():
+        poll.start()
         loop.exec()
+        poll.stop()
     job.wait()
     QtCore.QCoreApplication.processEvents()  # deliver the result if the thread ended before the loop started
     if "error" in out:

@@ -54,6 +54,49 @@ def test_choosing_an_image_file_shows_what_the_loader_assumed(make_window, qtbot
     assert w.last_snapshot.config.data == "image-file" and w.last_snapshot.images is not None
 
 
+def test_reading_off_the_gui_thread_returns_when_the_work_ended_before_the_wait(qtbot, monkeypatch):
+    """The window reads an image file in a thread and waits in a local event loop. When the thread had already
+    sent `ended` before the wait connected to it (a fast read on a busy machine; seen when a file named on the
+    command line was checked as the run started), the wait never returned and the file's notes never showed."""
+    import threading
+    import time
+
+    from PySide6 import QtCore, QtWidgets
+
+    from ganviz.qt import background, controls
+
+    sent = threading.Event()
+    real_run, real_start = background.BackgroundJob._run, background.run_in_background
+
+    def run_then_linger(job):  # 'ended' is sent, the thread stays alive a moment longer
+        real_run(job)
+        sent.set()
+        time.sleep(0.5)
+
+    def start_and_let_it_end(*args, **kwargs):
+        job = real_start(*args, **kwargs)
+        assert sent.wait(5)
+        return job
+
+    loops: list[QtCore.QEventLoop] = []
+
+    class Loop(QtCore.QEventLoop):
+        def __init__(self, *args):
+            super().__init__(*args)
+            loops.append(self)
+
+    monkeypatch.setattr(background.BackgroundJob, "_run", run_then_linger)
+    monkeypatch.setattr(background, "run_in_background", start_and_let_it_end)
+    monkeypatch.setattr(QtCore, "QEventLoop", Loop)
+    parent = QtWidgets.QWidget()
+    qtbot.addWidget(parent)
+    rescued: list[bool] = []
+    QtCore.QTimer.singleShot(4000, parent, lambda: (rescued.append(True), [loop.quit() for loop in loops]))
+    t0 = time.monotonic()
+    assert controls._off_gui_thread(parent, "Reading…", lambda: 42) == 42
+    assert rescued == [] and time.monotonic() - t0 < 3
+
+
 def test_a_wide_points_file_asks_for_columns_and_says_how_it_was_read(make_window, qtbot, tmp_path, monkeypatch):
     p = tmp_path / "geo.csv"
     p.write_text("id;lon (deg);lat (deg);alt\n" + "".join(f"P{i};{i},5;-{i % 7},25;{100 + i}\n" for i in range(30)),
