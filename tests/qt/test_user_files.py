@@ -54,6 +54,25 @@ def test_choosing_an_image_file_shows_what_the_loader_assumed(make_window, qtbot
     assert w.last_snapshot.config.data == "image-file" and w.last_snapshot.images is not None
 
 
+def test_a_file_named_on_the_command_line_shows_what_the_loader_assumed(qtbot, tmp_path):
+    """`ganviz --data image-file --set image_path=FILE`: the window starts training on the file and says under
+    the path what the loader assumed, with no file dialog involved."""
+    x, y = digits_like()
+    path = tmp_path / "sk_digits.npz"
+    np.savez(path, x=x, y=y)
+    factory = window_factory(qtbot, tmp_path, "cmdline", base=SMALL, interval=0.02, autostart=True)
+    try:
+        w = factory(data="image-file", image_path=str(path))
+        notes = w.controls.image_notes
+        qtbot.waitUntil(lambda: notes.isVisible() and "scikit-learn" in notes.text(), timeout=20_000)
+        assert "90 images, 3 classes" in notes.text() and "pixel range 0-16 (guessed" in notes.text()
+        qtbot.waitUntil(lambda: w.last_snapshot is not None and w.last_snapshot.step > 0, timeout=START)
+        assert w.last_snapshot.config.image_path == str(path)
+    finally:
+        for made in factory.made:
+            made.close()
+
+
 def test_reading_off_the_gui_thread_returns_when_the_work_ended_before_the_wait(qtbot, monkeypatch):
     """The window reads an image file in a thread and waits in a local event loop. When the thread had already
     sent `ended` before the wait connected to it (a fast read on a busy machine; seen when a file named on the
