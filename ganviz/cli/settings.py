@@ -15,6 +15,10 @@ def config_from_args(args: argparse.Namespace):
     from ..core.config import TrainConfig, config_from_pairs, parse_value
     from ..core.objectives import get_objective
 
+    pairs = getattr(args, "set", None) or []
+    for text in [getattr(args, "data", None)] + [p.split("=", 1)[1] for p in pairs if p.split("=")[0] == "data"]:
+        if text is not None:
+            _check_data(text)
     base: dict[str, Any] = {}
     for key in ("data", "objective", "seed", "device"):
         value = getattr(args, key, None)
@@ -28,7 +32,6 @@ def config_from_args(args: argparse.Namespace):
     if getattr(args, "paper_defaults", False):
         chosen |= set(get_objective(cfg.objective).paper_defaults)
         cfg = dataclasses.replace(cfg, **get_objective(cfg.objective).paper_defaults)
-    pairs = getattr(args, "set", None) or []
     cfg = config_from_pairs(pairs, cfg)  # validates
     if getattr(args, "points", None) or getattr(args, "columns", None):
         cfg = _with_points(cfg, args, "data" in base)
@@ -36,6 +39,23 @@ def config_from_args(args: argparse.Namespace):
         chosen |= {p.split("=", 1)[0].strip().replace("-", "_") for p in pairs}
         cfg = _with_image_defaults(cfg, chosen)
     return cfg
+
+
+def _check_data(text: str) -> None:
+    """ConfigError unless text names a dataset; a file given there gets how to train on it."""
+    from pathlib import Path
+
+    from ..core.config import ConfigError, parse_value
+
+    try:
+        parse_value("data", text.strip())
+    except ConfigError:
+        if not Path(text.strip()).expanduser().is_file():
+            raise
+        name = text.strip()
+        raise ConfigError(f"data={name!r} is a file, not a dataset name: train on its points with "
+                          f"--points {name} (CSV or .npy of x or x,y; --columns picks them), or on its images "
+                          f"with --data image-file --set image_path={name}") from None
 
 
 def _with_points(cfg, args: argparse.Namespace, data_given: bool):

@@ -121,6 +121,26 @@ def test_train_headless_on_a_csv_says_what_it_read(tmp_path):
     assert bad.stdout == ""
 
 
+@pytest.mark.parametrize("argv", [["train", "--set", "data={f}"], ["--data", "{f}", "train"],
+                                  ["train", "--data", "{f}"]])
+def test_a_points_file_given_as_data_says_how_to_train_on_it(tmp_path, monkeypatch, argv):
+    """`--set data=FILE` is what some users try: refused, with the option that trains on the file."""
+    import re
+
+    from ganviz import cli
+    from ganviz.core.config import ConfigError
+
+    f = write(tmp_path, "units.csv", KINDS["units header"])
+    with pytest.raises(ConfigError, match=re.escape(f"data='{f}' is a file, not a dataset name: train on its points "
+                                                    f"with --points {f} ")):
+        cli.config_from_args(cli.parse_args([a.format(f=f) for a in argv]))
+    with pytest.raises(ConfigError, match="data='nosuch.csv' is out of range"):  # no such file: the usual message
+        cli.config_from_args(cli.parse_args(["train", "--data", "nosuch.csv"]))
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "ring8", "a file named like a dataset\n")  # the dataset name wins over a file in the folder
+    assert cli.config_from_args(cli.parse_args(["train", "--data", "ring8"])).data == "ring8"
+
+
 # ------------------------------------------------------------------------------------------ property test
 STYLES = ["plain", "quoted", "decimal comma", "pandas index", "units header", "tab", "spaces", "windows"]
 
