@@ -206,3 +206,19 @@ class Snapshot:
         if self.lazy is None:
             return self
         return dataclasses.replace(self, **self.lazy.get(), lazy=None)
+
+
+def repeats(snap: Snapshot, last: Snapshot) -> bool:
+    """Whether the lazy `snap` would show nothing that the drawn `last` did not: a paused run sent again (the
+    engine's loop sends its state at the frame rate while paused). Any step, history row, event, setting, device,
+    speed limit or metrics of a newer step makes it new; so does a snapshot already materialised (not lazy)."""
+    if snap.lazy is None or snap.running or last.running or snap.events or len(snap.history.steps):
+        return False
+    if (snap.step, snap.d_updates, snap.g_updates, snap.objective, snap.data, snap.dim, snap.device,
+            snap.speed_limit) != (last.step, last.d_updates, last.g_updates, last.objective, last.data, last.dim,
+                                  last.device, last.speed_limit):
+        return False
+    if snap.config != last.config:
+        return False
+    metrics_step = getattr(snap.lazy.source, "metrics_step", None)  # deferred metrics it would bring
+    return metrics_step is None or metrics_step == last.metrics_step

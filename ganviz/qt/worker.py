@@ -40,7 +40,7 @@ from ..core.distributions import dataset_info
 from ..core.messages import StagePlayed
 from ..core.process import ChildFailed, TrainerProcess, error_summary, take_prestarted
 from ..core.safeio import ExportError, check_target
-from ..core.snapshot import Event, EventKind, Snapshot
+from ..core.snapshot import Event, EventKind, Snapshot, repeats
 
 # ganviz.core.compare and .trainer (torch) are imported where they are used: with the process backend the
 # window shows before torch is loaded in its process (issue 20)
@@ -85,6 +85,7 @@ class RunNotice:
 
 
 STALL_CHECK_SECONDS = 0.5  # how often the receive loop asks whether the child still answers
+PAUSED_REDRAW_SECONDS = 0.5  # a paused run's unchanged state is drawn again at most this often
 
 
 class _Worker(GeneratorWorker):
@@ -203,6 +204,8 @@ class TrainingSession(QObject):
         compare_snapshot: Any = None  # ganviz.core.compare.CompareSnapshot, imported with the first snapshot
         first_drawn = False
         threads_set = False  # torch's thread count, set in this thread before it first runs torch
+        last: Snapshot | None = None  # the last snapshot handed to the window, and when
+        last_at = 0.0
         try:
             while not self._stop.is_set():
                 try:
@@ -237,6 +240,12 @@ class TrainingSession(QObject):
                     # another engine's: its window materialises
                     yield snap
                     continue
+                if (isinstance(snap, Snapshot) and last is not None and repeats(snap, last)
+                        and time.monotonic() - last_at < PAUSED_REDRAW_SECONDS):
+                    # paused and unchanged: not materialised nor drawn again (a paused window drew 25 frames/s of
+                    # the same state, ~0.5 of a core); its credit goes back, so the child sends the next when due
+                    process.frame_done()
+                    continue
                 if not threads_set and getattr(snap, "lazy", True) is not None:  # torch runs in this thread now
                     threads_set = True
                     limit_torch_threads(self.threads)
@@ -247,6 +256,7 @@ class TrainingSession(QObject):
                 else:
                     carries = carries or [_MetricsCarry()]
                     snap = carries[0].apply(snap)
+                    last, last_at = snap, time.monotonic()
                 if not first_drawn and getattr(snap, "lazy", True) is None:  # drawn by the child: the first frame
                     first_drawn = True
                     self._ready.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import torch
 from PySide6 import QtCore
@@ -71,3 +72,52 @@ def test_the_receiver_hands_the_gui_thread_frames_not_heartbeats(qtbot, monkeypa
         stopped = session.stop(5.0)
     assert stopped
     assert len(yielded) >= 6 and set(yielded) == {"Snapshot"}, yielded
+
+
+def test_a_paused_run_is_not_materialised_or_drawn_at_the_frame_rate(qtbot, monkeypatch):
+    """The child sends a paused run's state at the frame rate; the receiver hands the window an unchanged state
+    again at most every PAUSED_REDRAW_SECONDS, and materialises nothing else (counts, not timings)."""
+    from ganviz.core import process as process_module
+    from ganviz.core.commands import SetRunning
+    from ganviz.qt import worker
+
+    received: list[int] = []
+    receive = process_module.TrainerProcess.receive
+
+    def counting_receive(self, timeout):
+        snap = receive(self, timeout)
+        if snap is not None:
+            received.append(snap.step)
+        return snap
+
+    materialised: list[int] = []
+    get = snapshot_module.LazyFields.get
+
+    def counting_get(self):
+        materialised.append(1)
+        return get(self)
+
+    monkeypatch.setattr(process_module.TrainerProcess, "receive", counting_receive)
+    monkeypatch.setattr(snapshot_module.LazyFields, "get", counting_get)
+    session = TrainingSession(TrainConfig(**SMALL), backend="process", interval=0.01, threads=1)
+    drawn: list = []
+    session.snapshot.connect(lambda snap: (drawn.append(snap), session.frame_done()))
+    try:
+        session.start()
+        qtbot.waitUntil(lambda: len(drawn) >= 3, timeout=60000)
+        session.submit(SetRunning(False))
+        qtbot.waitUntil(lambda: not drawn[-1].running, timeout=10000)
+        qtbot.waitUntil(lambda: len(received) >= len(drawn) + 10, timeout=10000)  # let metrics of the step land
+        paused_step = drawn[-1].step
+        r0, m0, d0, t0 = len(received), len(materialised), len(drawn), time.monotonic()
+        qtbot.waitUntil(lambda: len(received) >= r0 + 40, timeout=20000)  # the child sends ~100 a second
+        paused_draws, paused_materialised = len(drawn) - d0, len(materialised) - m0
+        redraws_allowed = 1 + int((time.monotonic() - t0) / worker.PAUSED_REDRAW_SECONDS)  # the rule, not a speed
+        session.submit(SetRunning(True))
+        qtbot.waitUntil(lambda: drawn[-1].running and drawn[-1].step > paused_step, timeout=10000)
+    finally:
+        stopped = session.stop(5.0)
+    assert stopped
+    assert all(s.step == paused_step for s in drawn[d0:d0 + paused_draws])
+    # 40 snapshots of an unchanged state: drawn again once per PAUSED_REDRAW_SECONDS at most, not once each
+    assert paused_draws == paused_materialised <= min(redraws_allowed, 39)
