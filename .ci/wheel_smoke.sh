@@ -2,7 +2,8 @@
 # What a user gets from `pip install ganviz`: build the wheel and the sdist, install the wheel into a fresh
 # virtual environment, and use it from a folder outside the checkout (no assets/ or ganviz/ beside it).
 # Checks: the sdist carries tests, docs, assets and LICENSE; `ganviz --version`, `ganviz list` (names the
-# shipped scenes), a preset's headless run, a preset's offscreen screenshot, the window's icon.
+# shipped scenes), a preset's headless run, `record --preset`, `reproduce --data ring8` (its base scenes), a
+# preset's offscreen screenshot, the window's icon.
 # Usage: .ci/wheel_smoke.sh   (needs `build`: pip install build; about a minute, most of it pip)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -47,6 +48,13 @@ ganviz train --preset ring-collapse-basic --steps 4 --every 2 --quiet --out trai
 test "$(wc -l <train.jsonl)" -eq 2 || { say "FAIL: expected 2 JSON lines"; cat train.jsonl; exit 1; }
 ganviz train --preset digits-dcgan --steps 2 --every 2 --quiet --out digits.jsonl
 grep -q '"step": 2' digits.jsonl || { say "FAIL: the image preset did not train"; exit 1; }
+
+say "a preset recorded offscreen, and reproduce's base scenes"
+ganviz record --preset dirac-gan --steps 20 --every 10 --view data --size 320x240 --quiet -o dirac.gif
+python -c "from PIL import Image; assert Image.open('dirac.gif').n_frames >= 2"
+ganviz reproduce --data ring8 --methods gan --seeds 1 --steps 20 --jobs 1 --quiet --out repro.md >/dev/null
+grep -q '^| ring8 | gan | 20 | 1 |' repro.md && test "$(wc -l <repro.jsonl)" -eq 1 \
+  || { say "FAIL: reproduce wrote no table row or JSON line"; cat repro.md; exit 1; }
 
 say "offscreen screenshot of a preset"
 ganviz --preset dirac-gan --screenshot shot.png --after 2

@@ -254,6 +254,9 @@ def render(source: Source, args: argparse.Namespace, out: str, prog: str = "ganv
         window.close()
         window.deleteLater()
         app.processEvents()
+        # processEvents does not run deferred deletes: the window (and its 100+ menus and docks) outlived
+        # the command and the interpreter's teardown destroyed it after the QApplication (SIGSEGV at exit)
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
         tmpdir.cleanup()
         QtCore.qInstallMessageHandler(previous_handler)
     return code
