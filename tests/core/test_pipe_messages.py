@@ -22,7 +22,8 @@ ALL = [M.Submit(SetObjective("hinge")), M.Schedule(5, SetObjective("wgan")), M.F
        M.Apply(((0, SetObjective("ns")),)), M.Snap({"with_metrics": False}), M.SetShardRunning(False), M.Ready(),
        M.Snaps(((True, b"x"),)), M.MoveRuns("cpu", None), M.RollBack(), M.Rebuild(),
        M.LogEvent("config", "note", {"key": "k"}), M.GetStates(), M.LoadStates(({"step": 1},)), M.RevertStates(),
-       M.Done([[], []]), M.Refused("ValueError", "the state has 3 runs")]
+       M.Done([[], []]), M.Refused("ValueError", "the state has 3 runs"),
+       M.StagePlayed(None, None, "image data has no stages")]
 
 
 def test_every_message_class_is_covered():
