@@ -46,6 +46,8 @@ class BranchTree:
         self.current = 0
         self._log_mark = len(engine.command_log)
         self._event_mark = len(engine.events)
+        self.pins: set[int] = set()  # steps whose states are kept whatever the stores drop (session replays)
+        self.pinned: dict[tuple[int, int], Any] = {}  # (line, step) -> that line's newest state at that step
         record(store, engine)
 
     def _sync(self) -> Branch:
@@ -66,7 +68,29 @@ class BranchTree:
         if newest is not None and self.engine.step <= newest:
             old = line.store
             line.store = TimeStore(old.cap_bytes, old.every, old.per_tier)
-        return record(line.store, self.engine)
+        kept = record(line.store, self.engine)
+        step = int(self.engine.step)
+        if step in self.pins:  # a branch point of a session being replayed: kept until unpinned
+            self.pinned[(line.id, step)] = line.store.state_at(step)[1] if kept else self.engine.state_dict()
+        return kept
+
+    def pin(self, steps: Any) -> list[int]:
+        """Keep the states of these steps on every line from now on, beside the decimated stores, so that a
+        replayed session can branch exactly where the original did (an empty list releases them)."""
+        self.pins = {int(s) for s in steps}
+        self.pinned = {k: v for k, v in self.pinned.items() if k[1] in self.pins}
+        return sorted(self.pins)
+
+    def pinned_state(self, line_id: int, step: int) -> Any:
+        """The pinned state of a line at step (its own, or its ancestors' from before it branched), else None."""
+        lid: int | None = line_id
+        while lid is not None:
+            state = self.pinned.get((lid, step))
+            if state is not None:
+                return state
+            line = self.branches[lid]
+            lid = line.parent if step <= line.from_step else None
+        return None
 
     def branch(self, step: int, line_id: int | None = None) -> Branch:
         """Continue the engine from the newest state kept at or before step on a line (default the current one),
@@ -74,11 +98,19 @@ class BranchTree:
         old. Past states go back to the line's last reset only."""
         current = self._sync()
         line = current if line_id is None else self.branches[line_id]
-        if line.store.state_at(step) is None:
+        pinned = self.pinned_state(line.id, step)
+        if pinned is None and line.store.state_at(step) is None:
             raise ValueError(f"no state kept at or before step {step} on line {line.id}")
         log, events = self.lineage(line.id)
-        kept = branch(self.engine, line.store, step)
-        child = Branch(len(self.branches), line.id, kept, line.store.fork(kept), tip=kept,
+        if pinned is not None:  # exactly this step (a session's branch point)
+            self.engine.load_state_dict(pinned)
+            kept, store = step, line.store.fork(step)
+            if store.newest != step:
+                store.add(step, pinned)
+        else:
+            kept = branch(self.engine, line.store, step)
+            store = line.store.fork(kept)
+        child = Branch(len(self.branches), line.id, kept, store, tip=kept,
                        cut=(_keep_before(log, kept, lambda e: e[0]), _keep_before(events, kept, lambda e: e.step)))
         self.branches.append(child)
         self.current = child.id
@@ -182,10 +214,16 @@ class LiveTimeline:
         snap.prepare_transfer()
         return {"snapshot": snap, "step": kept, "asked": int(step)}
 
-    def branch(self, step: int) -> dict[str, Any]:
+    def pin(self, steps: Any) -> dict[str, Any]:
+        """Keep the states of these steps for branching (a session's branch points, see BranchTree.pin)."""
+        return {"pins": self.tree.pin(steps or ())}
+
+    def branch(self, step: Any) -> dict[str, Any]:
         """Continue the live engine from the newest kept state at or before step, as a new line; logs a "branch"
-        event (the window's time axes keep the old line's curves after it, dimmed). ValueError if none kept."""
-        line = self.tree.branch(int(step))
+        event (the window's time axes keep the old line's curves after it, dimmed). ValueError if none kept.
+        step may be (step, line id): a branch from that line (its pinned states) instead of the current one."""
+        step, line_id = (step, None) if isinstance(step, int) else (int(step[0]), int(step[1]))
+        line = self.tree.branch(int(step), line_id)
         for other in self.tree.branches:
             if other is not line:  # the current line alone keeps states (the shared past is in its fork)
                 other.store = TimeStore(line.store.cap_bytes, line.store.every, line.store.per_tier)

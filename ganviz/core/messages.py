@@ -55,7 +55,7 @@ class Stop:
 
 
 REQUESTS = ("command_log", "save_checkpoint", "load_checkpoint",  # what a Request may ask (core.process)
-            "timeline", "past", "branch")  # issue 18.5: core.branches.LiveTimeline
+            "timeline", "past", "branch", "pin")  # issue 18.5: core.branches.LiveTimeline
 
 
 @dataclass(frozen=True)

@@ -261,12 +261,12 @@ def first_frame(snap: Any) -> Any:
 #                        "checkpoint" event; result {"path", "step"}
 #   "load_checkpoint" -> the child loads one (the run continues from it; a "reset" event marks it); result
 #                        {"step", "config"}
-#   "timeline", "past", "branch" -> the window's timeline (issue 18.5), see core.branches.LiveTimeline
+#   "timeline", "past", "branch", "pin" -> the window's timeline (issue 18.5), see core.branches.LiveTimeline
 
 
 def _answer(trainer: Any, kind: str, arg: Any, initial_config: TrainConfig) -> Any:
     timeline = getattr(trainer, "timeline", None)  # issue 18.5: "timeline" (arg: a new cap or None), "past"
-    if kind in ("timeline", "past", "branch"):  # (arg: a step) and "branch" (arg: a step): core.branches
+    if kind in ("timeline", "past", "branch", "pin"):  # (arg: a step), "branch" (arg: a step), "pin" (steps)
         if timeline is None:
             raise ValueError("this run keeps no past states (comparisons and ensembles have no timeline)")
         return timeline.info(arg) if kind == "timeline" else getattr(timeline, kind)(arg)

@@ -1,5 +1,6 @@
 """A session's branch tree (issue 18.5): every line of a run that was rewound and branched, each saved as its whole
-history as one straight run, so each line replays exactly on its own (ganviz.export.replay).
+history as one straight run, so each line replays exactly on its own (ganviz.export.replay). The window replays
+the whole tree in one run (`tree_plan`, `phase_segments`; ganviz.qt.extensions.sessions.WindowReplay).
 
 In the file, next to the session's own `commands` (the line that was current when it was saved):
 
@@ -88,3 +89,65 @@ def line_session(session: Any, line_id: int) -> Any:
         if b.id == line_id:
             return dataclasses.replace(session, commands=b.commands, final_step=b.tip)
     raise KeyError(f"no line {line_id} in this session (lines: {', '.join(str(b.id) for b in session.branches)})")
+
+
+@dataclass(frozen=True)
+class LinePhase:
+    """One line as the window replays the tree: the line, its session (whole history, to its tip), and where its
+    own entries start in that session's commands (0 for the original: the rest is its parent's shared past)."""
+
+    line: BranchLine
+    session: Any
+    start: int
+
+
+def tree_plan(session: Any) -> list[LinePhase]:
+    """How to replay a session's whole tree in one run: the lines in id order, each a branch of one before it,
+    ending on the session's own line (the current one when saved). ValueError, in words, for a table that does
+    not describe such a tree (the session's own line still replays)."""
+    from .session import segments
+
+    lines = list(session.branches)
+    if not lines:
+        return []
+    if session.checkpoint:
+        raise ValueError("a session that starts from a checkpoint replays its current line only")
+    if [b.id for b in lines] != list(range(len(lines))) or lines[0].parent is not None:
+        raise ValueError("the lines must be numbered 0, 1, 2, ... with the original (no parent) first")
+    last = lines[-1]
+    if tuple(last.commands) != tuple(session.commands) or last.tip != session.final_step:
+        raise ValueError(f"the last line ({last.id}) is not the session's own line: its commands or tip differ")
+    plan = [LinePhase(lines[0], line_session(session, 0), 0)]
+    for b in lines[1:]:
+        parent = lines[b.parent]  # listed before it (checked when read)
+        if not 0 <= b.from_step <= b.tip or b.from_step > parent.tip:
+            raise ValueError(f"line {b.id} branches at step {b.from_step}, outside its parent's steps 0-"
+                             f"{parent.tip} or after its own tip {b.tip}")
+        own = line_session(session, b.id)
+        ends, n = set(), 0  # indices of the entries that end a segment (the step count restarts after them)
+        for seg in segments(own)[:-1]:
+            n += len(seg)
+            ends.add(n - 1)
+        start = 0
+        while start < min(len(b.commands), len(parent.commands)) and \
+                b.commands[start] == parent.commands[start]:
+            start += 1
+        while start and b.commands[start - 1].step >= b.from_step and start - 1 not in ends:
+            start -= 1  # the parent's changes after the branch point are not part of the shared past
+        if start < len(parent.commands) and parent.commands[start].step < b.from_step:
+            raise ValueError(f"line {b.id} does not share line {parent.id}'s changes before step {b.from_step}")
+        plan.append(LinePhase(b, own, start))
+    return plan
+
+
+def phase_segments(phase: LinePhase) -> list[list[Any]]:
+    """The segments of a line's own entries: its first (the one it branched in) cut to the entries after the
+    shared past, then the later ones."""
+    from .session import segments
+
+    segs, n = segments(phase.session), 0
+    for i, seg in enumerate(segs):
+        if phase.start < n + len(seg) or i == len(segs) - 1:
+            return [list(seg[phase.start - n:])] + [list(s) for s in segs[i + 1:]]
+        n += len(seg)
+    return [[]]

@@ -156,3 +156,46 @@ def test_session_branch_table_is_checked() -> None:
     data["branches"][1]["commands"] = [{"step": 4, "command": "SetObjective", "args": {"name": "nope"}}]
     with pytest.raises(SessionError, match=r"branches\[1\]\.commands\[0\]"):
         session_from_dict(data)
+
+
+def test_pinned_branch_points_survive_decimation_and_the_plan_finds_each_lines_own_changes() -> None:
+    """A replayed session pins its branch points: the tiny store below drops step 9 long before the branch, the
+    pin keeps it (from the line that was live at 9, also for a branch of a later line at a step of its past)."""
+    from ganviz.export.session_branches import phase_segments, tree_plan
+
+    t = Trainer(CFG)
+    tree = BranchTree(t, TimeStore(per_tier=2))
+    tree.pin([9])
+    t.schedule(4, SetObjective("lsgan"))
+    run(tree, 30)
+    assert 9 not in tree.branches[0].store.steps() and (0, 9) in tree.pinned
+    headless = Trainer(CFG)
+    headless.schedule(4, SetObjective("lsgan"))
+    headless.train(9)
+    b1 = tree.branch(9)
+    assert (b1.from_step, t.step) == (9, 9) and 9 in b1.store.steps()
+    for a, b in zip(weights(t), weights(headless), strict=True):
+        assert torch.equal(a, b)
+    t.submit(SetObjective("wgan-gp"))
+    run(tree, 5)
+    b2 = tree.branch(9, 1)  # line 1's state at 9 is the original's (its shared past): found through the parent
+    assert (b2.parent, b2.from_step) == (1, 9)
+    for a, b in zip(weights(t), weights(headless), strict=True):
+        assert torch.equal(a, b)
+    run(tree, 3)
+    assert tree.pin([]) == [] and tree.pinned == {}
+
+    lines = [{**b, "command_log": tree.lineage(b["id"])[0], "events": []} for b in tree.to_dict()]
+    session = loads_session(dumps_session(session_from_run(CFG, *tree.lineage(), t.step, branches=lines)))
+    plan = tree_plan(session)
+    assert [(p.line.id, p.line.from_step, p.start) for p in plan] == [(0, 0, 0), (1, 9, 1), (2, 9, 1)]
+    assert [[(e.step, e.command) for e in seg] for seg in phase_segments(plan[1])] == [
+        [(9, SetObjective("wgan-gp"))]]
+    assert phase_segments(plan[2]) == [[]]  # line 2 changed nothing: it repeats line 1's shared past from 9
+    import dataclasses
+
+    import pytest
+
+    bad = dataclasses.replace(session, branches=session.branches[:2])  # the last line is not the session's own
+    with pytest.raises(ValueError, match="not the session's own line"):
+        tree_plan(bad)

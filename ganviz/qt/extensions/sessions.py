@@ -21,8 +21,10 @@ from ...core.config import TrainConfig
 from ...core.snapshot import EventKind
 from ...export.errors import ExportError
 from ...export.session import Session, SessionError, load_session, save_session, segments
+from ...export.session_branches import LinePhase, phase_segments, tree_plan
 from .. import text_bounds
 from ..background import BackgroundJob, run_in_background
+from ..timeline_ghosts import BRANCH_EVENT
 
 
 # ================================================================================== opening a session
@@ -30,7 +32,13 @@ class WindowReplay:
     """Replays a session in the window, exactly: the commands of one reset-segment are scheduled at a
     time (the step count restarts after a reset, so later ones cannot be scheduled up front); the run
     pauses right after each reset until the next segment is scheduled, and pauses at the session's final
-    step. (Pausing does not change the run: pauses only stop iterations between logged steps.)"""
+    step. (Pausing does not change the run: pauses only stop iterations between logged steps.)
+
+    A session with a branch tree (issue 18.5) replays every line in one run, as it was made: the original to its
+    tip, then a branch from the saved step (the training process pins the branch points' states first, so its
+    decimated store cannot drop them) and that line's own changes, and so on, ending on the session's own line;
+    the time plots draw each older line after its branch point dimmed, and the timeline marks the branches. A
+    table that does not describe such a tree is said in words; the session's own line still replays."""
 
     def __init__(self, host: Any, session: Session, base_dir: Path | None = None, title: str | None = None) -> None:
         self.window = host
@@ -44,6 +52,27 @@ class WindowReplay:
         self.finished = False
         self.base_dir = base_dir
         self.awaiting_checkpoint = bool(session.checkpoint)
+        self.plan: list[LinePhase] = []  # the lines of the branch tree, in the order they replay
+        self.phase = 0
+        self.tree_note = ""  # why the tree is not redrawn (said in the status bar)
+        self.awaiting_pins = False
+        self.awaiting_branch: int | None = None  # the tip of the line just left, until the branch shows
+        if len(session.branches) > 1:
+            try:
+                self.plan = tree_plan(session)
+            except (ValueError, SessionError) as e:
+                self.tree_note = f"the branch tree is not redrawn ({e}); its current line replays"
+        if self.plan:
+            self.segments = phase_segments(self.plan[0])
+            self.final_step = self.plan[0].line.tip
+
+    def _drop_tree(self, why: str) -> None:
+        """Replay the session's own line only (from the start: called before anything was armed)."""
+        self.plan, self.tree_note = [], f"the branch tree is not redrawn ({why}); its current line replays"
+        self.segments = segments(self.session)
+        self.final_step = self.session.final_step if self.session.final_step is not None else (
+            self.session.commands[-1].step if self.session.commands else 0)
+        self.window.statusBar().showMessage(self.tree_note[0].upper() + self.tree_note[1:], 20000)
 
     def start(self) -> None:
         w = self.window
@@ -56,6 +85,12 @@ class WindowReplay:
                 self._arm(resume_at=None)
             else:  # the child does not exist yet: start paused, load, then schedule (on_snapshot)
                 w.session.schedule(0, SetRunning(False))
+        elif self.plan and w.session.backend != "process":
+            self._drop_tree("branches replay with the training process, the default backend")
+            self._arm(resume_at=None)
+        elif self.plan:  # start paused: the branch points are pinned before the first step (on_snapshot)
+            self.awaiting_pins = True
+            w.session.schedule(0, SetRunning(False))
         else:
             self._arm(resume_at=None)
         w.session.start()
@@ -91,16 +126,55 @@ class WindowReplay:
                 result = self.window.session.load_checkpoint(self._checkpoint_path())
                 self._arm(resume_at=int(result["step"]))
             return
+        if self.awaiting_pins:
+            if not snap.running:
+                self.awaiting_pins = False
+                try:
+                    self.window.session.request("pin", sorted({p.line.from_step for p in self.plan[1:]}))
+                except ExportError as e:
+                    self._drop_tree(str(e))
+                self._arm(resume_at=0)
+            return
+        if self.awaiting_branch is not None:  # a paused frame of the line just left is not this line's end
+            if not any(str(e.kind) == BRANCH_EVENT for e in snap.events) and snap.step == self.awaiting_branch:
+                return
+            self.awaiting_branch = None
         self.resets_seen += sum(1 for e in snap.events if e.kind == EventKind.RESET and "checkpoint" not in e.detail)
         if self.armed < len(self.segments):
             if self.resets_seen >= self.armed and not snap.running and snap.step == 0:
                 self._arm(resume_at=0)
+            return
+        if not snap.running and snap.step >= self.final_step and self.phase + 1 < len(self.plan):
+            self._next_line()
             return
         if not snap.running and snap.step >= self.final_step:
             self.finished = True
             self.window.statusBar().showMessage(
                 f"Session replayed to step {snap.step} and paused. Press Play (Space) to continue training.",
                 20000)
+
+
+    def _next_line(self) -> None:
+        """The line replayed so far reached its tip: branch where the next line did and replay its changes."""
+        self.phase += 1
+        phase = self.plan[self.phase]
+        left = self.final_step
+        try:
+            answer = self.window.session.request("branch", [phase.line.from_step, phase.line.parent])
+        except ExportError as e:
+            self.finished = True
+            self.plan = self.plan[:self.phase]
+            raise SessionError(f"the branch tree stopped at line {phase.line.parent} (step {left}): line "
+                               f"{phase.line.id} could not branch at step {phase.line.from_step}: {e}") from None
+        if int(answer["step"]) != phase.line.from_step:
+            raise SessionError(f"line {phase.line.id} branched at step {answer['step']}, not at the saved "
+                               f"{phase.line.from_step}; the replay stopped there")
+        self.segments, self.armed, self.resets_seen = phase_segments(phase), 0, 0
+        self.final_step = phase.line.tip
+        self.awaiting_branch = left
+        self._arm(resume_at=phase.line.from_step)
+        if self.phase + 1 == len(self.plan):
+            self.window.session.request("pin", [])  # the last line: the pinned states go
 
 
 def _check_data_file(config: TrainConfig) -> None:
@@ -186,8 +260,14 @@ class SessionFiles:
             self.replay = None
             self._error("Session not opened", str(e))
             return None
-        self._info(f"Replaying {Path(path).name}: {len(session.commands)} changes up to step "
-                   f"{self.replay.final_step}; it pauses there")
+        replay = self.replay
+        if replay.plan:
+            self._info(f"Replaying {Path(path).name}: its {len(replay.plan)} lines (the original and its "
+                       f"branches) up to step {session.final_step} of line {replay.plan[-1].line.id}; it pauses there")
+        else:
+            self._info(f"Replaying {Path(path).name}: {len(session.commands)} changes up to step "
+                       f"{replay.final_step}; it pauses there" + (f". Note: {replay.tree_note}" if replay.tree_note
+                                                                   else ""))
         return self.replay
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> Path | None:
