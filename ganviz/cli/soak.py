@@ -131,6 +131,23 @@ def open_fds() -> int:
         return -1
 
 
+def open_pipes() -> int:
+    """Pipes and sockets among this process's open file descriptors (a child's pipe left open shows here; font
+    and cache files that Qt opens as new text is drawn do not), or -1 where /proc is not available."""
+    import contextlib
+    import os
+
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return -1
+    n = 0
+    for name in names:
+        with contextlib.suppress(OSError):  # closed meanwhile (the listing's own descriptor)
+            n += os.readlink(f"/proc/self/fd/{name}").startswith(("pipe:", "socket:"))
+    return n
+
+
 def storm_soak(cfg, actions: int, seed: int = 0, pause: float = 0.05, restart_weight: int = 1) -> dict:
     """The window (offscreen, default process backend) under `actions` random control actions, `pause` seconds
     apart, drawn from a seeded generator (the same seed, the same storm). Samples the window's and the child's
@@ -195,7 +212,7 @@ def storm_soak(cfg, actions: int, seed: int = 0, pause: float = 0.05, restart_we
         child = w.session.process.process.pid if w.session.process is not None else None
         samples.append({"phase": "storm", "action": i, "t": time.perf_counter() - t0, "rss_mb": rss_mb(),
                         "child_rss_mb": rss_mb(child) if child else float("nan"),
-                        "threads": os_threads(), "fds": open_fds(), "frames": w.frames})
+                        "threads": os_threads(), "fds": open_fds(), "pipes": open_pipes(), "frames": w.frames})
 
     for i in range(actions):
         if i % 50 == 0:
@@ -226,7 +243,8 @@ def storm_soak(cfg, actions: int, seed: int = 0, pause: float = 0.05, restart_we
             "rss_after_warmup_mb": warm["rss_mb"],
             "rss_growth_mb": max(s["rss_mb"] for s in valid) - warm["rss_mb"],
             "threads_min_max": [min(s["threads"] for s in samples), max(s["threads"] for s in samples)],
-            "fds_first_last": [samples[0]["fds"], samples[-1]["fds"]], "samples": samples}
+            "fds_first_last": [samples[0]["fds"], samples[-1]["fds"]],
+            "pipes_first_last": [samples[0]["pipes"], samples[-1]["pipes"]], "samples": samples}
 
 
 def _window_soak(cfg, seconds: float, samples: list) -> dict:

@@ -162,5 +162,5 @@ def test_a_short_control_storm_leaves_no_failure_thread_or_file_behind():
     r = storm_soak(TrainConfig(**SMALL), 40, seed=3, pause=0.02, restart_weight=8)
     assert r["child_failures"] == 0 and r["children_left"] == 0 and r["close_seconds"] < 1.5
     assert r["new_training_processes"] >= 1 and r["final_step"] > 0
-    assert r["fds_first_last"][1] <= r["fds_first_last"][0] + 2  # pipes of ended children are closed
+    assert r["pipes_first_last"][1] <= r["pipes_first_last"][0] + 2  # pipes of ended children are closed
     assert r["threads_min_max"][1] <= r["threads_min_max"][0] + 3
