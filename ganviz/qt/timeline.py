@@ -195,8 +195,8 @@ class TimelineBar(QtWidgets.QWidget):
         line = QtWidgets.QHBoxLayout()
         line.setSpacing(8)
         self.title = QtWidgets.QLabel("Timeline")
-        self.title.setToolTip("Past states of this run, kept in a bounded store: every step recently, fewer "
-                              "further back")
+        self.title.setToolTip("Past states of this run, kept in a bounded store: every 10th step recently, "
+                              "fewer further back")
         self.strip = TimelineStrip()
         self.position = QtWidgets.QLabel("live")
         self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance("step 000,000 (past)"))

@@ -107,11 +107,16 @@ def test_live_timeline_answers_the_window() -> None:
     a lazy snapshot equal to a fresh run at that step, a branch with its event, the cap, the session's lines."""
     import numpy as np
 
-    from ganviz.core.branches import LiveTimeline
+    from ganviz.core.branches import DEFAULT_EVERY, LiveTimeline
     from ganviz.export.session_branches import line_session
 
+    coarse = Trainer(CFG)  # the window's default spacing: every DEFAULT_EVERY-th step (a copy costs ~7% of a step)
+    coarse.step_hook = LiveTimeline(coarse).record
+    coarse.train(35)
+    assert DEFAULT_EVERY == 10 and coarse.step_hook.__self__.info()["steps"] == [0, 10, 20, 30]
+
     t = Trainer(CFG)
-    tl = LiveTimeline(t)
+    tl = LiveTimeline(t, every=1)  # every step, as a finer timeline would keep
     t.step_hook = tl.record
     t.train(40)
     info = tl.info()

@@ -59,8 +59,9 @@ def test_scrubber_shows_the_run_as_it_was_and_the_store_stays_under_its_cap(qtbo
     qtbot.waitUntil(lambda: w.run_state.step >= 120, timeout=60_000)
     pause(qtbot, w)
     info = timeline_info(qtbot, tt)
-    kept = info["steps"]
-    assert kept[0] == 0 and kept[-1] == info["step"] and info["nbytes"] <= info["cap_bytes"]
+    kept, every = info["steps"], info["every"]
+    assert kept[0] == 0 and kept[-1] == info["step"] - info["step"] % every and info["nbytes"] <= info["cap_bytes"]
+    assert every > 1 and all(k % every == 0 for k in kept)
     s = min(kept, key=lambda k: abs(k - 60))  # a kept step well in the past
     past = show_past(qtbot, tt, s)
     assert past["step"] == s and tt.bar.banner.isVisible() and f"Viewing step {s:,}" in tt.bar.banner_text
@@ -93,14 +94,16 @@ def test_scrubber_shows_the_run_as_it_was_and_the_store_stays_under_its_cap(qtbo
     w.send(SetRunning(True))
     qtbot.waitUntil(lambda: w.run_state.running and w.run_state.step > live_step + 50, timeout=60_000)
 
-    # the child's store under a small cap: 20 states of this run (the newest 16 every step, the rest thinned)
+    # the child's store under a small cap: 20 states of this run (the newest 16 at the finest spacing, the rest
+    # thinned)
     state_bytes = info["nbytes"] // len(kept)
     info = timeline_info(qtbot, tt, 20 * state_bytes)
     assert info["cap_bytes"] == 20 * state_bytes
     qtbot.waitUntil(lambda: w.run_state.step > info["step"] + 200, timeout=60_000)
     info = timeline_info(qtbot, tt)
     assert info["nbytes"] <= info["cap_bytes"] and len(info["steps"]) <= 20
-    assert info["steps"][0] == 0 and info["steps"][-16:] == list(range(info["steps"][-1] - 15, info["steps"][-1] + 1))
+    newest = info["steps"][-1]
+    assert info["steps"][0] == 0 and info["steps"][-16:] == list(range(newest - 15 * every, newest + 1, every))
     assert f"kept {len(info['steps'])} states" in tt.bar.memory.text()
 
 
