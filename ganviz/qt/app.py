@@ -93,6 +93,9 @@ def warm_up_after_paint(threads: int, window=None) -> None:
 
     def load() -> None:
         try:
+            from .worker import yield_cpu_to_training
+
+            yield_cpu_to_training()  # the training process (starting, or training) comes first on 2 cores
             import torch
 
             from ..core import compare, trainer  # noqa: F401  (what materialising a snapshot needs)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 
+import pytest
 import torch
 from PySide6 import QtCore
 
@@ -21,10 +24,13 @@ def test_the_receiver_materialises_with_the_sessions_torch_threads(qtbot, monkey
     count keeps OpenMP's default (one per core) for good: the receiver, which materialises lazy snapshots in a pool
     thread, spun a second OpenMP thread beside the training process. It sets the count itself."""
     seen: list[tuple[int, int]] = []  # (OS thread, torch threads) of each materialisation
+    nice: list[int] = []  # and its nice value (Linux: per thread)
     get = snapshot_module.LazyFields.get
 
     def recording_get(self):
         seen.append((threading.get_ident(), torch.get_num_threads()))
+        if sys.platform.startswith("linux"):
+            nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return get(self)
 
     monkeypatch.setattr(snapshot_module.LazyFields, "get", recording_get)
@@ -44,6 +50,8 @@ def test_the_receiver_materialises_with_the_sessions_torch_threads(qtbot, monkey
     assert all(ident != main for ident, _ in seen)  # materialised off the GUI thread
     assert [n for _, n in seen] == [1] * len(seen)
     assert len(frames) >= 4 and frames == sorted(frames)
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) if nice else 0
+    assert all(n > gui for n in nice)  # below the GUI thread: the training process comes first on 2 cores
 
 
 def test_the_receiver_hands_the_gui_thread_frames_not_heartbeats(qtbot, monkeypatch):
@@ -121,3 +129,26 @@ def test_a_paused_run_is_not_materialised_or_drawn_at_the_frame_rate(qtbot, monk
     assert all(s.step == paused_step for s in drawn[d0:d0 + paused_draws])
     # 40 snapshots of an unchanged state: drawn again once per PAUSED_REDRAW_SECONDS at most, not once each
     assert paused_draws == paused_materialised <= min(redraws_allowed, 39)
+
+
+def test_the_window_compute_threads_yield_the_cpu_to_training_not_the_gui_thread() -> None:
+    """The receiver and warm-up threads run at a lower priority (a higher nice value) than the GUI thread, per
+    thread: the training process wins the 2-core contest, the GUI stays responsive (issue 20)."""
+    from ganviz.qt.worker import RECEIVER_NICENESS, yield_cpu_to_training
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice values are Linux's")
+    main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: dict[str, int] = {}
+
+    def work() -> None:
+        tid = threading.get_native_id()
+        seen["before"] = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["lowered"] = yield_cpu_to_training()
+        seen["after"] = os.getpriority(os.PRIO_PROCESS, tid)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert seen["lowered"] and seen["after"] == min(19, seen["before"] + RECEIVER_NICENESS) > seen["before"]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before  # the GUI thread's is kept
