@@ -27,11 +27,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 from superqt.utils import GeneratorWorker
 
 from ..core.commands import Command, PlayStages
@@ -89,6 +89,23 @@ def yield_cpu_to_training(niceness: int = RECEIVER_NICENESS) -> bool:
     except OSError:
         return False
     return True
+
+
+def hold_pool_thread() -> Callable[[], None]:
+    """Grow Qt's global thread pool by one thread for a session's receiver, which holds its pool thread for the
+    session's whole life; returns the release (call it once the receiver has ended). The pool has one thread
+    per core: on 2 cores a third window (main, comparison, ensemble) never drew a frame, its receiver queued
+    behind the other two, and a background job (saving a session) would have waited the same way."""
+    pool = QThreadPool.globalInstance()
+    pool.setMaxThreadCount(pool.maxThreadCount() + 1)
+    held = [True]
+
+    def release() -> None:
+        if held:
+            held.pop()
+            pool.setMaxThreadCount(max(1, pool.maxThreadCount() - 1))
+
+    return release
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,6 +332,7 @@ class TrainingSession(QObject):
         worker.yielded.connect(self._on_yielded)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self.stopped)
+        worker.finished.connect(hold_pool_thread())
         self._worker = worker
         worker.start()
 

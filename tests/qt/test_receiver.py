@@ -152,3 +152,26 @@ def test_the_window_compute_threads_yield_the_cpu_to_training_not_the_gui_thread
     t.join()
     assert seen["lowered"] and seen["after"] == min(19, seen["before"] + RECEIVER_NICENESS) > seen["before"]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before  # the GUI thread's is kept
+
+
+def test_more_sessions_than_pool_threads_all_draw(qtbot):
+    """Each session's receiver holds a thread of Qt's global pool for the session's life, and the pool has one
+    thread per core: on 2 cores a third window never drew a frame. Here the pool is cut to one thread and two
+    sessions run: both must deliver frames, and the pool is back to its size after they stop."""
+    pool = QtCore.QThreadPool.globalInstance()
+    size = pool.maxThreadCount()
+    pool.setMaxThreadCount(1)
+    sessions = [TrainingSession(TrainConfig(**SMALL), backend="process", interval=0.01, threads=1) for _ in range(2)]
+    frames: list[list[int]] = [[], []]
+    for s, got in zip(sessions, frames, strict=True):
+        s.snapshot.connect(lambda snap, s=s, got=got: (got.append(snap.step), s.frame_done()))
+    try:
+        for s in sessions:
+            s.start()
+        qtbot.waitUntil(lambda: all(len(got) >= 3 for got in frames), timeout=60000)
+        assert pool.maxThreadCount() == 1 + len(sessions)
+    finally:
+        stopped = [s.stop(5.0) for s in sessions]
+        qtbot.waitUntil(lambda: pool.maxThreadCount() == 1, timeout=10000)
+        pool.setMaxThreadCount(size)
+    assert all(stopped)
