@@ -8,7 +8,7 @@ import sys
 from ..core.config import TrainConfig
 
 _collector = None  # the GUI thread's garbage collector (one per process)
-WINDOW_INTERVAL = 0.030  # MainWindow's snapshot interval: a prestarted training process is adopted only if equal
+WINDOW_INTERVAL = 0.027  # MainWindow's snapshot interval: a prestarted training process is adopted only if equal
 # (the frame cap: 33/s; issue 20 asks >= 30 frames/s, docs/BENCHMARKS.md has the A/B against 0.045)
 
 

@@ -61,7 +61,7 @@ class MainWindow(WindowHost):
     Features are reachable as `window.features[name]` (and `window.<name>`, e.g. `window.recording`)."""
 
     def __init__(self, config: TrainConfig | None = None, settings: QtCore.QSettings | None = None,
-                 autostart: bool = True, interval: float = 0.030, backend: str = "process",
+                 autostart: bool = True, interval: float = 0.027, backend: str = "process",
                  threads: int = 1) -> None:
         super().__init__()
         self.setWindowTitle(TITLE)

@@ -181,3 +181,13 @@ def test_the_window_draws_its_first_frame_before_importing_torch():
     assert done.returncode == 0, done.stderr[-3000:]
     first = json.loads(done.stdout.strip().splitlines()[-1])
     assert first is not None and first["step"] >= 1 and first["torch"] is False, first
+
+
+def test_the_window_and_its_prestarted_process_share_one_frame_interval():
+    """`ganviz` starts the training process with app.WINDOW_INTERVAL before the window exists; the window adopts it
+    only if its own default interval is the same (else the prestarted child is stopped and the start-up gain lost)."""
+    import inspect
+
+    from ganviz.qt.main_window import MainWindow
+
+    assert inspect.signature(MainWindow.__init__).parameters["interval"].default == WINDOW_INTERVAL
