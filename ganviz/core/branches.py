@@ -39,7 +39,8 @@ class Branch:
 class BranchTree:
     """The lines of one engine's run; the engine is always on `current`."""
 
-    def __init__(self, engine: Any, store: TimeStore | None = None) -> None:
+    def __init__(self, engine: Any, store: TimeStore | None = None, record_now: bool = True) -> None:
+        """record_now: keep the engine's state at once (a ValueError if it does not fit the store's cap)."""
         self.engine = engine
         store = store if store is not None else TimeStore()
         self.branches: list[Branch] = [Branch(0, None, int(engine.step), store, tip=int(engine.step))]
@@ -48,7 +49,8 @@ class BranchTree:
         self._event_mark = len(engine.events)
         self.pins: set[int] = set()  # steps whose states are kept whatever the stores drop (session replays)
         self.pinned: dict[tuple[int, int], Any] = {}  # (line, step) -> that line's newest state at that step
-        record(store, engine)
+        if record_now:
+            record(store, engine)
 
     def _sync(self) -> Branch:
         """Move the engine's new command-log entries and events to the current line."""
@@ -166,7 +168,12 @@ class LiveTimeline:
         from .timetravel import DEFAULT_CAP
 
         self.disabled = ""
-        self.tree = BranchTree(engine, TimeStore(int(cap_bytes or DEFAULT_CAP), every))
+        store = TimeStore(int(cap_bytes or DEFAULT_CAP), every)
+        try:
+            self.tree = BranchTree(engine, store)
+        except ValueError as exc:  # a model too big for the cap (a wide MLP, an image GAN): training goes on
+            self.disabled = str(exc)
+            self.tree = BranchTree(engine, store, record_now=False)
         self._scratch: Any = None
         self._scratch_config: Any = None
 

@@ -204,3 +204,17 @@ def test_pinned_branch_points_survive_decimation_and_the_plan_finds_each_lines_o
     bad = dataclasses.replace(session, branches=session.branches[:2])  # the last line is not the session's own
     with pytest.raises(ValueError, match="not the session's own line"):
         tree_plan(bad)
+
+
+def test_a_model_too_big_for_the_timeline_trains_without_it() -> None:
+    """A state that does not fit the timeline's cap (here 4 MB: G and D 3 x 512 with Adam, against 17 states in
+    64 MB) turns recording off with the reason; the engine still builds and trains (it raised in the training
+    process: 'Training stopped with an error')."""
+    from ganviz.core.branches import LiveTimeline
+
+    t = Trainer(TrainConfig(**{**CFG.__dict__, "d_width": 512, "g_width": 512, "d_depth": 3, "g_depth": 3}))
+    tl = LiveTimeline(t)
+    t.step_hook = tl.record
+    t.train(3)
+    info = tl.info()
+    assert t.step == 3 and info["steps"] == [] and "does not fit" in info["disabled"]
