@@ -224,6 +224,7 @@ def storm_soak(cfg, actions: int, seed: int = 0, pause: float = 0.05, restart_we
     w.send(SetRunning(True))
     drawn = w.frames  # let the last actions apply (a new training process imports torch first)
     run_events(60.0, until=lambda: w.frames >= drawn + 5 and w.last_snapshot is not None and w.last_snapshot.step > 0)
+    run_events(1.0)  # sessions ended by the last actions finish closing (their receivers hold the child's pipes)
     sample(actions)
     step = w.last_snapshot.step if w.last_snapshot is not None else 0
     t_close = time.perf_counter()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import pickle
+import queue
 import signal
 import threading
 import time
@@ -38,6 +39,7 @@ from .snapshot import EventKind, Snapshot
 
 PIPE_BYTES = 1 << 20  # snapshot pipe size asked for (Linux's default cap for unprivileged processes)
 IN_FLIGHT = 2  # snapshots the parent may hold undrawn: one being drawn, one being materialised
+WRITER_FLUSH = 5.0  # seconds an ending child waits for its last messages to be read
 HEARTBEAT = 0.5  # seconds between the child's "alive" messages (sent by a thread, so a slow step still beats)
 SILENT_SECONDS = 5.0  # no message for this long: the parent says the child is not answering
 STOPPED_SECONDS = 2.0  # the child stopped (SIGSTOP, Ctrl+Z) for this long: the parent says so
@@ -96,13 +98,29 @@ def process_state(pid: int | None) -> str | None:
 
 def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, metrics_interval: float,
                 threads: int, links: list | None = None, hold: bool = False) -> None:
-    send_lock = threading.Lock()  # the heartbeat thread and the main thread share the snapshot pipe
     finished = threading.Event()
 
+    outbox: queue.SimpleQueue = queue.SimpleQueue()  # pickled messages, written to the pipe by one thread, in order
+    broken: list[BaseException] = []  # the writer's error (the parent has gone), raised by the next send
+
+    def write() -> None:
+        # a snapshot bigger than the pipe (an image run's: ~1.4 MB) waits for the parent's receiver, which reads
+        # between materialising frames: written here, the training loop goes on meanwhile (it sat in send ~1 s
+        # per frame at the start of an image scene, issue 20)
+        while (data := outbox.get()) is not None:
+            try:
+                snap_conn.send_bytes(data)  # the only writer (no lock: closing must not wait for a blocked write)
+            except BaseException as exc:  # noqa: BLE001 (handed to the sending thread)
+                broken.append(exc)
+                return
+
+    writer = threading.Thread(target=write, name="ganviz-writer", daemon=True)
+    writer.start()
+
     def send(message: Any) -> None:
-        data = wire.dumps(message)  # CPU tensors as numpy arrays: ~10x cheaper on both ends (issue 20)
-        with send_lock:
-            snap_conn.send_bytes(data)
+        if broken:
+            raise broken[0]
+        outbox.put(wire.dumps(message))  # CPU tensors as numpy arrays: ~10x cheaper on both ends (issue 20)
 
     def heartbeat() -> None:  # a thread: it beats during a slow step (torch releases the GIL), not when stopped
         while not finished.wait(HEARTBEAT):
@@ -194,7 +212,9 @@ def _child_main(config: Any, cmd_conn: Any, snap_conn: Any, interval: float, met
         if hasattr(trainer, "close"):
             with contextlib.suppress(Exception):
                 trainer.close()  # a comparison's shard processes
-        with send_lock:
+        outbox.put(None)  # what was sent (a failure's message) reaches the parent before the pipe closes; on a
+        writer.join(0.2 if state["stop"] else WRITER_FLUSH)  # stop the parent reads no more: do not wait for it
+        if not writer.is_alive():  # else the exit closes the pipe (a write blocked in the writer keeps it open)
             snap_conn.close()
 
 
