@@ -77,15 +77,19 @@ RECEIVER_NICENESS = 5  # how much lower the window's compute threads run than it
 
 
 def yield_cpu_to_training(niceness: int = RECEIVER_NICENESS) -> bool:
-    """Lower the calling thread's scheduling priority by `niceness` (Linux: a thread has its own nice value; the
-    GUI thread and the training process keep theirs). On 2 cores the window's view computations competed with
-    the training process; nice 5 moved the default scene from 29.3 frames/s at 0.83x headless to 30.0 at 0.92x
-    (issue 20, docs/BENCHMARKS.md). Returns whether it was lowered (False where threads have no nice value)."""
+    """Run the calling thread `niceness` below the process's main (GUI) thread (Linux: a thread has its own nice
+    value; the GUI thread and the training process keep theirs). On 2 cores the window's view computations competed
+    with the training process; nice 5 moved the default scene from 29.3 frames/s at 0.83x headless to 30.0 at
+    0.92x (issue 20, docs/BENCHMARKS.md). Relative to the main thread, not to the calling thread's own value:
+    receivers run in reused pool threads, and a second session's receiver must not lower it again (nice 19
+    after a few sessions; an unprivileged process cannot raise it back). Returns whether it was set."""
     if not sys.platform.startswith("linux"):
         return False
     try:
+        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + niceness)
         tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+        if os.getpriority(os.PRIO_PROCESS, tid) < target:
+            os.setpriority(os.PRIO_PROCESS, tid, target)
     except OSError:
         return False
     return True
