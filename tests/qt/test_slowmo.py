@@ -17,6 +17,7 @@ from ganviz.core.config import TrainConfig
 from ganviz.core.trainer import Trainer
 from ganviz.qt.slowmo import unavailable
 from ganviz.qt.slowmo_view import arrow_segments, move_magnification
+from tests.core.test_stages import tensors  # the tensors of a state tree, in a fixed order
 from tests.qt.windows import window_factory
 
 SMALL = dict(d_width=32, g_width=32, d_depth=2, g_depth=2, batch_size=64, n_view=256, grid_size=32,
@@ -29,16 +30,6 @@ def windows(qtbot, tmp_path):
     yield factory
     for w in factory.made:
         w.shutdown()
-
-
-def tensors(tree) -> list[torch.Tensor]:
-    if isinstance(tree, torch.Tensor):
-        return [tree]
-    if isinstance(tree, dict):
-        return [t for k in sorted(tree, key=str) for t in tensors(tree[k])]
-    if isinstance(tree, (list, tuple)):
-        return [t for v in tree for t in tensors(v)]
-    return []
 
 
 def paused_window(windows, qtbot, **cfg):
