@@ -97,7 +97,8 @@ class LossPanel(QtWidgets.QWidget):
 
         hist = snapshot.history
         steps = np.asarray(hist.steps, dtype=np.float64)
-        mine = True if branch is None else branch_rows(steps, snapshot.step)  # the old line's rows stay out
+        # a row newer than the snapshot is the old line's (a merged snapshot after a branch), never this line's
+        mine = steps <= snapshot.step if branch is None else branch_rows(steps, snapshot.step)
         if steps.size:
             for key, series in self._series.items():
                 values = hist.values.get(key)

@@ -261,7 +261,8 @@ class MetricsPanel(QtWidgets.QWidget):
                 if src != "history" or key not in hist.values:
                     continue
                 y = np.asarray(hist.values[key], dtype=np.float64)
-                ok = np.isfinite(y) & (y > 0) & (True if branch is None else branch_rows(steps, snapshot.step))
+                mine = steps <= snapshot.step if branch is None else branch_rows(steps, snapshot.step)
+                ok = np.isfinite(y) & (y > 0) & mine  # a row newer than the snapshot is an old line's
                 series = self._series[key]
                 if series.last_x is not None:
                     ok &= steps > series.last_x
