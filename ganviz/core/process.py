@@ -438,11 +438,11 @@ class TrainerProcess:
     def receive(self, timeout: float) -> Snapshot | None:
         """The next snapshot, or None if none arrived within timeout (or a heartbeat did). Raises ChildFailed if
         the child reported an error or died. Replies to requests are filed for `request()` (and None is returned)."""
-        if self._stash:
-            return self._stash.pop(0)
-        if self._failure is not None:
-            raise self._failure
-        with self._recv_lock:
+        with self._recv_lock:  # request() fills the stash under this lock: looked at under it too, or a snapshot
+            if self._stash:  # stashed while this call waited for the lock would come after the next one read
+                return self._stash.pop(0)  # (a paused frame of a line just left, drawn after the branch's first)
+            if self._failure is not None:
+                raise self._failure
             return self._receive(timeout)
 
     def _receive(self, timeout: float) -> Snapshot | None:

@@ -67,6 +67,49 @@ def test_the_parent_reads_each_kind_of_message_from_the_child():
         proc.receive(1.0)
 
 
+class _WatchedLock:
+    """A lock that says when a caller is about to wait for it."""
+
+    def __init__(self) -> None:
+        self.lock, self.waiting = threading.Lock(), threading.Event()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if blocking:
+            self.waiting.set()
+        return self.lock.acquire(blocking)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def test_a_snapshot_a_request_read_comes_before_the_next_one():
+    """request() reads the pipe for its answer and keeps the snapshots it meets for the receiver; a receiver that
+    was waiting for the pipe meanwhile must get the kept one first. Read out of order, a paused frame of the line
+    just left came after a branch's first frame in a replayed session, and the loss plot started again at that
+    branch's second step (a CI failure of tests/qt/test_timetravel_sessions.py)."""
+    proc = TrainerProcess(TrainConfig())  # not started: only its snapshot pipe is used
+    reader, writer = mp.Pipe(duplex=False)
+    proc._snaps, proc._recv_lock = reader, _WatchedLock()
+    writer.send(M.SnapshotReady("the old line's paused frame"))
+    writer.send(M.SnapshotReady("the branch's first frame"))
+    got: list = []
+    proc._recv_lock.acquire(blocking=False)  # a request() is reading the pipe
+    receiver = threading.Thread(target=lambda: got.append(proc.receive(2.0)))
+    receiver.start()
+    assert proc._recv_lock.waiting.wait(5.0)  # the receiver waits for the pipe
+    proc._stash.append(proc._receive(1.0))  # the request meets a snapshot and keeps it
+    proc._recv_lock.release()
+    receiver.join(5.0)
+    got.append(proc.receive(1.0))
+    assert got == ["the old line's paused frame", "the branch's first frame"]
+
+
 def test_a_shard_speaks_the_message_types():
     from ganviz.core.compare import _shard_main
 
