@@ -506,13 +506,13 @@ class TrainerProcess:
             if self._recv_lock.acquire(blocking=False):
                 try:
                     snap = self._receive(min(left, 0.02))
+                    if snap is not None:  # kept in order: stashed before the lock goes (see receive)
+                        self._stash.append(snap)
                 except ChildFailed as e:  # kept for the next receive(): whoever trains must hear of it too
                     self._failure = e
                     raise RequestError(e.message) from None
                 finally:
                     self._recv_lock.release()
-                if snap is not None:
-                    self._stash.append(snap)
             else:
                 with self._reply_ready:
                     if req_id not in self._replies:

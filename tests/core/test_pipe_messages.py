@@ -110,6 +110,38 @@ def test_a_snapshot_a_request_read_comes_before_the_next_one():
     assert got == ["the old line's paused frame", "the branch's first frame"]
 
 
+def test_a_receiver_that_takes_the_pipe_the_moment_a_request_lets_go_gets_the_kept_snapshot():
+    """The same order when the receiver takes the lock right after request() lets it go: request() keeps the
+    snapshot it read before it lets go (once it kept it after, and the receiver read the next one first)."""
+    proc = TrainerProcess(TrainConfig())
+    reader, writer = mp.Pipe(duplex=False)
+    proc._snaps, proc._send, proc.is_alive = reader, lambda message: None, lambda: True
+    for message in (M.SnapshotReady("frame A"), M.SnapshotReady("frame B"), M.Reply(1, True, {"step": 50})):
+        writer.send(message)
+    got: list = []
+    lock = proc._recv_lock
+
+    class ReceiverNext:  # the receiver thread wins the lock as soon as request() releases it, once
+        def acquire(self, blocking: bool = True) -> bool:
+            return lock.acquire(blocking)
+
+        def release(self) -> None:
+            lock.release()
+            if not got:
+                got.append(proc.receive(1.0))
+
+        def __enter__(self) -> bool:
+            return lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            lock.release()
+
+    proc._recv_lock = ReceiverNext()
+    assert proc.request("branch", 50, timeout=5.0) == {"step": 50}
+    got += [proc.receive(1.0), proc.receive(0.1)]
+    assert got == ["frame A", "frame B", None]
+
+
 def test_a_shard_speaks_the_message_types():
     from ganviz.core.compare import _shard_main
 
