@@ -49,7 +49,8 @@ def _add_config_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
 
 def _add_verbose(p: argparse.ArgumentParser, top: bool = False) -> None:
     p.add_argument("-v", "--verbose", action="count", default=0 if top else argparse.SUPPRESS,
-                   help="say more on stderr (-v: what the loaders assumed, -vv: debug)")
+                   help="say more on stderr (-v: info such as image caches and classifier training, -vv: debug); "
+                        "what the loaders assumed is printed either way")
 
 
 def build_parser() -> argparse.ArgumentParser:

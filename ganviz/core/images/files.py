@@ -7,7 +7,7 @@ file (missing, truncated, wrong type, too big, NaN pixels, wrong dimensions, lab
 module for a bad file. Nothing is ever unpickled: arrays are read with allow_pickle=False and npy headers
 are checked before any array is allocated; sizes are checked before files are read whole.
 
-Conversions, each reported in the optional `notes` list (and logged):
+Conversions, each reported once: in the optional `notes` list, or logged at info level when none is given:
 
 - pixels: the range given by `image_range` (0-1, -1-1, 0-16, 0-255, min-max) or guessed (auto: see
   `pixels`; e.g. whole numbers up to 16 are scikit-learn's digits) is mapped to 0..255, and the note says
@@ -59,9 +59,12 @@ def _mib(n: int) -> str:
 
 
 def _note(notes: list[str] | None, src: str, text: str) -> None:
-    log.info("%s: %s", src, text)
+    """Say `text` once: in the caller's `notes` when it asked for them (the caller shows them: `ganviz train`
+    prints them, the window lists them), else as an info record (seen with `ganviz -v`)."""
     if notes is not None:
         notes.append(text)
+    else:
+        log.info("%s: %s", src, text)
 
 
 # ---------------------------------------------------------------------------------------- pixel handling
@@ -536,7 +539,7 @@ def load_images(path: str | os.PathLike, notes: list[str] | None = None, image_r
 
     Raises ImageDataError (only) for a path that is missing or holds unusable data. Conversions made
     (rescaled pixels, resizing, inversion, concatenation, the labels file used) are appended to `notes`
-    when given, and logged."""
+    when given, else logged at info level (never both: a caller that asks for them says them)."""
     p = Path(os.fspath(path))
     try:
         images, labels, names = _load(p, notes, image_range)
