@@ -4,6 +4,7 @@ per-mode share of the generated mass, and fixed-noise trails drawn on the 2D dat
 from __future__ import annotations
 
 import math
+import re
 from collections import deque
 
 import numpy as np
@@ -57,6 +58,13 @@ def mode_tick_labels(modes: np.ndarray) -> tuple[list[str], str]:
             return ([str(i) for i in range(k)],
                     f"mode index (grid row by row from ({xs[0]:g}, {ys[0]:g}), x fastest)")
     return [str(i) for i in range(k)], "mode index"
+
+
+def status_text(parts: list[str]) -> str:
+    """The status line's parts joined by ' · ', each part unbreakable (its spaces non-breaking, tags kept): a
+    narrow header wraps it between parts, after a dot, never inside 'reverse KL 0.408 nats'."""
+    glued = [re.sub(r" (?![^<]*>)", "\u00a0", part) for part in parts]  # not the spaces inside an HTML tag
+    return "\u00a0\u00a0·\u00a0 ".join(glued)
 
 
 class FixedNoiseTrails:
@@ -173,8 +181,9 @@ class CollapseMarkers:
             line = pg.InfiniteLine(
                 pos=float(ev.step), angle=90, movable=False, pen=style.pen(colour, 2), label=label,
                 labelOpts={"position": 0.6 if ev.kind == COLLAPSE else 0.35, "color": colour,
-                           "fill": pg.mkBrush(pal.legend_brush), "anchors": [(0, 1), (0, 1)]},
-            )
+                           "fill": pg.mkBrush(pal.legend_brush), "anchors": [(0, 1), (1, 1)]},
+            )  # anchors: the label on the side of the line towards the view's centre (pyqtgraph picks), so a
+            # marker near the right edge (a fresh one always is) is labelled to its left, not cut at the edge
             if getattr(line, "label", None) is not None:
                 line.label.setFont(style.font(style.EVENT_LABEL_PT))
             line.setToolTip(f"step {ev.step}: {ev.label} (detected at step {ev.detected_at})")
@@ -295,6 +304,7 @@ class ModesPanel(QtWidgets.QWidget):
             f"fading trail over the last {TRAIL_LENGTH} frames, so mode hopping and rotation show as motion.")
         header.addWidget(self.trails_checkbox)
         self.status = QtWidgets.QLabel("modes covered: —")
+        self.status.setWordWrap(True)  # wraps between its parts (status_text): a 1366 px screen cut off "nats"
         self.status.setToolTip("Latest metrics (2500 generated samples) and the collapse detector's state")
         header.addWidget(self.status, 1)
         self.remedies = RemedyControls()
@@ -420,6 +430,11 @@ class ModesPanel(QtWidgets.QWidget):
                 self._k_label = k
                 style.label_axis(self.plots["covered"], "left", f"modes (K = {k:g})")
             self.plots["covered"].enableAutoRange(y=False)
+            # reverse KL from 0 to log K at least: the log K line (and its label) stays in view, under the title
+            rkl = self._series["reverse_kl"]
+            top = max(math.log(k), float(np.nanmax(rkl.y)) if rkl.has_finite() else 0.0, 0.1)
+            self.plots["rkl"].setYRange(0.0, top * 1.08, padding=0.0)
+            self.plots["rkl"].enableAutoRange(y=False)
             for ev in self.detector.update(snapshot.metrics_step, covered, int(k)):
                 self.collapse_markers.add(ev)
             self.collapse_markers.extend_open(x)
@@ -527,14 +542,13 @@ class ModesPanel(QtWidgets.QWidget):
         if not (math.isfinite(covered) and math.isfinite(k)):
             self.status.setText("modes covered: n/a (no mixture modes in this data)")
             return
-        text = f"modes covered {covered:g}/{k:g}  ·  HQ {hq:.1f}%"
+        parts = [f"modes covered {covered:g}/{k:g}", f"HQ {hq:.1f}%"]
         if math.isfinite(rkl):
-            text += f"  ·  reverse KL {rkl:.3f} nats"
+            parts.append(f"reverse KL {rkl:.3f} nats")
         det = self.detector
         if det.collapsed and det.events:
-            ev = det.events[-1]
-            text += f"  ·  <b style='color:{style.palette().event}'>collapsed</b> since step {ev.step}"
-        self.status.setText(text)
+            parts.append(f"<b style='color:{style.palette().event}'>collapsed</b> since step {det.events[-1].step}")
+        self.status.setText(status_text(parts))
 
     def _refresh_notes(self) -> None:
         for name, key in (("covered", "modes_covered"), ("hq", "hq_percent"), ("rkl", "reverse_kl")):
