@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ganviz.qt.panels.coverage import wrap_points
+from ganviz.qt.panels.coverage import BAR_TITLE, wrap_points
 from ganviz.qt.panels.modes import status_text
 from tests.qt.snapshots import make_snapshot
 from tests.qt.test_image_views import image_metrics, make_image_snapshot
@@ -19,7 +19,8 @@ from tests.qt.windows import window_factory
 pytestmark = pytest.mark.qt
 
 # screen -> the window default_layout fits to it (layout.fit_to_screen: at most 1600x1000, less the frame)
-SCREENS = {"laptop-1366x768": ((1366, 768), (1350, 728)), "default-1920x1080": ((1920, 1080), (1600, 1000))}
+SCREENS = {"laptop-1366x768": ((1366, 768), (1350, 728)), "default-1920x1080": ((1920, 1080), (1600, 1000)),
+           "1440x900": ((1440, 900), (1424, 860))}  # 1440: the class coverage dock is 427 px, its bar title 360
 SMALL = {"d_width": 16, "g_width": 16, "batch_size": 32, "n_view": 300}
 
 
@@ -152,6 +153,10 @@ def test_class_coverage_dock_shows_its_whole_headline(fitted_window, qtbot, scre
     assert panel.headline.text().replace("\u00a0", " ").startswith("samples not yet recognisable (26%")
     assert_fits(panel.headline)
     assert_titles_fit([panel.bar_plot, panel.covered_plot, panel.kl_plot])
+    # the longest title that fits; the full one in the tooltip
+    title = panel.bar_plot.titleLabel
+    assert title.text.startswith(BAR_TITLE if screen != "1440x900" else "Samples per class (classifier labels)")
+    assert title.toolTip() == f"{BAR_TITLE}\ndashed line: the uniform share 1/K = 0.1"
     panel.update_snapshot(make_image_snapshot(step=12200, metrics=image_metrics(frechet=74.8)))
     qtbot.wait(50)
     assert "classes covered 7 / 10" in panel.headline.text().replace("\u00a0", " ")

@@ -20,6 +20,11 @@ from ganviz.qt.series import Series
 NO_CLASSIFIER = ("No class coverage for this data: its images have no labels, so there is no classifier to "
                  "label the generated samples.\nThe sample grids, losses and D(x) histograms still apply.")
 BAR_TITLE = "Generated samples per class (classifier labels)"
+# the bar plot's title, longest first: the longest that fits the plot is shown (the first is 360 px, more than
+# the plot gets in the dock at 1280x800 or 1440x900), the full one is always the tooltip
+BAR_TITLES = ((BAR_TITLE, "dashed line: the uniform share 1/K = {u}"),
+              ("Samples per class (classifier labels)", "dashed: uniform share 1/K = {u}"),
+              ("Samples per class", "dashed: 1/K = {u}"))
 WAITING = "class coverage: waiting for the first metrics"
 RECOGNISABLE = 0.5  # below this share of confidently classified samples the headline says they are not yet
 TRAINING = ("class coverage: waiting for the classifier (trained once in the background on the built-in "
@@ -149,6 +154,7 @@ class CoveragePanel(QtWidgets.QWidget):
         self._last_metrics_step: int | None = None
         self._last_step: int | None = None
         self.available = True
+        self.bar_plot.titleLabel.geometryChanged.connect(self._fit_bar_title)  # a narrower plot: a shorter title
 
     # -- public API --------------------------------------------------------------------------------------
     def update_snapshot(self, snapshot: Snapshot) -> None:
@@ -228,14 +234,28 @@ class CoveragePanel(QtWidgets.QWidget):
         if changed:
             self.available_changed.emit(on)
 
+    def _fit_bar_title(self) -> None:
+        """Title the bar plot with the longest of BAR_TITLES that fits its width (called on every resize);
+        the tooltip holds the full title."""
+        label = self.bar_plot.titleLabel
+        u = f"{1.0 / self.k:.3g}" if self.k else ""
+        sub = '<br><span style="font-size: {pt}pt;">{text}</span>'
+        titles = [main + (sub.format(pt=style.LEGEND_PT, text=line.format(u=u)) if self.k else "")
+                  for main, line in BAR_TITLES]
+        for title in titles:
+            if label.text != title:
+                style.set_title(self.bar_plot, title)
+            if label.item.boundingRect().width() <= label.width():
+                break
+        label.setToolTip(f"{BAR_TITLE}\n{BAR_TITLES[0][1].format(u=u)}" if self.k else BAR_TITLE)
+
     def _set_classes(self, k: int, names: tuple[str, ...]) -> None:
         self.k, self._names = k, names
         self.bar_plot.getAxis("bottom").setTicks([[(i, names[i] if i < len(names) else str(i)) for i in range(k)]])
         self.bar_plot.setXRange(-0.6, k - 0.4, padding=0.0)
         if k:
             self.uniform_line.setPos(1.0 / k)
-            style.set_title(self.bar_plot, f'{BAR_TITLE}<br><span style="font-size: {style.LEGEND_PT}pt;">'
-                                           f"dashed line: the uniform share 1/K = {1.0 / k:.3g}</span>")
+            self._fit_bar_title()
             self.k_line.setPos(float(k))
             self.log_k_line.setPos(math.log(k) if k > 1 else 0.0)
         self.covered_plot.setYRange(0.0, max(k, 1) + 0.8, padding=0.0)
