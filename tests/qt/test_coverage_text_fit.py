@@ -46,6 +46,19 @@ def assert_fits(label: QtWidgets.QLabel) -> None:
     assert width <= rect.width() + 1 and height <= rect.height() + 1, (label.text(), (width, height), rect.size())
 
 
+def assert_controls_fit(row: QtWidgets.QWidget) -> None:
+    """Each label and check box of a row of controls has its whole text, inside the row (at 1440x900 the
+    remedies row was cut after 'mb-st')."""
+    cells = row.findChildren(QtWidgets.QWidget)
+    assert len(cells) >= 8
+    for cell in cells:
+        if isinstance(cell, QtWidgets.QLabel | QtWidgets.QCheckBox) and cell.isVisible():
+            assert row.rect().contains(cell.geometry()), (cell.text(), cell.geometry(), row.rect())
+            need = cell.fontMetrics().horizontalAdvance(cell.text()) if isinstance(cell, QtWidgets.QLabel) \
+                else cell.sizeHint().width()
+            assert cell.contentsRect().width() >= need, (cell.text(), cell.contentsRect().width(), need)
+
+
 def assert_titles_fit(plots) -> None:
     for plot in plots:
         title = plot.titleLabel
@@ -128,6 +141,8 @@ def test_mode_coverage_dock_shows_its_whole_status_line(fitted_window, qtbot, sc
     assert "modes covered 1/8  ·  HQ 100.0%  ·  reverse KL 2.079 nats" in text and "since step 12000" in text
     assert_fits(panel.status)
     assert_titles_fit(panel.plots.values())
+    assert_controls_fit(panel.remedies)
+    assert panel.remedies.rows == (2 if screen == "1440x900" else 1)  # two rows only where one does not fit
     # the log K line (2.079) is in view, so its label is not drawn at the plot's edge
     lo, hi = panel.plots["rkl"].viewRange()[1]
     assert lo == 0.0 and np.log(8) < hi <= 1.1 * np.log(8)

@@ -232,19 +232,21 @@ REMEDY_KEYS = (("unroll", "unroll k"), ("pack", "pack m"), ("mbdisc", "mb-disc B
 class RemedyControls(QtWidgets.QWidget):
     """One row of the mode-collapse remedies that live in config: unrolling k (applies at the next step),
     packing m, minibatch discrimination kernels B and the minibatch-std feature (these three rebuild D and
-    restart the run, and the log says so). Emits typed commands (signal `command`); `set_config` echoes
-    the run's config without re-emitting."""
+    restart the run, and the log says so). Two rows when one does not fit (a 427 px dock at 1440x900 cut
+    'mb-std'). Emits typed commands (signal `command`); `set_config` echoes the run's config without
+    re-emitting."""
 
     command = QtCore.Signal(object)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        lay = QtWidgets.QHBoxLayout(self)
-        lay.setContentsMargins(6, 0, 6, 0)
-        lay.setSpacing(4)
+        self._grid = QtWidgets.QGridLayout(self)
+        self._grid.setContentsMargins(6, 0, 6, 0)
+        self._grid.setHorizontalSpacing(4)
+        self._grid.setVerticalSpacing(2)
         title = QtWidgets.QLabel("Remedies:")
         title.setToolTip("Also: WGAN / WGAN-GP (Loss), instance noise, R1 and k D-steps in the Controls dock")
-        lay.addWidget(title)
+        self._cells: list[QtWidgets.QWidget] = [title]  # in reading order
         self.widgets: dict[str, QtWidgets.QWidget] = {}
         for key, text in REMEDY_KEYS:
             meta = FIELDS[key].metadata
@@ -257,16 +259,46 @@ class RemedyControls(QtWidgets.QWidget):
             else:
                 label = QtWidgets.QLabel(text)
                 label.setToolTip(tip)
-                lay.addWidget(label)
+                label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                self._cells.append(label)
                 w = QtWidgets.QSpinBox()
                 w.setRange(int(meta["lo"]), int(meta["hi"]))
                 w.setKeyboardTracking(False)
                 w.valueChanged.connect(lambda v, k=key: self._changed(k, int(v)))
             w.setToolTip(tip)
-            lay.addWidget(w)
+            self._cells.append(w)
             self.widgets[key] = w
-        lay.addStretch(1)
+        self.rows = 0
+        self._arrange(1)
         self.set_config(TrainConfig())
+
+    def one_row_width(self) -> int:
+        """The width the remedies need on one row."""
+        m = self._grid.contentsMargins()
+        return (sum(w.sizeHint().width() for w in self._cells) + self._grid.horizontalSpacing() * (len(self._cells) - 1)
+                + m.left() + m.right())
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._arrange(1 if event.size().width() >= self.one_row_width() else 2)
+
+    def _arrange(self, rows: int) -> None:
+        """One row, or two: 'Remedies: unroll k [ ] pack m [ ]' over 'mb-disc B [ ] [ ] mb-std', aligned."""
+        if rows == self.rows:
+            return
+        self.rows = rows
+        for w in self._cells:
+            self._grid.removeWidget(w)
+        if rows == 1:
+            places = [(0, c, 1, 1) for c in range(len(self._cells))]
+        else:
+            places = [(0, 0, 1, 1), (0, 1, 1, 1), (0, 2, 1, 1), (0, 3, 1, 1), (0, 4, 1, 1),
+                      (1, 1, 1, 1), (1, 2, 1, 1), (1, 3, 1, 2)]
+        for w, place in zip(self._cells, places, strict=True):
+            self._grid.addWidget(w, *place)
+        for c in range(len(self._cells) + 1):
+            self._grid.setColumnStretch(c, 0)
+        self._grid.setColumnStretch(len(self._cells) if rows == 1 else 5, 1)  # the room left, at the right
 
     def _changed(self, key: str, value: int) -> None:
         self.command.emit(command_for_change(key, value))
