@@ -176,3 +176,24 @@ def test_class_coverage_dock_shows_its_whole_headline(fitted_window, qtbot, scre
     qtbot.wait(50)
     assert "classes covered 7 / 10" in panel.headline.text().replace("\u00a0", " ")
     assert_fits(panel.headline)
+
+
+def test_remedies_take_two_rows_when_a_larger_font_makes_one_too_wide(qtbot):
+    """Presentation mode scales the application font: the remedies row re-checks its fit on a font change."""
+    from ganviz.qt.panels.modes import RemedyControls
+
+    row = RemedyControls()
+    qtbot.addWidget(row)
+    row.resize(row.one_row_width() + 10, 60)
+    row.show()
+    qtbot.waitExposed(row)
+    assert row.rows == 1
+    assert_controls_fit(row)
+    font = QtGui.QFont(row.font())
+    font.setPointSizeF(font.pointSizeF() * 1.5)
+    row.setFont(font)
+    qtbot.wait(20)
+    assert row.width() < row.one_row_width() and row.rows == 2
+    row.resize(row.width(), row.minimumSizeHint().height())
+    qtbot.wait(20)
+    assert_controls_fit(row)

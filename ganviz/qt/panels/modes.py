@@ -282,6 +282,11 @@ class RemedyControls(QtWidgets.QWidget):
         super().resizeEvent(event)
         self._arrange(1 if event.size().width() >= self.one_row_width() else 2)
 
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:  # presentation mode's larger font: wider controls
+            self._arrange(1 if self.width() >= self.one_row_width() else 2)
+
     def _arrange(self, rows: int) -> None:
         """One row, or two: 'Remedies: unroll k [ ] pack m [ ]' over 'mb-disc B [ ] [ ] mb-std', aligned."""
         if rows == self.rows:
