@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .timetravel import TimeStore, branch, record
+from .timetravel import TimeStore, branch, record, state_nbytes
 
 
 @dataclass
@@ -82,6 +82,11 @@ class BranchTree:
         self.pins = {int(s) for s in steps}
         self.pinned = {k: v for k, v in self.pinned.items() if k[1] in self.pins}
         return sorted(self.pins)
+
+    def pinned_nbytes(self) -> int:
+        """Bytes the pinned states hold beyond the stores (a pinned state the store also keeps is counted there)."""
+        stored = {id(state) for b in self.branches for _, state, _ in b.store._all()}
+        return sum(state_nbytes(v) for v in self.pinned.values() if id(v) not in stored)
 
     def pinned_state(self, line_id: int, step: int) -> Any:
         """The pinned state of a line at step (its own, or its ancestors' from before it branched), else None."""
@@ -192,13 +197,16 @@ class LiveTimeline:
 
     def info(self, cap_bytes: int | None = None) -> dict[str, Any]:
         """What the timeline shows: kept steps, bytes, cap, a one-line description, the tree and the current
-        line; cap_bytes (optional) sets a new cap first (older states thinned to fit)."""
+        line, and the states pinned for a session's replay ("pinned", "pinned_bytes": beyond the store, outside its
+        cap until the replay's last line releases them); cap_bytes (optional) sets a new cap first (older states
+        thinned to fit)."""
         if cap_bytes:
             self.store.set_cap(int(cap_bytes))
         store = self.store
         return {"steps": store.steps(), "nbytes": store.nbytes, "cap_bytes": store.cap_bytes,
                 "describe": store.describe(), "tree": self.tree.to_dict(), "current": self.tree.current,
-                "step": int(self.tree.engine.step), "every": store.every, "disabled": self.disabled}
+                "step": int(self.tree.engine.step), "every": store.every, "disabled": self.disabled,
+                "pinned": len(self.tree.pinned), "pinned_bytes": self.tree.pinned_nbytes()}
 
     def past(self, step: int) -> dict[str, Any]:
         """{"snapshot": a lazy snapshot (no history, no events, metrics deferred to the window) of the newest

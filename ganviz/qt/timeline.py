@@ -216,9 +216,13 @@ class TimelineBar(QtWidgets.QWidget):
         self.banner_text = text
         self.banner_label.setText(f'<b style="color: white">{html.escape(text)}</b>')
 
-    def show_memory(self, count: int, nbytes: int, cap: int, note: str = "") -> None:
-        """"kept 84 states, 61 MB of 64 MB" (or why nothing is kept)."""
+    def show_memory(self, count: int, nbytes: int, cap: int, note: str = "", pinned: int = 0,
+                    pinned_bytes: int = 0) -> None:
+        """"kept 84 states, 61 MB of 64 MB" (or why nothing is kept), and the branch points a session's replay
+        pins beyond the cap: "+ 2 pinned branch points, 1.1 MB"."""
         text = note or f"kept {count} state{'s' if count != 1 else ''}, {human_bytes(nbytes)} of {human_bytes(cap)}"
+        if pinned and not note:
+            text += f" + {pinned} pinned branch point{'s' if pinned != 1 else ''}, {human_bytes(pinned_bytes)}"
         self.memory.setText(text)
 
     def show_past(self, step: int | None, kept: int | None = None, readout: str = "") -> None:

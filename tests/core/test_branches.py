@@ -218,3 +218,23 @@ def test_a_model_too_big_for_the_timeline_trains_without_it() -> None:
     t.train(3)
     info = tl.info()
     assert t.step == 3 and info["steps"] == [] and "does not fit" in info["disabled"]
+
+
+def test_pinned_states_beyond_the_store_are_counted_in_the_memory_line() -> None:
+    """The timeline's memory line counts the states a session's replay pins outside the store's cap; a pinned
+    state the store also keeps is counted once (in the store)."""
+    from ganviz.core.branches import LiveTimeline
+    from ganviz.core.timetravel import state_nbytes
+
+    t = Trainer(CFG)
+    tl = LiveTimeline(t, every=10)
+    t.step_hook = tl.record
+    tl.pin([10, 13])  # 10 is on the store's grid (kept there too), 13 is not (a copy beside the store)
+    t.train(20)
+    info = tl.info()
+    own = state_nbytes(tl.tree.pinned[(0, 13)])
+    assert 10 in info["steps"] and 13 not in info["steps"] and own > 0
+    assert (info["pinned"], info["pinned_bytes"]) == (2, own)
+    assert tl.tree.pinned[(0, 10)] is tl.store.state_at(10)[1]
+    tl.pin([])
+    assert (tl.info()["pinned"], tl.info()["pinned_bytes"]) == (0, 0)

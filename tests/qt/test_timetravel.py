@@ -171,3 +171,17 @@ def test_branches_repeat_the_original_are_drawn_beside_it_and_replay_from_the_se
     ox, oy = rows(original)
     shared = [k for k in ox if k > s1 and k in g and np.isfinite(g[k])]  # the original as drawn, dimmed
     assert len(shared) >= 60 and all(g[k] == v for k, v in zip(ox, oy, strict=True) if k in shared)
+
+
+def test_the_memory_line_names_pinned_branch_points(qtbot) -> None:
+    """While a session's tree replays, the states pinned beyond the cap are said beside the store's memory."""
+    from ganviz.qt.timeline import TimelineBar
+
+    bar = TimelineBar()
+    qtbot.addWidget(bar)
+    bar.show_memory(84, 61 * 2**20, 64 * 2**20)
+    assert bar.memory.text() == "kept 84 states, 61 MB of 64 MB"
+    bar.show_memory(84, 61 * 2**20, 64 * 2**20, pinned=2, pinned_bytes=1153434)
+    assert bar.memory.text() == "kept 84 states, 61 MB of 64 MB + 2 pinned branch points, 1.1 MB"
+    bar.show_memory(0, 0, 0, "no past kept: too big", pinned=1, pinned_bytes=10)
+    assert bar.memory.text() == "no past kept: too big"

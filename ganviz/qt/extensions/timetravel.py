@@ -151,7 +151,8 @@ class TimeTravel(QtCore.QObject):
         span = max([int(b["tip"]) for b in info["tree"]] + [self.tip])  # the time axes run this far
         self.bar.strip.set_state(self.tip, info["steps"], branch_points, self.viewing, span)
         note = "no past kept: " + info["disabled"] if info.get("disabled") else ""
-        self.bar.show_memory(len(info["steps"]), info["nbytes"], info["cap_bytes"], note)
+        self.bar.show_memory(len(info["steps"]), info["nbytes"], info["cap_bytes"], note,
+                             info.get("pinned", 0), info.get("pinned_bytes", 0))
         self.info_changed.emit(info)
 
     # -------------------------------------------------------------- the past
