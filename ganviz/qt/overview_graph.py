@@ -41,6 +41,24 @@ STAGE_NODES: dict[str, tuple[str, ...]] = {
     "G update": ("update_g",),
 }
 
+# The edges (src, dst) that carry each stage's data: forward edges for the forward stages (G forward: z -> G ->
+# fakes; the G loss recomputes new fakes through D), the gradient's path back to the optimiser for the gradient
+# stages, the update edge into the network it changes (and WGAN's clipping) for the updates. Only the edges of
+# this list that the graph has (and of the kind named) light up: a fixed G has no G gradient, GP may be off.
+FWD, BWD = "forward", "backward"
+STAGE_EDGES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "sample z": (),
+    "G forward": (("z", "g", FWD), ("g", "fake", FWD)),
+    "D on real and fake": (("real", "d", FWD), ("fake", "d", FWD), ("d", "d_real", FWD), ("d", "d_fake", FWD)),
+    "D loss": (("d_real", "loss_d", FWD), ("d_fake", "loss_d", FWD), ("gp", "loss_d", FWD), ("r1", "loss_d", FWD)),
+    "D gradient": (("loss_d", "grad_d", BWD), ("grad_d", "update_d", BWD)),
+    "D update": (("update_d", "d", BWD), ("update_d", "clip", BWD)),
+    "G loss": (("z", "g", FWD), ("g", "fake", FWD), ("fake", "d", FWD), ("d", "d_fake", FWD),
+               ("d_fake", "loss_g", FWD)),
+    "G gradient": (("loss_g", "grad_g", BWD), ("grad_g", "update_g", BWD)),
+    "G update": (("update_g", "g", BWD),),
+}
+
 
 @dataclass(frozen=True)
 class Node:
@@ -91,6 +109,12 @@ class Graph:
         """The nodes of this graph that a slow-motion stage lights up (none for an unknown stage)."""
         ids = set(self.ids())
         return tuple(i for i in STAGE_NODES.get(stage, ()) if i in ids)
+
+    def stage_edges(self, stage: str | None) -> tuple[tuple[str, str], ...]:
+        """The edges (src, dst) of this graph that carry a slow-motion stage's data, in the graph's edge order
+        (none for no stage or an unknown one)."""
+        want = set(STAGE_EDGES.get(stage, ())) if stage else set()
+        return tuple((e.src, e.dst) for e in self.edges if (e.src, e.dst, e.kind) in want)
 
 
 def data_dim(config: Any) -> int:

@@ -4,7 +4,9 @@ Nodes are painted once per snapshot into a cached pixmap (noise draws, the fakes
 output, D's field, the layer widths of G and D, the latest losses and gradient norms); only the edges are
 painted per animation tick, their dashes moving in the direction the data flows (forward: samples and outputs;
 backward: gradients and updates returning to the network they change). The tick runs only while the widget is
-visible and the run plays, at ANIMATION_HZ.
+visible and the run plays, at ANIMATION_HZ. In slow motion (`highlight(stage)`) the stage's edges
+(Graph.stage_edges) are drawn thick in the highlight colour and are the only ones moving; the tick runs while
+such a stage is shown, the others stand still, faded.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ NOISE_POINTS = 160  # prior draws shown in the noise node
 KIND_FILL = {"noise": "#eef3fb", "net": "#f4f4f4", "fake": "#fff4ea", "real": "#f2f2f2", "d_out": "#ffffff",
              "loss": "#f3eefb", "penalty": "#f6eefc", "grad": "#fbeeee", "update": "#eef8ee"}
 FORWARD, BACKWARD = "#5a6b85", "#c0392b"
-HIGHLIGHT = "#f0a000"  # the outline of the nodes of the slow-motion stage shown
+HIGHLIGHT = "#f0a000"  # the outline of the nodes, and the edges, of the slow-motion stage shown
+LIT_WIDTH, EDGE_WIDTH = 4.0, 2.0  # pen widths of the stage's edges and of the others
+DIM_ALPHA = 90  # the other edges' opacity (of 255) while a stage is shown
 
 
 def d_levels(graph_objective: str, *arrays: np.ndarray | None) -> tuple[float, float]:
@@ -70,6 +74,8 @@ class OverviewView(QtWidgets.QWidget):
         self._levels: tuple[float, float] | None = None
         self._caption_doc: tuple[Any, QtGui.QTextDocument] | None = None
         self.highlighted: tuple[str, ...] = ()  # nodes of the slow-motion stage shown (see highlight)
+        self.highlighted_edges: tuple[tuple[str, str], ...] = ()  # its edges (src, dst): drawn lit and moving
+        self.stage: str | None = None
         self.series: dict[str, np.ndarray] = {}  # recent per-step values drawn as sparklines in their nodes
         self._noise = np.random.default_rng(0).standard_normal((NOISE_POINTS, 2))
         self._jitter = np.random.default_rng(1).uniform(-1.0, 1.0, JITTER)  # 1D strips' vertical spread
@@ -83,6 +89,7 @@ class OverviewView(QtWidgets.QWidget):
     # ------------------------------------------------------------ inputs
     def set_graph(self, graph: Graph) -> None:
         self.graph = graph
+        self._light()  # a stage shown stays lit on the new graph (its nodes and edges there)
         self._labels.clear()
         self._invalidate()
 
@@ -102,10 +109,24 @@ class OverviewView(QtWidgets.QWidget):
         self._invalidate()
 
     def highlight(self, stage: str | None) -> tuple[str, ...]:
-        """Light up the nodes of a slow-motion stage (a name from ganviz.core.stages; None: none). Returns them."""
-        self.highlighted = self.graph.stage_nodes(stage) if self.graph is not None and stage else ()
+        """Light up the nodes and edges of a slow-motion stage (a name from ganviz.core.stages; None: none):
+        the nodes outlined, the edges in the highlight colour, thicker, the only ones whose dashes move (the
+        other edges stand still, faded). Returns the nodes."""
+        self.stage = stage or None
+        self._light()
         self._invalidate()
         return self.highlighted
+
+    def _light(self) -> None:
+        g, stage = self.graph, self.stage
+        self.highlighted = g.stage_nodes(stage) if g is not None and stage else ()
+        self.highlighted_edges = g.stage_edges(stage) if g is not None and stage else ()
+
+    def edge_line(self, src: str, dst: str) -> QtCore.QLineF:
+        """The segment an edge is drawn along, in widget pixels (between the borders of its two nodes)."""
+        self._layout()
+        a, b = self._rects[src], self._rects[dst]
+        return QtCore.QLineF(_border_point(a, b.center()), _border_point(b, a.center()))
 
     def set_running(self, running: bool) -> None:
         self.running = running
@@ -177,7 +198,8 @@ class OverviewView(QtWidgets.QWidget):
 
     # ------------------------------------------------------------ animation
     def _sync_timer(self) -> None:
-        on = self.running and self.isVisible() and self.graph is not None
+        # live: while the run plays; slow motion (the run paused): while a stage with edges is shown
+        on = (self.running or bool(self.highlighted_edges)) and self.isVisible() and self.graph is not None
         if on and not self.timer.isActive():
             self.timer.start()
         elif not on and self.timer.isActive():
@@ -262,22 +284,34 @@ class OverviewView(QtWidgets.QWidget):
             self._cache = self._render_static()
         p.drawPixmap(0, 0, self._cache)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        for edge in self.graph.edges:
+        lit = set(self.highlighted_edges)
+        staged = self.stage is not None  # slow motion: only the stage's edges move, the others are faded
+        for edge in sorted(self.graph.edges, key=lambda e: (e.src, e.dst) in lit):  # the lit ones on top
             if edge.src in self._rects and edge.dst in self._rects:
-                self._draw_edge(p, self._rects[edge.src], self._rects[edge.dst], edge.kind == "backward")
+                on = (edge.src, edge.dst) in lit
+                self._draw_edge(p, self._rects[edge.src], self._rects[edge.dst], edge.kind == "backward",
+                                lit=on, moving=on or not staged, faded=staged and not on)
         p.end()
 
-    def _draw_edge(self, p: QtGui.QPainter, a: QtCore.QRectF, b: QtCore.QRectF, backward: bool) -> None:
+    def _draw_edge(self, p: QtGui.QPainter, a: QtCore.QRectF, b: QtCore.QRectF, backward: bool,
+                   lit: bool = False, moving: bool = True, faded: bool = False) -> None:
         start, end = _border_point(a, b.center()), _border_point(b, a.center())
         line = QtCore.QLineF(start, end)
         if line.length() < 4:
             return
-        pen = QtGui.QPen(QtGui.QColor(BACKWARD if backward else FORWARD), 2.0)
-        pen.setDashPattern([4.0, 3.0])
-        pen.setDashOffset(-self.phase / 2.0)  # dashes move from start to end (pen units: the pen width)
+        colour = QtGui.QColor(HIGHLIGHT if lit else BACKWARD if backward else FORWARD)
+        if faded:
+            colour.setAlpha(DIM_ALPHA)
+        width = LIT_WIDTH if lit else EDGE_WIDTH
+        pen = QtGui.QPen(colour, width)
+        if lit:
+            pen.setCapStyle(QtCore.Qt.PenCapStyle.FlatCap)
+        pen.setDashPattern([2.5, 1.0] if lit else [4.0, 3.0])  # pen units: a 14 px period either way
+        # dashes move from start to end: 1 px of phase = 1/width pen units
+        pen.setDashOffset(-self.phase / width if moving else 0.0)
         p.setPen(pen)
-        p.drawLine(line)
-        _arrow_head(p, line, QtGui.QColor(BACKWARD if backward else FORWARD))
+        p.drawLine(QtCore.QLineF(start, line.pointAt(max(0.0, 1.0 - width * 1.5 / line.length()))) if lit else line)
+        _arrow_head(p, line, colour, 11.0 if lit else 7.0)
 
     def _render_static(self) -> QtGui.QPixmap:
         ratio = self.devicePixelRatioF()
