@@ -51,7 +51,8 @@ class OverviewFeature(QtCore.QObject):
             self.view.set_running(self.host.run_state.running)
 
     def show_stage(self, stage: str | None) -> tuple[str, ...]:
-        """Slow motion (issue 18.2): light up the nodes of this stage (ganviz.core.stages names; None: none)."""
+        """Slow motion (issue 18.2): light up the nodes of this stage and the edges that carry its data
+        (ganviz.core.stages names; None: none). Returns the nodes."""
         view = self.host.panel(DOCK_NAME)
         return view.highlight(stage)
 
