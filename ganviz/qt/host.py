@@ -49,6 +49,7 @@ import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.snapshot import History
+from .layout import min_cap
 
 Area = QtCore.Qt.DockWidgetArea
 EVERY_FRAME = math.inf  # refresh_rate of a panel fed every drawn snapshot (outside the one-slow-panel budget)
@@ -126,8 +127,9 @@ class PanelDock(QtWidgets.QDockWidget):
         self.spec = spec
         self.setObjectName(f"dock_{spec.name}")
         self._widget: QtWidgets.QWidget | None = None
-        placeholder = QtWidgets.QWidget()  # as demanding as a plot can be (MIN_CAP), so the layout does not
-        placeholder.setMinimumSize(*(MIN_CAP if spec.cap_minimum else (120, 80)))  # change when it is built
+        self._cap = min_cap(parent)  # MIN_CAP, less on a narrow screen (ganviz.qt.layout.min_cap)
+        placeholder = QtWidgets.QWidget()  # as demanding as a plot can be (the cap), so the layout does not
+        placeholder.setMinimumSize(*(self._cap if spec.cap_minimum else (120, 80)))  # change when it is built
         self.setWidget(placeholder)
         self.visibilityChanged.connect(self._on_visibility)
 
@@ -144,7 +146,7 @@ class PanelDock(QtWidgets.QDockWidget):
             widget = self.spec.factory()
             if self.spec.cap_minimum:  # see ganviz.qt.layout.cap_minimum_sizes
                 hint = widget.minimumSizeHint()
-                widget.setMinimumSize(min(max(hint.width(), 1), MIN_CAP[0]), min(max(hint.height(), 1), MIN_CAP[1]))
+                widget.setMinimumSize(min(max(hint.width(), 1), self._cap[0]), min(max(hint.height(), 1), self._cap[1]))
                 widget._min_capped = True
             self._widget = widget
             self.setWidget(widget)

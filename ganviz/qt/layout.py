@@ -22,10 +22,52 @@ MIN_DOCK = (110, 70)  # a dock narrower or lower than this in a saved layout is 
 MIN_CENTRE = 0.3  # the centre (data view) keeps at least this share of the window's width
 SMALL_HEIGHT = 1200  # screens lower than this get one tab group on the right (split, the six small
 # multiples of the metrics got ~60 px each on a 1080 px screen)
+NARROW_WIDTHS = (1000, 1200)  # screens this wide (1024x768 projectors, 1152x864) get smaller minimums: at the
+# full ones (controls 320, data view 443, right column 280 px) the window was 1055 px wide on a 1024 px screen.
+# Narrower ones (800x600) keep the full minimums: a window larger than such a screen (Qt's offscreen default
+# of 800 px among them) would otherwise be shrunk to it when its geometry is restored (presentation mode off)
+NARROW_COMBO_CHARS = 12  # a control's combo box there is this many characters wide (its list shows all)
 
 
 def small_screen(window: QtWidgets.QWidget) -> bool:
     return available(window).height() < SMALL_HEIGHT
+
+
+def narrow_screen(window: QtWidgets.QWidget) -> bool:
+    return NARROW_WIDTHS[0] <= available(window).width() < NARROW_WIDTHS[1]
+
+
+def min_cap(window: QtWidgets.QWidget) -> tuple[int, int]:
+    """The most a plot dock may demand (MIN_CAP); on a narrow screen a quarter of its width (256 px at
+    1024), so that three columns fit."""
+    if not narrow_screen(window):
+        return MIN_CAP
+    return min(MIN_CAP[0], available(window).width() // 4), MIN_CAP[1]
+
+
+def fit_minimums(window: Any) -> None:
+    """On a narrow screen, lower the minimums that made the window wider than the screen: the controls'
+    combo boxes show NARROW_COMBO_CHARS characters (the dock is the form's width, it scrolls vertically)
+    and the data view no longer demands the width of the image page's header while it shows toy data.
+    Larger screens keep every minimum as it is."""
+    if not narrow_screen(window):
+        return
+    controls = getattr(window, "controls", None)
+    if isinstance(controls, QtWidgets.QScrollArea) and controls.widget() is not None:
+        for combo in controls.widget().findChildren(QtWidgets.QComboBox):
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(NARROW_COMBO_CHARS)  # its sizeHint; Qt keeps the cached minimum:
+            combo.setMinimumWidth(min(combo.minimumSizeHint().width(), combo.sizeHint().width()))
+        body = controls.widget()
+        for child in body.findChildren(QtWidgets.QWidget):  # their layouts cache the minimums from before
+            child.updateGeometry()
+        for lay in body.findChildren(QtWidgets.QLayout):
+            lay.invalidate()
+        controls.setMinimumWidth(body.minimumSizeHint().width() + controls.verticalScrollBar().sizeHint().width()
+                                 + 2 * controls.frameWidth())
+    stack = getattr(window, "data_stack", None)
+    if isinstance(stack, QtWidgets.QStackedWidget):
+        stack.setMinimumWidth(min(stack.minimumSizeHint().width(), min_cap(window)[0]))
 
 
 def screen_of(window: QtWidgets.QWidget) -> QtGui.QScreen | None:
@@ -53,6 +95,7 @@ def default_layout(window: Any) -> None:
     """Arrange the main window's docks (window.docks: controls, losses, histograms, metrics, coverage) and
     size the window to its screen."""
     docks = window.docks
+    fit_minimums(window)
     window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
     window.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
     window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -107,8 +150,8 @@ def cap_minimum_sizes(window: Any) -> None:
             continue
         if widget is None or getattr(widget, "_min_capped", False):
             continue
-        hint = widget.minimumSizeHint()
-        widget.setMinimumSize(min(max(hint.width(), 1), MIN_CAP[0]), min(max(hint.height(), 1), MIN_CAP[1]))
+        hint, cap = widget.minimumSizeHint(), min_cap(window)
+        widget.setMinimumSize(min(max(hint.width(), 1), cap[0]), min(max(hint.height(), 1), cap[1]))
         widget._min_capped = True
 
 
