@@ -8,6 +8,8 @@ tiles are NaN, drawn transparent over a tinted frame, so they never read as imag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -22,8 +24,31 @@ GRID_COLS = 8
 GAP_COLOUR = "#6f8fb8"  # a tint no grayscale image value can take
 MAX_CLASS_CHARS = 6
 FAKE_SUBTITLE = "fixed noise batch (same z each frame)"
+REAL_TITLES = (("Real data", "a fixed batch of training data"), ("Real data", "fixed training batch"),
+               ("Real data", "training data"), ("Real", "training data"))
+INTERP_TITLES = tuple((t, "") for t in (
+    "Latent interpolation — each row: G(z) for z from z<sub>a</sub> to z<sub>b</sub>",
+    "Latent interpolation — rows: G(z), z from z<sub>a</sub> to z<sub>b</sub>",
+    "Latent interpolation: z<sub>a</sub> → z<sub>b</sub>", "Interpolation z<sub>a</sub> → z<sub>b</sub>",
+    "Interpolation"))
+CHECKBOX_TEXTS = ("predicted class on each sample", "predicted class", "classes")
 GRID_SHARE = 0.64  # the 8x8 grids get at least this share of the height when the strip would need more
 WAITING = "waiting for the first image snapshot"
+
+
+def fake_titles(step: int | None = None) -> tuple[tuple[str, str], ...]:
+    """(title, subtitle) versions of the generated grid's title, the full one first."""
+    if step is None:
+        return (("Generated", FAKE_SUBTITLE), ("Generated", "fixed noise batch"), ("Generated", "fixed z"))
+    return ((f"Generated — step {step}", FAKE_SUBTITLE), (f"Generated — step {step}", "fixed noise batch"),
+            ("Generated", f"step {step} · fixed noise batch"), ("Generated", f"step {step} · fixed z"),
+            ("Generated", f"step {step}"))
+
+
+def status_texts(n: int, size: str) -> tuple[str, ...]:
+    """Versions of the header's image-format note, the full one first."""
+    return (f"{n} × {size} px · grey levels fixed: -1 black, +1 white", f"{n} × {size} px · grey fixed: -1 to +1",
+            f"{n} × {size} px", "")
 
 
 def tile(images: np.ndarray, cols: int, gap: int = GAP) -> np.ndarray:
@@ -78,15 +103,19 @@ def _shrinkable(label: pg.LabelItem) -> None:
 
 
 class TiledImage:
-    """A title, and a mouse-inert, aspect-locked view box holding one grayscale ImageItem over a tinted frame."""
+    """A title, and a mouse-inert, aspect-locked view box holding one grayscale ImageItem over a tinted frame.
 
-    def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str, subtitle: str = "",
+    `titles` are (title, subtitle) versions, the full one first: the longest that fits the column is shown
+    (refitted on every resize), the full one in the tooltip."""
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, titles: Sequence[tuple[str, str]],
                  colspan: int = 1) -> None:
         pal = style.palette()
-        self.subtitle = subtitle
-        self.title = layout.addLabel(self._html(title), row=row, col=col, colspan=colspan,
+        self._titles = tuple(titles)
+        self.title = layout.addLabel(self._html(*self._titles[0]), row=row, col=col, colspan=colspan,
                                      size=f"{style.TITLE_PT + 1}pt", color=pal.foreground, bold=True)
         _shrinkable(self.title)
+        self.title.geometryChanged.connect(self.fit_title)  # a narrower column: a shorter title
         self.view: pg.ViewBox = layout.addViewBox(row=row + 1, col=col, colspan=colspan, lockAspect=True,
                                                   invertY=True, enableMouse=False, enableMenu=False)
         self.view.setDefaultPadding(0.01)
@@ -101,18 +130,34 @@ class TiledImage:
         self.view.addItem(self.image)
         self.shape: tuple[int, ...] = ()  # of the tiled array shown
         self._src: np.ndarray | None = None  # the images behind it (set_images)
-        self._title = title
 
-    def _html(self, title: str) -> str:
-        if not self.subtitle:
+    @staticmethod
+    def _html(title: str, subtitle: str = "") -> str:
+        if not subtitle:
             return title
         return (f'<div align="center">{title}<br><span style="font-size: {style.LEGEND_PT}pt; font-weight: normal;">'
-                f"{self.subtitle}</span></div>")
+                f"{subtitle}</span></div>")
 
-    def set_title(self, text: str) -> None:
-        if text != self._title:
-            self._title = text
-            self.title.setText(self._html(text))
+    def set_titles(self, titles: Sequence[tuple[str, str]]) -> None:
+        """New (title, subtitle) versions, the full one first."""
+        titles = tuple(titles)
+        if titles != self._titles:
+            self._titles = titles
+            self.fit_title()
+
+    def fit_title(self) -> None:
+        """Show the longest title version that fits the label's width; the full one in the tooltip."""
+        label = self.title
+        for title, subtitle in self._titles if label.width() > 0 else self._titles[:1]:  # not laid out yet: full
+            html = self._html(title, subtitle)
+            if label.text != html:
+                label.setText(html)
+            if label.item.boundingRect().width() <= label.width():
+                break
+        title, subtitle = self._titles[0]
+        tip = f"{title}<br>{subtitle}" if subtitle else title
+        if label.toolTip() != tip:
+            label.setToolTip(tip)
 
     def set_array(self, arr: np.ndarray) -> None:
         self.image.setImage(arr, autoLevels=False, levels=LEVELS)
@@ -150,16 +195,20 @@ class ImageGridPanel(QtWidgets.QWidget):
         lay, header = panel_layout(self)
         self.class_checkbox = QtWidgets.QCheckBox("predicted class on each sample")
         self.class_checkbox.setToolTip(
-            "The small classifier's class for each generated image, in the tile's corner; colour = its "
+            "Predicted class on each sample: the small classifier's class for each generated image, in the "
+            "tile's corner; colour = its "
             "confidence (green >= 0.9, amber >= 0.5, red below)."
         )
         self.class_checkbox.toggled.connect(self.set_show_classes)
-        self.class_key = QtWidgets.QLabel(  # what the label colours mean, on screen (not only in a tooltip)
-            "classifier confidence: " + "  ".join(
-                f"<span style='color:{confidence_colour(p)}; font-weight:bold'>■</span> {text}"
-                for p, text in ((0.95, "≥ 0.9"), (0.7, "≥ 0.5"), (0.2, "< 0.5"))))
+        key = "  ".join(f"<span style='color:{confidence_colour(p)}; font-weight:bold'>■</span> {text}"
+                        for p, text in ((0.95, "≥ 0.9"), (0.7, "≥ 0.5"), (0.2, "< 0.5")))
+        self._key_texts = ("classifier confidence: " + key, "confidence: " + key, key)
+        self._status_texts: tuple[str, ...] = (WAITING, "waiting for images", "")
+        self.class_key = QtWidgets.QLabel(self._key_texts[0])  # the label colours' meaning, on screen
+        self.class_key.setToolTip("classifier confidence of each sample's class label")
         self.class_key.setVisible(False)
         self.class_checkbox.toggled.connect(self.class_key.setVisible)
+        self.class_checkbox.toggled.connect(self._fit_header)
         self.status = QtWidgets.QLabel(WAITING)
         self.status.setStyleSheet(f"color: {pal.na_text};")
         header.addWidget(self.class_checkbox)
@@ -170,10 +219,9 @@ class ImageGridPanel(QtWidgets.QWidget):
         self._glw = canvas(lay)
         ci = self._glw.ci
         ci.setSpacing(4)
-        self.fake = TiledImage(ci, 0, 0, "Generated", FAKE_SUBTITLE)
-        self.real = TiledImage(ci, 0, 1, "Real data", "a fixed batch of training data")
-        self.interp = TiledImage(ci, 2, 0, "Latent interpolation — each row: G(z) for z from z<sub>a</sub> to "
-                                 "z<sub>b</sub>", colspan=2)
+        self.fake = TiledImage(ci, 0, 0, fake_titles())
+        self.real = TiledImage(ci, 0, 1, REAL_TITLES)
+        self.interp = TiledImage(ci, 2, 0, INTERP_TITLES, colspan=2)
         for c in (0, 1):
             ci.layout.setColumnStretchFactor(c, 1)
         self._glw.installEventFilter(self)
@@ -203,7 +251,7 @@ class ImageGridPanel(QtWidgets.QWidget):
         self._images = views
         fake = np.asarray(views.fake)
         self.fake.set_images(fake, self.cols)
-        self.fake.set_title(f"Generated — step {snapshot.step}")
+        self.fake.set_titles(fake_titles(snapshot.step))
         self.real.set_images(np.asarray(views.real), self.cols)
         interp = np.asarray(views.interp)
         strip_shape = self.interp.shape
@@ -221,17 +269,17 @@ class ImageGridPanel(QtWidgets.QWidget):
             self._update_labels(views)
         n = fake.shape[0] if fake.ndim == 3 else 0
         size = f"{fake.shape[1]}×{fake.shape[2]}" if fake.ndim == 3 else "?"
-        self.status.setText(f"{n} × {size} px · grey levels fixed: -1 black, +1 white")
+        self._set_status(status_texts(n, size))
 
     def reset(self) -> None:
         self._images = None
         for t in (self.fake, self.real, self.interp):
             t.clear()
-        self.fake.set_title("Generated")
+        self.fake.set_titles(fake_titles())
         for item in self._labels:
             item.setText("")
             item.setVisible(False)
-        self.status.setText(WAITING)
+        self._set_status((WAITING, "waiting for images", ""))
 
     def class_label(self, k: int) -> tuple[str, str]:
         """(text, colour) of tile k's class label ("" when it has none)."""
@@ -240,12 +288,58 @@ class ImageGridPanel(QtWidgets.QWidget):
         item = self._labels[k]
         return item.toPlainText(), item.color.name()
 
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit_header()
+
     def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 (Qt API)
         if obj is self._glw and event.type() == QtCore.QEvent.Type.Resize:
             self._fit_rows(event.size().width(), event.size().height())
         return super().eventFilter(obj, event)
 
     # -- internals ---------------------------------------------------------------------------------------
+    def _set_status(self, texts: tuple[str, ...]) -> None:
+        if texts != self._status_texts:
+            self._status_texts = texts
+            self.status.setToolTip(texts[0])
+            self._fit_header()
+
+    def _fit_header(self) -> None:
+        """The longest versions of the header's texts that fit the panel's width side by side; the colour key
+        shortens first ("confidence:"), then the status note, the check box, and the key again (bare swatches).
+        The full texts are in the tooltips."""
+        header = self.layout().itemAt(0).layout()
+        margins = header.contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        last_c, last_k, last_s = len(CHECKBOX_TEXTS) - 1, len(self._key_texts) - 1, len(self._status_texts) - 1
+        levels = [(0, 0, 0)] + [(0, 1, s) for s in range(last_s)]
+        levels += [(c, 1, last_s - 1) for c in range(1, last_c + 1)]
+        levels += [(last_c, k, last_s - 1) for k in range(2, last_k + 1)] + [(last_c, last_k, last_s)]
+        for c, k, s in levels:
+            widths = [self._text_width(self.class_checkbox, CHECKBOX_TEXTS[c])]
+            if self.class_key.isVisibleTo(self):
+                widths.append(self._text_width(self.class_key, self._key_texts[k]))
+            if self._status_texts[s]:
+                widths.append(self._text_width(self.status, self._status_texts[s]))
+            if sum(widths) + header.spacing() * len(widths) <= room:
+                break
+        for widget, text in ((self.class_checkbox, CHECKBOX_TEXTS[c]), (self.class_key, self._key_texts[k]),
+                             (self.status, self._status_texts[s])):
+            if widget.text() != text:
+                widget.setText(text)
+
+    @staticmethod
+    def _text_width(widget: QtWidgets.QWidget, text: str) -> int:
+        """The width `widget` asks for showing `text`."""
+        if isinstance(widget, QtWidgets.QCheckBox):
+            return widget.sizeHint().width() - widget.fontMetrics().horizontalAdvance(widget.text()) \
+                + widget.fontMetrics().horizontalAdvance(text)
+        doc = QtGui.QTextDocument()
+        doc.setDefaultFont(widget.font())
+        doc.setDocumentMargin(0)
+        doc.setHtml(text) if QtCore.Qt.mightBeRichText(text) else doc.setPlainText(text)
+        return int(np.ceil(doc.idealWidth())) + 2 * widget.margin() + 2 * widget.frameWidth()
+
     def _fit_rows(self, width: int | None = None, height: int | None = None) -> None:
         """Square grids as large as fit, leaving the strip the height it needs at full width (but at least
         1 - GRID_SHARE of the height when it needs more); the strip gets whatever remains."""
