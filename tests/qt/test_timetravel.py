@@ -38,12 +38,12 @@ def pause(qtbot, w) -> int:
 
 
 def timeline_info(qtbot, tt, arg=None) -> dict:
-    """The child's answer to "timeline", waited for (the feature asks from a helper thread)."""
+    """The child's answer to this "timeline" request, waited for (the feature asks from a helper thread, one
+    request of a kind at a time: a poll on its way would take the place of this one, and its answer, without the
+    new cap, would be taken for this one's)."""
+    qtbot.waitUntil(lambda: "timeline" not in tt._busy, timeout=20_000)
     before = tt.info
-    if arg is None:
-        tt.poll()
-    else:
-        tt._ask("timeline", arg)
+    assert tt._ask("timeline", arg)  # no event is handled in between: no poll can go first
     qtbot.waitUntil(lambda: tt.info is not None and tt.info is not before, timeout=20_000)
     return tt.info
 
