@@ -17,6 +17,7 @@ from ganviz.core.commands import command_for_change
 from ganviz.core.config import FIELDS, TrainConfig, describe_range
 from ganviz.core.snapshot import EventKind, Snapshot
 from ganviz.qt import style
+from ganviz.qt.fit_titles import fit_ticks, fit_titles
 from ganviz.qt.panels._common import (
     EventMarkers,
     NaNote,
@@ -33,6 +34,12 @@ TRAIL_ALPHAS = (180, 100, 50, 22)  # newest -> oldest segments, one curve item p
 MAX_TICK_LABELS = 12  # above this many modes the bars are labelled by index only
 NA_TEXT = "n/a: no mixture\nmodes in this data"
 NO_HQ_TEXT = "no high-quality\nsample yet"
+TITLES = {  # per plot: title versions, the full one first (the longest that fits is shown: fit_titles)
+    "covered": ("(a) modes covered (≥ 1 HQ sample)", "(a) modes covered", "(a) modes"),
+    "hq": ("(b) high-quality samples (within 3 std)", "(b) % high-quality", "(b) HQ"),
+    "rkl": ("(c) reverse KL of the mode histogram", "(c) reverse KL", "(c) KL"),
+    "shares": ("(d) mass per mode now (HQ samples)", "(d) mass per mode", "(d) mass"),
+}
 
 
 def mode_tick_labels(modes: np.ndarray) -> tuple[list[str], str]:
@@ -352,9 +359,9 @@ class ModesPanel(QtWidgets.QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._series: dict[str, Series] = {}
         specs = [
-            ("covered", "(a) modes covered (≥ 1 HQ sample)", "modes", "modes_covered", pal.disc),
-            ("hq", "(b) high-quality samples (within 3 std)", "% HQ", "hq_percent", pal.gen),
-            ("rkl", "(c) reverse KL of the mode histogram", "nats", "reverse_kl", pal.fake),
+            ("covered", TITLES["covered"][0], "modes", "modes_covered", pal.disc),
+            ("hq", TITLES["hq"][0], "% HQ", "hq_percent", pal.gen),
+            ("rkl", TITLES["rkl"][0], "nats", "reverse_kl", pal.fake),
         ]
         first: pg.PlotItem | None = None
         for row, (name, title, ylabel, key, colour) in enumerate(specs):
@@ -393,7 +400,7 @@ class ModesPanel(QtWidgets.QWidget):
         self._notes = {name: NaNote(self.plots[name], NA_TEXT) for name in ("covered", "hq", "rkl")}
 
         bars = self._glw.addPlot(row=3, col=0)
-        style.style_plot(bars, bottom="mode", left="% of HQ", title="(d) mass per mode now (HQ samples)")
+        style.style_plot(bars, bottom="mode", left="% of HQ", title=TITLES["shares"][0])
         bars.setMouseEnabled(x=False, y=False)
         bars.showGrid(x=False, y=True, alpha=0.15)
         self.bar_item = pg.BarGraphItem(x=np.zeros(0), height=np.zeros(0), width=0.8,
@@ -413,6 +420,8 @@ class ModesPanel(QtWidgets.QWidget):
         self._notes["shares"] = NaNote(bars, NA_TEXT)
         self._columns = 0
         self._place(1)
+        for name, titles in TITLES.items():
+            fit_titles(self.plots[name], titles)  # a narrow dock (1024 px screen): shorter titles, not cut ones
 
         self.trails = FixedNoiseTrails()
         self.trails_checkbox.toggled.connect(self.trails.set_visible)
@@ -566,13 +575,12 @@ class ModesPanel(QtWidgets.QWidget):
                 labels, axis_label = mode_tick_labels(np.asarray(modes))
             else:
                 labels, axis_label = [str(i) for i in range(k)], "mode index"
-            axis = bars.getAxis("bottom")
             if k <= MAX_TICK_LABELS:
-                axis.setTicks([[(float(i), s) for i, s in enumerate(labels)]])
+                fit_ticks(bars, [(float(i), s) for i, s in enumerate(labels)], axis_label)  # narrow: index only
             else:  # many bars: label every 5th (a grid row), a short unlabelled tick at every bar
-                axis.setTicks([[(float(i), s) for i, s in enumerate(labels) if i % 5 == 0],
-                               [(float(i), "") for i in range(k) if i % 5]])
-            style.label_axis(bars, "bottom", axis_label)
+                fit_ticks(bars, [], axis_label)
+                bars.getAxis("bottom").setTicks([[(float(i), s) for i, s in enumerate(labels) if i % 5 == 0],
+                                                 [(float(i), "") for i in range(k) if i % 5]])
 
     def _update_status(self, values: dict[str, float], k: float) -> None:
         covered, hq, rkl = values["modes_covered"], values["hq_percent"], values["reverse_kl"]
