@@ -4,7 +4,7 @@ full title is the label's tooltip (the pattern of coverage.py's bar title and im
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pyqtgraph as pg
 from PySide6 import QtGui
@@ -30,6 +30,20 @@ def text_width(label: pg.LabelItem, text: str) -> float:
     """Width of plain `text` in the font the label draws it in, with the text item's margins."""
     margins = 2 * label.item.document().documentMargin()
     return QtGui.QFontMetricsF(title_font(label)).horizontalAdvance(text) + margins
+
+
+def show_longest(label: pg.LabelItem, texts: Sequence[str], set_text: Callable[[str], None] | None = None) -> str:
+    """Show the longest of `texts` (as the label takes them, HTML included; the longest first) whose drawn width
+    fits the label's width, trying each in turn: the shortest when none does. `set_text` sets one (default
+    label.setText). Returns the text shown."""
+    set_text = set_text or label.setText
+    width = label.width()
+    for text in texts:
+        if label.text != text:
+            set_text(text)
+        if label.item.boundingRect().width() <= width:
+            break
+    return text
 
 
 def fit_title(plot: pg.PlotItem) -> None:

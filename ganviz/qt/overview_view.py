@@ -125,8 +125,7 @@ class OverviewView(QtWidgets.QWidget):
     def edge_line(self, src: str, dst: str) -> QtCore.QLineF:
         """The segment an edge is drawn along, in widget pixels (between the borders of its two nodes)."""
         self._layout()
-        a, b = self._rects[src], self._rects[dst]
-        return QtCore.QLineF(_border_point(a, b.center()), _border_point(b, a.center()))
+        return _edge_segment(self._rects[src], self._rects[dst])
 
     def set_running(self, running: bool) -> None:
         self.running = running
@@ -295,8 +294,7 @@ class OverviewView(QtWidgets.QWidget):
 
     def _draw_edge(self, p: QtGui.QPainter, a: QtCore.QRectF, b: QtCore.QRectF, backward: bool,
                    lit: bool = False, moving: bool = True, faded: bool = False) -> None:
-        start, end = _border_point(a, b.center()), _border_point(b, a.center())
-        line = QtCore.QLineF(start, end)
+        line = _edge_segment(a, b)
         if line.length() < 4:
             return
         colour = QtGui.QColor(HIGHLIGHT if lit else BACKWARD if backward else FORWARD)
@@ -310,7 +308,7 @@ class OverviewView(QtWidgets.QWidget):
         # dashes move from start to end: 1 px of phase = 1/width pen units
         pen.setDashOffset(-self.phase / width if moving else 0.0)
         p.setPen(pen)
-        p.drawLine(QtCore.QLineF(start, line.pointAt(max(0.0, 1.0 - width * 1.5 / line.length()))) if lit else line)
+        p.drawLine(QtCore.QLineF(line.p1(), line.pointAt(max(0.0, 1.0 - width * 1.5 / line.length()))) if lit else line)
         _arrow_head(p, line, colour, 11.0 if lit else 7.0)
 
     def _render_static(self) -> QtGui.QPixmap:
@@ -485,6 +483,11 @@ class OverviewView(QtWidgets.QWidget):
         p.translate(4, self.height() - doc.size().height() - 2)
         doc.drawContents(p)
         p.restore()
+
+
+def _edge_segment(a: QtCore.QRectF, b: QtCore.QRectF) -> QtCore.QLineF:
+    """An edge from node a to node b: between their borders, on the line through their centres."""
+    return QtCore.QLineF(_border_point(a, b.center()), _border_point(b, a.center()))
 
 
 def _border_point(r: QtCore.QRectF, toward: QtCore.QPointF) -> QtCore.QPointF:

@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ganviz.core.snapshot import Snapshot
 from ganviz.qt import style
+from ganviz.qt.fit_titles import show_longest
 from ganviz.qt.panels._common import EventMarkers, class_count, finite_or_nan
 from ganviz.qt.series import Series
 
@@ -242,11 +243,7 @@ class CoveragePanel(QtWidgets.QWidget):
         sub = '<br><span style="font-size: {pt}pt;">{text}</span>'
         titles = [main + (sub.format(pt=style.LEGEND_PT, text=line.format(u=u)) if self.k else "")
                   for main, line in BAR_TITLES]
-        for title in titles:
-            if label.text != title:
-                style.set_title(self.bar_plot, title)
-            if label.item.boundingRect().width() <= label.width():
-                break
+        show_longest(label, titles, lambda title: style.set_title(self.bar_plot, title))
         label.setToolTip(f"{BAR_TITLE}\n{BAR_TITLES[0][1].format(u=u)}" if self.k else BAR_TITLE)
 
     def _set_classes(self, k: int, names: tuple[str, ...]) -> None:

@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ganviz.core.snapshot import ImageViews, Snapshot
 from ganviz.qt import style
+from ganviz.qt.fit_titles import show_longest
 from ganviz.qt.panels._common import canvas, panel_layout
 
 LEVELS = (-1.0, 1.0)  # the generator's tanh range: -1 black, +1 white
@@ -148,12 +149,8 @@ class TiledImage:
     def fit_title(self) -> None:
         """Show the longest title version that fits the label's width; the full one in the tooltip."""
         label = self.title
-        for title, subtitle in self._titles if label.width() > 0 else self._titles[:1]:  # not laid out yet: full
-            html = self._html(title, subtitle)
-            if label.text != html:
-                label.setText(html)
-            if label.item.boundingRect().width() <= label.width():
-                break
+        titles = self._titles if label.width() > 0 else self._titles[:1]  # not laid out yet: the full one
+        show_longest(label, [self._html(*t) for t in titles])
         title, subtitle = self._titles[0]
         tip = f"{title}<br>{subtitle}" if subtitle else title
         if label.toolTip() != tip:
